@@ -1,0 +1,97 @@
+//! The composer: a multi-line draft that survives reloads; Enter sends,
+//! Shift+Enter starts a new line. While you wait for a reply you can still
+//! type, but sending is locked.
+
+use leptos::html;
+use leptos::prelude::*;
+
+use super::chat::TurnState;
+use super::conversation::use_conversation;
+use super::storage;
+use crate::display::budget_note;
+
+#[component]
+pub fn Composer() -> impl IntoView {
+    let c = use_conversation();
+    let chat = c.chat;
+    let turn = c.view.turn;
+    let (prefix, me) = chat.with_value(|chat| chat.storage_keys());
+    let draft = RwSignal::new(storage::draft(&prefix, &me));
+    let error = RwSignal::new(None::<String>);
+    let textarea: NodeRef<html::Textarea> = NodeRef::new();
+
+    let budget = Memo::new(move |_| draft.with(|d| chat.with_value(|chat| chat.budget(d))));
+    let note = move || {
+        let b = budget.get();
+        budget_note(b.used, b.limit)
+    };
+    let over = move || !budget.get().fits();
+    let locked = move || turn.get() != TurnState::Idle;
+    let peer = c.peer.clone();
+    let lock_reason = move || match turn.get() {
+        TurnState::Idle => None,
+        TurnState::Sending => Some("Sending your message…".to_owned()),
+        TurnState::Waiting { .. } => {
+            Some(format!("Waiting for {peer}'s reply: you can write your next message meanwhile."))
+        }
+    };
+
+    let send = {
+        let prefix = prefix.clone();
+        let me = me.clone();
+        move || {
+            let text = draft.get_untracked();
+            match chat.with_value(|chat| chat.send(&text)) {
+                Ok(()) => {
+                    draft.set(String::new());
+                    storage::save_draft(&prefix, &me, "");
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            if let Some(el) = textarea.get_untracked() {
+                let _ = el.focus();
+            }
+        }
+    };
+    let on_input = move |ev| {
+        let text = event_target_value(&ev);
+        storage::save_draft(&prefix, &me, &text);
+        draft.set(text);
+        error.set(None);
+    };
+    let on_keydown = {
+        let send = send.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                ev.prevent_default();
+                send();
+            }
+        }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send();
+    };
+
+    view! {
+        <form class="composer" on:submit=on_submit>
+            <label for="composer" class="sr-only">"Message"</label>
+            <textarea id="composer" data-testid="composer" node_ref=textarea rows="3"
+                placeholder="Write a message — Enter sends, Shift+Enter for a new line"
+                aria-describedby="composer-note composer-lock composer-error"
+                prop:value=move || draft.get()
+                on:input=on_input on:keydown=on_keydown></textarea>
+            <div class="composer-bar">
+                <p id="composer-lock" class="lock">{lock_reason}</p>
+                <p id="composer-note" class="budget" class:over=over>{note}</p>
+                <button type="submit" class="primary" data-testid="send"
+                    disabled=move || locked() || over()
+                    aria-disabled=move || (locked() || over()).to_string()>
+                    "Send"
+                </button>
+            </div>
+            <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">{move || error.get()}</p>
+        </form>
+    }
+}

@@ -1,0 +1,92 @@
+//! The conversation screen: it starts the [`Chat`] for a pair, shares it with
+//! the pieces of the screen through context, and stops it when it goes away.
+
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
+use leptos::prelude::*;
+
+use super::attention::Attention;
+use super::chat::{now_ms, Chat, ChatView};
+use super::composer::Composer;
+use super::connection_banner::ConnectionBanner;
+use super::settings_panel::SettingsPanel;
+use super::storage::{self, Preferences};
+use super::transcript::Transcript;
+use super::turn_banner::TurnBanner;
+use super::Joined;
+
+/// What every piece of the conversation screen may use.
+#[derive(Clone)]
+pub struct Conversation {
+    /// The running chat; a copyable handle, usable from any closure.
+    pub chat: StoredValue<Rc<Chat>, LocalStorage>,
+    pub view: ChatView,
+    pub me: String,
+    pub peer: String,
+    pub server: String,
+    /// The time, ticking once a second, for "waiting for 2 min" and retries.
+    pub now: RwSignal<u64>,
+    pub preferences: RwSignal<Preferences>,
+}
+
+pub fn use_conversation() -> Conversation {
+    expect_context::<Conversation>()
+}
+
+/// One conversation, from the turn banner to the composer.
+#[component]
+pub fn ConversationScreen(joined: Joined, on_leave: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let preferences = RwSignal::new(storage::preferences());
+    let chat = Chat::start(joined.pair.clone(), &joined.server, preferences.get_untracked().timing);
+    let view = chat.view();
+    let chat = StoredValue::new_local(chat);
+    let now = RwSignal::new(now_ms());
+    let clock = StoredValue::new_local(Some(Interval::new(1_000, move || now.set(now_ms()))));
+    on_cleanup(move || {
+        clock.update_value(|c| drop(c.take()));
+        chat.with_value(|c| c.stop());
+    });
+    let conversation = Conversation {
+        chat,
+        view,
+        me: joined.pair.me.typed().to_owned(),
+        peer: joined.pair.peer.typed().to_owned(),
+        server: joined.server.clone(),
+        now,
+        preferences,
+    };
+    provide_context(conversation.clone());
+    let settings_open = RwSignal::new(false);
+    let leave = on_leave.clone();
+
+    view! {
+        <section class="conversation" aria-label=format!("Conversation with {}", conversation.peer)>
+            <header class="top-bar">
+                <h1 class="brand">"Bleep"</h1>
+                <p class="who">
+                    <span class="sr-only">"Signed in as "</span>
+                    <strong>{conversation.me.clone()}</strong>
+                    " ↔ "
+                    <span class="sr-only">"talking to "</span>
+                    <strong>{conversation.peer.clone()}</strong>
+                </p>
+                <div class="top-actions">
+                    <button type="button" class="secondary" on:click=move |_| leave()>"Switch colleague"</button>
+                    <button type="button" class="secondary" data-testid="settings"
+                        aria-expanded=move || settings_open.get().to_string()
+                        aria-controls="settings-panel"
+                        on:click=move |_| settings_open.update(|o| *o = !*o)>
+                        "⚙ Settings"
+                    </button>
+                </div>
+            </header>
+            <SettingsPanel open=settings_open on_leave=on_leave />
+            <TurnBanner />
+            <ConnectionBanner />
+            <Transcript />
+            <Composer />
+            <Attention />
+        </section>
+    }
+}

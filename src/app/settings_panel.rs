@@ -1,0 +1,131 @@
+//! Settings: server address, poll intervals, sound, desktop notifications,
+//! and clearing this conversation.
+
+use leptos::prelude::*;
+
+use super::conversation::use_conversation;
+use super::storage::{self, Preferences};
+use crate::imserver::client::ImError;
+
+/// Seconds from a form field, or `None` when it is not a number.
+fn seconds(text: &str) -> Option<u64> {
+    let s: f64 = text.trim().replace(',', ".").parse().ok()?;
+    (s.is_finite() && s > 0.0).then(|| (s * 1_000.0) as u64)
+}
+
+/// Removes every key of this conversation from the server.
+async fn clear_conversation(client: &crate::imserver::client::ImClient<super::http::BrowserTransport>, prefix: &str) -> Result<usize, ImError> {
+    let keys = client.keys().await?;
+    let ours: Vec<_> = keys.into_iter().filter(|k| k.starts_with(prefix.as_bytes())).collect();
+    for key in &ours {
+        client.unset(key).await?;
+    }
+    Ok(ours.len())
+}
+
+#[component]
+pub fn SettingsPanel(open: RwSignal<bool>, on_leave: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let c = use_conversation();
+    let chat = c.chat;
+    let preferences = c.preferences;
+    let status = RwSignal::new(None::<String>);
+    let server = RwSignal::new(c.server.clone());
+
+    let update = move |change: &dyn Fn(&mut Preferences)| {
+        preferences.update(|p| change(p));
+        let p = preferences.get_untracked();
+        storage::save_preferences(&p);
+        chat.with_value(|chat| chat.set_settings(p.timing.clone()));
+    };
+    let interval_field = move |label: &'static str, id: &'static str, get: fn(&Preferences) -> u64, set: fn(&mut Preferences, u64)| {
+        view! {
+            <label for=id>{label}</label>
+            <input id=id type="number" min="0.2" step="0.1" inputmode="decimal"
+                prop:value=move || format!("{}", preferences.with(get) as f64 / 1000.0)
+                on:change=move |ev| {
+                    if let Some(ms) = seconds(&event_target_value(&ev)) {
+                        update(&|p| set(p, ms));
+                    }
+                } />
+        }
+    };
+
+    let toggle_notifications = move |ev| {
+        let on = event_target_checked(&ev);
+        update(&|p| p.notifications = on);
+        if on {
+            if let Ok(promise) = web_sys::Notification::request_permission() {
+                leptos::task::spawn_local(async move {
+                    let answer = wasm_bindgen_futures::JsFuture::from(promise).await;
+                    if answer.ok().and_then(|v| v.as_string()).as_deref() != Some("granted") {
+                        status.set(Some("Notifications are blocked by the browser: allow them in its site settings.".into()));
+                    }
+                });
+            }
+        }
+    };
+
+    let leave = on_leave.clone();
+    let change_server = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(mut sign_in) = storage::last_sign_in() {
+            sign_in.server = server.get_untracked().trim().to_owned();
+            storage::remember_sign_in(&sign_in);
+        }
+        leave();
+    };
+
+    let clear = move |_| {
+        let confirmed = web_sys::window()
+            .and_then(|w| w.confirm_with_message("Remove every message of this conversation from the server, for both of you? This cannot be undone.").ok())
+            .unwrap_or(false);
+        if !confirmed {
+            return;
+        }
+        let (prefix, me) = chat.with_value(|chat| chat.storage_keys());
+        let on_leave = on_leave.clone();
+        status.set(Some("Clearing…".into()));
+        leptos::task::spawn_local(async move {
+            let client = chat.with_value(|chat| crate::imserver::client::ImClient::new(chat.client().server(), super::http::BrowserTransport::new(8_000)));
+            match clear_conversation(&client, &prefix).await {
+                Ok(_) => {
+                    storage::forget_session(&prefix, &me);
+                    on_leave();
+                }
+                Err(e) => status.set(Some(format!("Could not clear the conversation. {e}"))),
+            }
+        });
+    };
+
+    view! {
+        <section id="settings-panel" class="settings card" hidden=move || !open.get() aria-label="Settings">
+            <h2>"Settings"</h2>
+            <form class="server-form" on:submit=change_server>
+                <label for="settings-server">"Server address"</label>
+                <input id="settings-server" prop:value=move || server.get() on:input=move |ev| server.set(event_target_value(&ev)) />
+                <button type="submit" class="secondary">"Use this server (sign in again)"</button>
+            </form>
+            <fieldset>
+                <legend>"How often to check for messages (seconds)"</legend>
+                {interval_field("While waiting for a reply", "poll-waiting", |p| p.timing.waiting_poll_ms, |p, v| p.timing.waiting_poll_ms = v)}
+                {interval_field("While it is your turn", "poll-idle", |p| p.timing.idle_poll_ms, |p, v| p.timing.idle_poll_ms = v)}
+                {interval_field("While this tab is hidden", "poll-hidden", |p| p.timing.hidden_poll_ms, |p, v| p.timing.hidden_poll_ms = v)}
+            </fieldset>
+            <fieldset>
+                <legend>"When a reply arrives in a hidden tab"</legend>
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || preferences.with(|p| p.sound)
+                        on:change=move |ev| { let on = event_target_checked(&ev); update(&|p| p.sound = on); } />
+                    "Play a sound"
+                </label>
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || preferences.with(|p| p.notifications)
+                        on:change=toggle_notifications />
+                    "Show a desktop notification"
+                </label>
+            </fieldset>
+            <button type="button" class="danger" on:click=clear>"Clear this conversation…"</button>
+            <p class="status" role="status">{move || status.get()}</p>
+        </section>
+    }
+}

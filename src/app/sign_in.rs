@@ -1,0 +1,118 @@
+//! The sign-in form: your name, your colleague's, the server, and a plain
+//! answer to "does the server answer?".
+
+use leptos::prelude::*;
+
+use super::http::BrowserTransport;
+use super::{storage, Joined, DEFAULT_SERVER};
+use crate::core::{Field, Pair};
+use crate::imserver::client::ImClient;
+
+/// What the connection check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerCheck {
+    Checking,
+    Connected,
+    Unreachable(String),
+}
+
+/// Asks the server for a key that does not exist: any well-formed answer
+/// means it is there and working.
+pub async fn check_server(server: &str) -> ServerCheck {
+    let client = ImClient::new(server, BrowserTransport::new(5_000));
+    match client.get(b"bleep.connection-check").await {
+        Ok(_) => ServerCheck::Connected,
+        Err(error) => ServerCheck::Unreachable(error.to_string()),
+    }
+}
+
+/// The line under the form that says whether the server answers.
+#[component]
+pub fn ServerStatus(check: RwSignal<ServerCheck>) -> impl IntoView {
+    let state = move || match check.get() {
+        ServerCheck::Checking => "checking",
+        ServerCheck::Connected => "connected",
+        ServerCheck::Unreachable(_) => "unreachable",
+    };
+    let text = move || match check.get() {
+        ServerCheck::Checking => "Checking the server…".to_owned(),
+        ServerCheck::Connected => "✓ Connected: the server answers.".to_owned(),
+        ServerCheck::Unreachable(why) => format!("✗ Server not reachable. {why}"),
+    };
+    view! {
+        <p class="server-status" data-testid="server-status" data-state=state role="status" aria-live="polite">
+            {text}
+        </p>
+    }
+}
+
+/// The sign-in form.
+#[component]
+pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl IntoView {
+    let last = storage::last_sign_in().unwrap_or_default();
+    let me = RwSignal::new(last.me);
+    let peer = RwSignal::new(last.peer);
+    let server = RwSignal::new(if last.server.is_empty() { DEFAULT_SERVER.to_owned() } else { last.server });
+    let me_error = RwSignal::new(None::<String>);
+    let peer_error = RwSignal::new(None::<String>);
+    let check = RwSignal::new(ServerCheck::Checking);
+
+    let run_check = move || {
+        check.set(ServerCheck::Checking);
+        let address = server.get_untracked();
+        leptos::task::spawn_local(async move {
+            let result = check_server(address.trim()).await;
+            // Ignore an answer about an address the user has since changed.
+            if server.get_untracked() == address {
+                check.set(result);
+            }
+        });
+    };
+    run_check();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        me_error.set(None);
+        peer_error.set(None);
+        match Pair::parse(&me.get_untracked(), &peer.get_untracked()) {
+            Ok(pair) => {
+                let address = server.get_untracked().trim().to_owned();
+                let address = if address.is_empty() { DEFAULT_SERVER.to_owned() } else { address };
+                on_join(Joined { pair, server: address });
+            }
+            Err((Field::Me, error)) => me_error.set(Some(error.to_string())),
+            Err((Field::Peer, error)) => peer_error.set(Some(error.to_string())),
+        }
+    };
+
+    view! {
+        <section class="sign-in-screen">
+            <h1 class="brand">"Bleep"</h1>
+            <p class="tagline">"Messages between colleagues, one turn at a time."</p>
+            <form class="sign-in card" data-testid="sign-in" on:submit=submit novalidate>
+                <label for="me">"Your name"</label>
+                <input id="me" data-testid="me" name="me" autocomplete="name" required
+                    aria-describedby="me-error" prop:value=move || me.get()
+                    on:input=move |ev| me.set(event_target_value(&ev)) />
+                <p id="me-error" class="field-error" role="alert">{move || me_error.get()}</p>
+
+                <label for="peer">"Your colleague's name"</label>
+                <input id="peer" data-testid="peer" name="peer" required
+                    aria-describedby="peer-error" prop:value=move || peer.get()
+                    on:input=move |ev| peer.set(event_target_value(&ev)) />
+                <p id="peer-error" class="field-error" role="alert">{move || peer_error.get()}</p>
+
+                <label for="server">"Server address"</label>
+                <input id="server" data-testid="server" name="server" inputmode="url"
+                    prop:value=move || server.get()
+                    on:input=move |ev| server.set(event_target_value(&ev))
+                    on:change=move |_| run_check() />
+                <ServerStatus check=check />
+                <div class="actions">
+                    <button type="button" class="secondary" on:click=move |_| run_check()>"Check connection"</button>
+                    <button type="submit" class="primary" data-testid="join">"Open conversation"</button>
+                </div>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,142 @@
+//! The transcript: every message in the agreed order, your own with how far
+//! each got; it stays pinned to the newest message unless you scrolled up.
+
+use leptos::html;
+use leptos::prelude::*;
+
+use super::chat::MessageRow;
+use super::conversation::use_conversation;
+use crate::core::Delivery;
+
+/// After this long, a pending message says it has not been sent yet.
+const SLOW_PENDING_MS: u64 = 5_000;
+
+fn local_date(ms: u64) -> js_sys::Date {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64))
+}
+
+/// "14:05", in local time.
+fn clock_time(ms: u64) -> String {
+    let d = local_date(ms);
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// "Sat Nov 28 2026", in local time.
+fn day(ms: u64) -> String {
+    String::from(local_date(ms).to_date_string())
+}
+
+/// Rows with the date above the first message of each day.
+fn with_days(rows: Vec<MessageRow>) -> Vec<(MessageRow, Option<String>)> {
+    let mut previous = String::new();
+    rows.into_iter()
+        .map(|row| {
+            let today = day(row.sent_at);
+            let separator = (today != previous).then(|| today.clone());
+            previous = today;
+            (row, separator)
+        })
+        .collect()
+}
+
+#[component]
+pub fn Transcript() -> impl IntoView {
+    let c = use_conversation();
+    let messages = c.view.messages;
+    let loading = c.view.loading;
+    let scroller: NodeRef<html::Div> = NodeRef::new();
+    let pinned = RwSignal::new(true);
+    let new_below = RwSignal::new(false);
+
+    let scroll_to_end = move || {
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        new_below.set(false);
+    };
+    // Keep the newest message in view, unless the reader scrolled up.
+    Effect::new(move |previous: Option<usize>| {
+        let count = messages.with(Vec::len);
+        if pinned.get_untracked() {
+            scroll_to_end();
+        } else if previous.is_some_and(|p| count > p) {
+            new_below.set(true);
+        }
+        count
+    });
+    let on_scroll = move |_| {
+        if let Some(el) = scroller.get_untracked() {
+            let at_end = el.scroll_top() + el.client_height() >= el.scroll_height() - 48;
+            pinned.set(at_end);
+            if at_end {
+                new_below.set(false);
+            }
+        }
+    };
+
+    view! {
+        <div class="transcript" node_ref=scroller on:scroll=on_scroll tabindex="0"
+            aria-label="Messages">
+            <Show when=move || loading.get() && messages.with(Vec::is_empty)>
+                <p class="hint">"Loading the conversation…"</p>
+            </Show>
+            <Show when=move || !loading.get() && messages.with(Vec::is_empty)>
+                <p class="hint">"No messages yet. Either of you may start."</p>
+            </Show>
+            <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
+                <For
+                    each=move || with_days(messages.get())
+                    key=|(row, separator)| (row.id.clone(), row.delivery, separator.clone())
+                    children=move |(row, separator)| view! { <Message row=row separator=separator /> }
+                />
+            </ol>
+            <Show when=move || new_below.get()>
+                <button type="button" class="new-messages" on:click=move |_| { pinned.set(true); scroll_to_end(); }>
+                    "↓ New messages"
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+/// One message, with its sender, time and (for yours) delivery state.
+#[component]
+fn Message(row: MessageRow, separator: Option<String>) -> impl IntoView {
+    let c = use_conversation();
+    let now = c.now;
+    let pending_since = (row.delivery == Some(Delivery::Pending)).then_some(row.sent_at);
+    let slow = move || pending_since.is_some_and(|at| now.get().saturating_sub(at) > SLOW_PENDING_MS);
+    let chat = c.chat;
+    let retry = move |_| chat.with_value(|chat| chat.retry_now());
+    let status = row.delivery.map(|d| {
+        let (icon, label) = match d {
+            Delivery::Pending => ("◷", "Pending"),
+            Delivery::Sent => ("✓", "Sent"),
+            Delivery::Read => ("✓✓", "Read"),
+        };
+        view! {
+            <span class="delivery" title=label>
+                <span aria-hidden="true">{icon}</span>
+                <span class="sr-only">{label}</span>
+            </span>
+        }
+    });
+    view! {
+        {separator.map(|day| view! { <li class="day" role="presentation"><span>{day}</span></li> })}
+        <li class="message" class:mine=row.mine data-testid="message" data-from=row.from.clone()
+            data-status=row.delivery.map(Delivery::as_str)>
+            <div class="meta">
+                <span class="from">{row.from.clone()}</span>
+                <time>{clock_time(row.sent_at)}</time>
+                {status}
+            </div>
+            <p class="text" data-testid="message-text">{row.text.clone()}</p>
+            <Show when=slow>
+                <p class="slow">
+                    "Not sent yet — retrying. "
+                    <button type="button" class="link" on:click=retry>"Retry now"</button>
+                </p>
+            </Show>
+        </li>
+    }
+}

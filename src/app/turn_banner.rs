@@ -1,0 +1,34 @@
+//! The banner that always says whose turn it is, in words, colour and icon.
+
+use leptos::prelude::*;
+
+use super::chat::TurnState;
+use super::conversation::use_conversation;
+use crate::display::elapsed;
+
+#[component]
+pub fn TurnBanner() -> impl IntoView {
+    let c = use_conversation();
+    let turn = c.view.turn;
+    let now = c.now;
+    let peer = c.peer.clone();
+    let icon = move || match turn.get() {
+        TurnState::Idle => "✎",
+        TurnState::Sending => "⇡",
+        TurnState::Waiting { .. } => "⏳",
+    };
+    let text = move || match turn.get() {
+        TurnState::Idle => "Your turn".to_owned(),
+        TurnState::Sending => "Sending…".to_owned(),
+        TurnState::Waiting { since } => {
+            format!("Waiting for {peer} to reply ({})", elapsed(now.get().saturating_sub(since)))
+        }
+    };
+    view! {
+        <div class="turn" data-testid="turn" data-state=move || turn.get().as_str()
+            role="status" aria-live="assertive" aria-atomic="true">
+            <span class="turn-icon" aria-hidden="true">{icon}</span>
+            <span class="turn-text">{text}</span>
+        </div>
+    }
+}

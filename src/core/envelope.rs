@@ -1,0 +1,213 @@
+//! What Bleep stores on the server: message envelopes and participant records.
+//!
+//! Both are JSON in which `<`, `>` and `&` are always written as `\u003c`,
+//! `\u003e` and `\u0026`, so a stored value never contains `<?` (the course
+//! server executes stored PHP) and reads the same through a page that escapes
+//! HTML. Anything that does not decode, or decodes to something impossible, is
+//! treated as if the key were missing: junk on the server is never ours.
+
+use std::collections::BTreeMap;
+
+use super::participants::DeviceId;
+
+/// The envelope format written by this version.
+pub const ENVELOPE_VERSION: u32 = 1;
+
+/// One message, exactly as stored under its own key.
+///
+/// Writing the same envelope twice stores the same bytes, so a retry never
+/// makes a second message.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Envelope {
+    /// Format version, so that an encrypted form can come later.
+    #[serde(rename = "v")]
+    pub version: u32,
+    /// The sender's name as typed.
+    #[serde(rename = "n")]
+    pub from: String,
+    /// The sending window.
+    #[serde(rename = "d")]
+    pub device: DeviceId,
+    /// The sender's sequence number: 1, 2, 3… per device.
+    #[serde(rename = "s")]
+    pub seq: u64,
+    /// Logical clock: one more than the highest clock the sender had seen.
+    #[serde(rename = "c")]
+    pub clock: u64,
+    /// The sender's wall-clock time, in milliseconds since 1970, for display.
+    #[serde(rename = "t")]
+    pub sent_at: u64,
+    /// The message text.
+    #[serde(rename = "x")]
+    pub text: String,
+}
+
+impl Envelope {
+    pub fn encode(&self) -> Vec<u8> {
+        encode_json(self)
+    }
+
+    /// Decodes an envelope read from `device`'s key number `seq`.
+    pub fn decode(bytes: &[u8], device: &DeviceId, seq: u64) -> Option<Envelope> {
+        let envelope: Envelope = serde_json::from_slice(bytes).ok()?;
+        let valid = envelope.version == ENVELOPE_VERSION
+            && &envelope.device == device
+            && envelope.seq == seq
+            && envelope.clock > 0
+            && !envelope.from.trim().is_empty();
+        valid.then_some(envelope)
+    }
+}
+
+/// A participant's record: how far each of their windows has sent, and how
+/// far each of their windows has shown every window's messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    /// Highest message number stored, per device of this participant.
+    #[serde(rename = "h", default)]
+    pub heads: BTreeMap<DeviceId, u64>,
+    /// Per device of this participant: per sending device (either
+    /// participant's), the highest number it has shown, all before it too.
+    /// For the colleague's devices these are read receipts.
+    #[serde(rename = "s", default)]
+    pub seen: BTreeMap<DeviceId, BTreeMap<DeviceId, u64>>,
+}
+
+impl Record {
+    pub fn encode(&self) -> Vec<u8> {
+        encode_json(self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Record> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    /// Takes the higher of each number from `other`; says whether anything grew.
+    pub fn merge(&mut self, other: &Record) -> bool {
+        let mut grew = merge_max(&mut self.heads, &other.heads);
+        for (reader, seen) in &other.seen {
+            let mine = self.seen.entry(reader.clone()).or_insert_with(|| {
+                grew = true;
+                BTreeMap::new()
+            });
+            grew |= merge_max(mine, seen);
+        }
+        grew
+    }
+
+    /// Whether every number in `self` is also in `other`, at least as high.
+    pub fn is_covered_by(&self, other: &Record) -> bool {
+        let covered = |mine: &BTreeMap<DeviceId, u64>, theirs: Option<&BTreeMap<DeviceId, u64>>| {
+            mine.iter().all(|(d, n)| theirs.and_then(|t| t.get(d)).is_some_and(|m| m >= n))
+        };
+        covered(&self.heads, Some(&other.heads))
+            && self.seen.iter().all(|(reader, seen)| other.seen.contains_key(reader) && covered(seen, other.seen.get(reader)))
+    }
+
+    /// How far `reader` has shown `sender`'s messages.
+    pub fn seen_by(&self, reader: &DeviceId, sender: &DeviceId) -> u64 {
+        self.seen.get(reader).and_then(|s| s.get(sender)).copied().unwrap_or(0)
+    }
+
+    /// Every device this record speaks for.
+    pub fn devices(&self) -> impl Iterator<Item = &DeviceId> {
+        self.heads.keys().chain(self.seen.keys())
+    }
+}
+
+/// Raises each entry of `into` to the one in `from`; says whether any grew.
+pub fn merge_max(into: &mut BTreeMap<DeviceId, u64>, from: &BTreeMap<DeviceId, u64>) -> bool {
+    let mut grew = false;
+    for (device, &n) in from {
+        let slot = into.entry(device.clone()).or_insert(0);
+        if n > *slot {
+            *slot = n;
+            grew = true;
+        }
+    }
+    grew
+}
+
+fn encode_json(value: &impl serde::Serialize) -> Vec<u8> {
+    let json = serde_json::to_string(value).expect("envelopes and records always serialise");
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c => out.push(c),
+        }
+    }
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn device(s: &str) -> DeviceId {
+        DeviceId::parse(s).unwrap()
+    }
+
+    fn envelope(text: &str) -> Envelope {
+        Envelope {
+            version: ENVELOPE_VERSION,
+            from: "Nurse Jo".into(),
+            device: device("abcdefghij"),
+            seq: 3,
+            clock: 7,
+            sent_at: 1_764_000_000_000,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn envelope_round_trips_and_checks_its_key() {
+        let e = envelope("bed 4 <?php echo 1; ?> & \"sats\" 88%\nplease come");
+        let bytes = e.encode();
+        assert!(!bytes.windows(1).any(|w| w == b"<" || w == b">" || w == b"&"));
+        assert_eq!(Envelope::decode(&bytes, &e.device, 3), Some(e.clone()));
+        assert_eq!(Envelope::decode(&bytes, &e.device, 4), None);
+        assert_eq!(Envelope::decode(&bytes, &device("jihgfedcba"), 3), None);
+        assert_eq!(Envelope::decode(b"hello", &e.device, 3), None);
+        assert_eq!(Envelope::decode(b"", &e.device, 3), None);
+    }
+
+    #[test]
+    fn records_merge_by_maximum() {
+        let (a_dev, b_dev, reader) = (device("aaaaaaaaaa"), device("bbbbbbbbbb"), device("cccccccccc"));
+        let mut a = Record::default();
+        a.heads.insert(a_dev.clone(), 3);
+        let mut b = Record::default();
+        b.heads.insert(a_dev.clone(), 2);
+        b.seen.entry(reader.clone()).or_default().insert(b_dev.clone(), 5);
+        assert!(!a.is_covered_by(&b));
+        assert!(a.merge(&b));
+        assert_eq!(a.heads[&a_dev], 3);
+        assert_eq!(a.seen_by(&reader, &b_dev), 5);
+        assert_eq!(a.seen_by(&reader, &a_dev), 0);
+        assert!(!a.merge(&b));
+        assert!(b.is_covered_by(&a));
+        assert_eq!(Record::decode(&a.encode()), Some(a.clone()));
+        assert_eq!(Record::decode(b"{\"h\":7}"), None);
+        // A device that has shown nothing yet still announces itself.
+        let mut c = Record::default();
+        c.seen.insert(device("dddddddddd"), BTreeMap::new());
+        assert!(!c.is_covered_by(&a));
+        assert!(a.merge(&c));
+        assert!(c.is_covered_by(&a));
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_stored_without_markup(text in any::<String>()) {
+            let e = envelope(&text);
+            let bytes = e.encode();
+            prop_assert!(!bytes.windows(2).any(|w| w == b"<?"));
+            prop_assert!(!bytes.contains(&b'<') && !bytes.contains(&b'&'));
+            prop_assert_eq!(Envelope::decode(&bytes, &e.device, 3), Some(e));
+        }
+    }
+}

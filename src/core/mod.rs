@@ -1,0 +1,20 @@
+//! The conversation protocol, in plain Rust with no I/O.
+//!
+//! - [`participants`]: names, conversations and the keys they use;
+//! - [`envelope`]: what is stored under those keys;
+//! - [`log`]: the transcript in the order both sides agree on;
+//! - [`session`]: the turn machine, outbox, polling and repair;
+//! - [`settings`]: the intervals it runs on.
+//!
+//! `PROTOCOL.md` at the root of the repository describes the protocol itself.
+
+pub mod envelope;
+pub mod log;
+pub mod participants;
+pub mod session;
+pub mod settings;
+
+pub use envelope::Envelope;
+pub use participants::{DeviceId, Field, KeyLayout, Name, NameError, Pair};
+pub use session::{Budget, Connection, Delivery, MessageView, Millis, Outgoing, Saved, SendError, Session, Turn};
+pub use settings::Settings;

@@ -1,0 +1,309 @@
+//! Who is talking to whom, and where their conversation lives on the server.
+//!
+//! Two clinicians meet in the same conversation whatever order or letter case
+//! they type their names in: names are compared in a normal form (trimmed,
+//! inner white space folded, lower case) and the pair is sorted before it is
+//! hashed into the conversation's key prefix. Every key Bleep writes starts
+//! with that prefix, so two pairs on one server never touch each other's keys
+//! and keys written by other programs are never read as ours.
+
+use std::fmt;
+
+/// The longest name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 40;
+
+/// A participant's name: as typed (for display) and in normal form (for
+/// comparisons and keys).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Name {
+    typed: String,
+    normal: String,
+}
+
+impl Name {
+    /// Checks a name typed by a user.
+    pub fn parse(typed: &str) -> Result<Name, NameError> {
+        let typed = typed.split_whitespace().collect::<Vec<_>>().join(" ");
+        if typed.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if typed.chars().count() > MAX_NAME_CHARS {
+            return Err(NameError::TooLong);
+        }
+        if typed.chars().any(char::is_control) {
+            return Err(NameError::ControlCharacter);
+        }
+        let normal = typed.to_lowercase();
+        Ok(Name { typed, normal })
+    }
+
+    /// The name as its owner typed it.
+    pub fn typed(&self) -> &str {
+        &self.typed
+    }
+
+    /// The name in normal form: two names are the same person when these are equal.
+    pub fn normal(&self) -> &str {
+        &self.normal
+    }
+
+    /// Whether `other` (any spelling) names the same person.
+    pub fn is(&self, other: &str) -> bool {
+        Name::parse(other).is_ok_and(|n| n.normal == self.normal)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.typed)
+    }
+}
+
+/// Why a name was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameError {
+    Empty,
+    TooLong,
+    ControlCharacter,
+    SameAsColleague,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::Empty => f.write_str("Please enter a name."),
+            NameError::TooLong => write!(f, "Names can be at most {MAX_NAME_CHARS} characters long."),
+            NameError::ControlCharacter => f.write_str("Names cannot contain control characters."),
+            NameError::SameAsColleague => {
+                f.write_str("Your name and your colleague's name must be different.")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NameError {}
+
+/// The two people in a conversation, seen from one of them.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pair {
+    pub me: Name,
+    pub peer: Name,
+}
+
+impl Pair {
+    /// Checks both names as typed on the sign-in form.
+    pub fn parse(me: &str, peer: &str) -> Result<Pair, (Field, NameError)> {
+        let me = Name::parse(me).map_err(|e| (Field::Me, e))?;
+        let peer = Name::parse(peer).map_err(|e| (Field::Peer, e))?;
+        if me.normal == peer.normal {
+            return Err((Field::Peer, NameError::SameAsColleague));
+        }
+        Ok(Pair { me, peer })
+    }
+
+    /// The server keys of this conversation.
+    pub fn keys(&self) -> KeyLayout {
+        KeyLayout::new(self)
+    }
+}
+
+/// Which sign-in field a [`NameError`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Me,
+    Peer,
+}
+
+/// A window's identity on the server: random letters, chosen once per
+/// browser profile, so that one person's windows never write the same key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct DeviceId(String);
+
+impl DeviceId {
+    /// Length of a device id.
+    pub const LEN: usize = 10;
+
+    /// Builds a device id from random numbers (any source).
+    pub fn from_random(mut random: impl FnMut() -> u32) -> DeviceId {
+        DeviceId((0..Self::LEN).map(|_| (b'a' + (random() % 26) as u8) as char).collect())
+    }
+
+    /// Accepts an id read back from the server or from storage.
+    pub fn parse(text: &str) -> Option<DeviceId> {
+        let ok = text.len() == Self::LEN && text.bytes().all(|b| b.is_ascii_lowercase());
+        ok.then(|| DeviceId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where each piece of a conversation is stored.
+///
+/// With `P` = `bleep1.<16 hex digits of the pair's hash>.`:
+/// - `P__waiting__`: the turn key, the typed name of whoever sent last;
+/// - `Pp0`, `Pp1`: each participant's record (device heads and read receipts),
+///   `p0` being the participant whose normal name sorts first;
+/// - `Pm.<device>.<seq>`: one message, written only by the device that sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyLayout {
+    prefix: String,
+    me_index: u8,
+}
+
+impl KeyLayout {
+    fn new(pair: &Pair) -> KeyLayout {
+        let (first, second) = if pair.me.normal <= pair.peer.normal {
+            (&pair.me.normal, &pair.peer.normal)
+        } else {
+            (&pair.peer.normal, &pair.me.normal)
+        };
+        let mut hash = Fnv64::new();
+        hash.write(first.as_bytes());
+        hash.write(&[0]);
+        hash.write(second.as_bytes());
+        KeyLayout {
+            prefix: format!("bleep1.{:016x}.", hash.finish()),
+            me_index: if first == &pair.me.normal { 0 } else { 1 },
+        }
+    }
+
+    /// The prefix shared by every key of this conversation.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn waiting(&self) -> String {
+        format!("{}__waiting__", self.prefix)
+    }
+
+    pub fn my_record(&self) -> String {
+        format!("{}p{}", self.prefix, self.me_index)
+    }
+
+    pub fn peer_record(&self) -> String {
+        format!("{}p{}", self.prefix, 1 - self.me_index)
+    }
+
+    pub fn message(&self, device: &DeviceId, seq: u64) -> String {
+        format!("{}m.{}.{}", self.prefix, device, seq)
+    }
+
+    /// Recognises a key of this conversation.
+    pub fn classify(&self, key: &[u8]) -> Option<KeyKind> {
+        let rest = key.strip_prefix(self.prefix.as_bytes())?;
+        let rest = std::str::from_utf8(rest).ok()?;
+        match rest {
+            "__waiting__" => Some(KeyKind::Waiting),
+            "p0" | "p1" => Some(if rest.as_bytes()[1] - b'0' == self.me_index {
+                KeyKind::MyRecord
+            } else {
+                KeyKind::PeerRecord
+            }),
+            _ => {
+                let (device, seq) = rest.strip_prefix("m.")?.split_once('.')?;
+                if seq.starts_with('0') || !seq.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                Some(KeyKind::Message(DeviceId::parse(device)?, seq.parse().ok()?))
+            }
+        }
+    }
+}
+
+/// What a key of this conversation holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Waiting,
+    MyRecord,
+    PeerRecord,
+    Message(DeviceId, u64),
+}
+
+/// FNV-1a, 64 bits: stable across platforms and versions, unlike std's hasher.
+struct Fnv64(u64);
+
+impl Fnv64 {
+    fn new() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_case_and_space() {
+        let a = Name::parse("  Nurse   Jo ").unwrap();
+        assert_eq!(a.typed(), "Nurse Jo");
+        assert_eq!(a.normal(), "nurse jo");
+        assert!(a.is("NURSE JO"));
+        assert_eq!(Name::parse("   "), Err(NameError::Empty));
+        assert_eq!(Name::parse(&"x".repeat(41)), Err(NameError::TooLong));
+        assert_eq!(Name::parse("a\u{7}b"), Err(NameError::ControlCharacter));
+    }
+
+    #[test]
+    fn same_pair_same_conversation_whatever_the_order_or_case() {
+        let ab = Pair::parse("Alice", "Dr Bob").unwrap().keys();
+        let ba = Pair::parse("dr  BOB", "alice").unwrap().keys();
+        assert_eq!(ab.prefix(), ba.prefix());
+        assert_eq!(ab.waiting(), ba.waiting());
+        assert_eq!(ab.my_record(), ba.peer_record());
+        assert_eq!(ab.peer_record(), ba.my_record());
+        let other = Pair::parse("Alice", "Carol").unwrap().keys();
+        assert_ne!(ab.prefix(), other.prefix());
+    }
+
+    #[test]
+    fn same_name_twice_is_refused() {
+        assert_eq!(Pair::parse("Sam", " sam "), Err((Field::Peer, NameError::SameAsColleague)));
+    }
+
+    #[test]
+    fn keys_are_recognised_and_junk_is_not() {
+        let keys = Pair::parse("a", "b").unwrap().keys();
+        let dev = DeviceId::parse("abcdefghij").unwrap();
+        let msg = keys.message(&dev, 12);
+        assert_eq!(keys.classify(msg.as_bytes()), Some(KeyKind::Message(dev.clone(), 12)));
+        assert_eq!(keys.classify(keys.waiting().as_bytes()), Some(KeyKind::Waiting));
+        assert_eq!(keys.classify(keys.my_record().as_bytes()), Some(KeyKind::MyRecord));
+        assert_eq!(keys.classify(keys.peer_record().as_bytes()), Some(KeyKind::PeerRecord));
+        for junk in ["message", "__waiting__", "bleep1.x.m.abc.1"] {
+            assert_eq!(keys.classify(junk.as_bytes()), None, "{junk}");
+        }
+        let p = keys.prefix();
+        for junk in ["m.abcdefghij.0", "m.abcdefghij.007", "m.ABCDEFGHIJ.1", "m.abcdefghij.x", "p2"] {
+            assert_eq!(keys.classify(format!("{p}{junk}").as_bytes()), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn device_ids_are_letters() {
+        let mut n = 0u32;
+        let id = DeviceId::from_random(|| {
+            n = n.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            n
+        });
+        assert!(DeviceId::parse(id.as_str()).is_some());
+    }
+}

@@ -1,0 +1,49 @@
+//! Timing settings of the protocol, with defaults suited to a ward.
+
+/// How often Bleep asks the server for news, and how it backs off.
+///
+/// All times are in milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Between polls while you wait for a reply.
+    pub waiting_poll_ms: u64,
+    /// Between polls while it is your turn.
+    pub idle_poll_ms: u64,
+    /// Between polls while the tab is hidden, whatever the turn.
+    pub hidden_poll_ms: u64,
+    /// The first delay after a failed request; it doubles on each failure.
+    pub backoff_first_ms: u64,
+    /// The longest delay between retries while the server fails.
+    pub backoff_max_ms: u64,
+    /// How long a request may take before it counts as failed.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            waiting_poll_ms: 1_000,
+            idle_poll_ms: 3_000,
+            hidden_poll_ms: 15_000,
+            backoff_first_ms: 1_000,
+            backoff_max_ms: 30_000,
+            request_timeout_ms: 8_000,
+        }
+    }
+}
+
+impl Settings {
+    /// Brings every interval into a range that neither floods the server nor
+    /// leaves a clinician waiting for minutes.
+    pub fn clamped(mut self) -> Settings {
+        let clamp = |v: &mut u64, lo: u64, hi: u64| *v = (*v).clamp(lo, hi);
+        clamp(&mut self.waiting_poll_ms, 200, 60_000);
+        clamp(&mut self.idle_poll_ms, 200, 300_000);
+        clamp(&mut self.hidden_poll_ms, 200, 600_000);
+        clamp(&mut self.backoff_first_ms, 100, 60_000);
+        clamp(&mut self.backoff_max_ms, self.backoff_first_ms, 600_000);
+        clamp(&mut self.request_timeout_ms, 500, 120_000);
+        self
+    }
+}

@@ -1,0 +1,42 @@
+//! Wording shared by the screens, kept here so it is tested natively.
+
+/// "45 s", "3 min", "1 h 2 min": how long, in the fewest words.
+pub fn elapsed(ms: u64) -> String {
+    let s = ms / 1_000;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3_599 => format!("{} min", s / 60),
+        _ => format!("{} h {} min", s / 3_600, (s % 3_600) / 60),
+    }
+}
+
+/// The composer's note about the server's size limit, once a draft uses
+/// more than four fifths of it.
+pub fn budget_note(used: usize, limit: usize) -> Option<String> {
+    if used > limit {
+        Some("Too long to send: shorten this message or split it into two.".to_owned())
+    } else if used * 5 > limit * 4 {
+        Some(format!("{}% of the longest message the server accepts", used * 100 / limit.max(1)))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_reads_naturally() {
+        assert_eq!(elapsed(4_200), "4 s");
+        assert_eq!(elapsed(125_000), "2 min");
+        assert_eq!(elapsed(3_720_000), "1 h 2 min");
+    }
+
+    #[test]
+    fn budget_note_appears_near_the_limit() {
+        assert_eq!(budget_note(100, 8000), None);
+        assert!(budget_note(7000, 8000).unwrap().starts_with("87%"));
+        assert!(budget_note(8001, 8000).unwrap().starts_with("Too long"));
+    }
+}

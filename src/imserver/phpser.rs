@@ -1,0 +1,621 @@
+//! The store as IMserver.php prints it: PHP `serialize()` of one array.
+//!
+//! The no-action page of IMserver.php shows the whole store as a serialized
+//! PHP array such as `a:2:{s:6:"nurse1";s:5:"hello";i:5;s:2:"hi";}`. Keys are
+//! byte strings or integers (PHP turns canonical decimal keys into integers);
+//! values are always byte strings. This module reads and writes exactly that
+//! subset and refuses everything else, byte by byte, without ever panicking:
+//! the page is data from a server that other programs write to as well.
+//!
+//! - [`parse_page`] takes a whole answer page (raw, as the course server
+//!   prints it, or HTML-escaped, as ours does) and returns the entries;
+//! - [`parse_array`] and [`serialize_array`] are the two directions of the
+//!   serialized form itself;
+//! - [`PhpKey`] is a key as PHP holds it.
+
+use std::fmt;
+
+/// A key of a PHP array: PHP stores canonical decimal strings as integers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PhpKey {
+    Int(i64),
+    Bytes(Vec<u8>),
+}
+
+impl PhpKey {
+    /// The key PHP would make of the string `bytes`: an integer when it is a
+    /// canonical decimal number within `i64` (`"5"`, `"-12"`, `"0"`), the
+    /// bytes themselves otherwise (`"05"`, `"-0"`, `"+5"`, `" 5"`, `"5 "`).
+    pub fn from_bytes(bytes: Vec<u8>) -> PhpKey {
+        match canonical_integer(&bytes) {
+            Some(n) => PhpKey::Int(n),
+            None => PhpKey::Bytes(bytes),
+        }
+    }
+
+    /// The key as the bytes a client sent (integers in decimal).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            PhpKey::Int(n) => n.to_string().into_bytes(),
+            PhpKey::Bytes(bytes) => bytes.clone(),
+        }
+    }
+
+    /// Like [`PhpKey::to_bytes`], without copying string keys.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            PhpKey::Int(n) => n.to_string().into_bytes(),
+            PhpKey::Bytes(bytes) => bytes,
+        }
+    }
+}
+
+/// `Some(n)` when `bytes` is `0` or `-?[1-9][0-9]*` and fits in an `i64`.
+fn canonical_integer(bytes: &[u8]) -> Option<i64> {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let canonical = match digits {
+        [] => false,
+        [b'0'] => digits.len() == bytes.len(), // "0" yes, "-0" no
+        [first, rest @ ..] => (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit),
+    };
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// A store's entries as a client sees them: key and value bytes, in the
+/// server's order.
+pub type StoreEntries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Why a serialized array (or a page holding one) could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    offset: usize,
+    reason: &'static str,
+}
+
+impl ParseError {
+    fn at(offset: usize, reason: &'static str) -> ParseError {
+        ParseError { offset, reason }
+    }
+
+    /// The byte offset where reading stopped (in the text that was parsed).
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// What was wrong there, in a few words.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.reason, self.offset)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// The heading's end; the dump follows it directly.
+const HEADING_END: &[u8] = b"</h1>";
+/// What closes the page; the last occurrence counts, as values may hold it.
+const PAGE_END: &[u8] = b"</body></html>";
+
+/// The entries of an IMserver.php no-action page, keys as bytes, in the
+/// order the server keeps them.
+///
+/// The dump is whatever lies between the first `</h1>` and the last
+/// `</body></html>` (after which only whitespace may follow). An empty dump
+/// is an empty store: the course server prints nothing before its first
+/// write. The dump is read as printed first; when that fails and it holds a
+/// `&`, it is read again with `&amp;`, `&lt;` and `&gt;` undone, which is how
+/// our own server escapes it. Error offsets count from the start of `body`
+/// (for the raw reading).
+pub fn parse_page(body: &[u8]) -> Result<StoreEntries, ParseError> {
+    let start = find(body, HEADING_END)
+        .map(|at| at + HEADING_END.len())
+        .ok_or(ParseError::at(0, "not an IMserver page (no heading)"))?;
+    let end = rfind(body, PAGE_END)
+        .filter(|&at| at >= start)
+        .ok_or(ParseError::at(body.len(), "not an IMserver page (no end of page)"))?;
+    let after = end + PAGE_END.len();
+    if let Some(extra) = body[after..].iter().position(|b| !b.is_ascii_whitespace()) {
+        return Err(ParseError::at(after + extra, "unexpected text after the end of the page"));
+    }
+    let dump = &body[start..end];
+    if dump.is_empty() {
+        return Ok(Vec::new());
+    }
+    let entries = match parse_array(dump) {
+        Ok(entries) => entries,
+        Err(raw_error) => {
+            let shifted = ParseError::at(start + raw_error.offset, raw_error.reason);
+            if !dump.contains(&b'&') {
+                return Err(shifted);
+            }
+            parse_array(&unescape_html(dump)).map_err(|_| shifted)?
+        }
+    };
+    Ok(entries.into_iter().map(|(key, value)| (key.into_bytes(), value)).collect())
+}
+
+/// Undoes `&amp;`, `&lt;` and `&gt;` in one pass; any other `&` stays.
+fn unescape_html(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((&byte, tail)) = rest.split_first() {
+        let entity = [(&b"amp;"[..], b'&'), (b"lt;", b'<'), (b"gt;", b'>')]
+            .into_iter()
+            .find(|(name, _)| byte == b'&' && tail.starts_with(name));
+        match entity {
+            Some((name, plain)) => {
+                out.push(plain);
+                rest = &tail[name.len()..];
+            }
+            None => {
+                out.push(byte);
+                rest = tail;
+            }
+        }
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Reads `a:N:{...}` whose keys are integers or strings and whose values are
+/// strings, and nothing after it. String lengths are in bytes and must be
+/// exact; the number of entries must be `N`.
+pub fn parse_array(input: &[u8]) -> Result<Vec<(PhpKey, Vec<u8>)>, ParseError> {
+    let mut reader = Reader { input, pos: 0 };
+    if input.is_empty() {
+        return Err(reader.error("empty input"));
+    }
+    reader.expect_tag(b'a', "expected an array (a:N:{...})")?;
+    let count = reader.unsigned(b':')?;
+    reader.expect(b'{', "expected { after the array size")?;
+    // Each entry takes at least 8 bytes (i:0;s:0:"";): never trust `count`
+    // for an allocation.
+    let mut entries = Vec::with_capacity(count.min(input.len() / 8));
+    for _ in 0..count {
+        if reader.peek() == Some(b'}') {
+            return Err(reader.error("fewer entries than the array size says"));
+        }
+        let key = reader.key()?;
+        let value = reader.string_value()?;
+        entries.push((key, value));
+    }
+    match reader.peek() {
+        Some(b'}') => reader.pos += 1,
+        None => return Err(reader.error("input ends inside the array")),
+        Some(_) => return Err(reader.error("more entries than the array size says")),
+    }
+    if reader.pos != input.len() {
+        return Err(reader.error("unexpected bytes after the array"));
+    }
+    Ok(entries)
+}
+
+/// Writes `entries` as PHP's `serialize()` writes an array. Keys are written
+/// as given: use [`PhpKey::from_bytes`] for the form PHP itself would store.
+pub fn serialize_array(entries: &[(PhpKey, Vec<u8>)]) -> Vec<u8> {
+    let mut out = format!("a:{}:{{", entries.len()).into_bytes();
+    for (key, value) in entries {
+        match key {
+            PhpKey::Int(n) => out.extend_from_slice(format!("i:{n};").as_bytes()),
+            PhpKey::Bytes(bytes) => write_string(&mut out, bytes),
+        }
+        write_string(&mut out, value);
+    }
+    out.push(b'}');
+    out
+}
+
+fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(format!("s:{}:\"", bytes.len()).as_bytes());
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\";");
+}
+
+/// A position in the serialized text. Every read is bounds-checked.
+struct Reader<'a> {
+    input: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn error(&self, reason: &'static str) -> ParseError {
+        ParseError::at(self.pos, reason)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.input.get(self.pos).copied()
+    }
+
+    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), ParseError> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(reason))
+        }
+    }
+
+    /// `tag` followed by `:`.
+    fn expect_tag(&mut self, tag: u8, reason: &'static str) -> Result<(), ParseError> {
+        if self.input.get(self.pos..self.pos + 2) == Some(&[tag, b':'][..]) {
+            self.pos += 2;
+            Ok(())
+        } else {
+            Err(self.error(reason))
+        }
+    }
+
+    /// Decimal digits up to `end` (consumed): a size or a length.
+    fn unsigned(&mut self, end: u8) -> Result<usize, ParseError> {
+        let start = self.pos;
+        let mut n: usize = 0;
+        while let Some(byte) = self.peek().filter(u8::is_ascii_digit) {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(usize::from(byte - b'0')))
+                .ok_or(self.error("number too large"))?;
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.error("expected a number"));
+        }
+        self.expect(end, "unexpected byte after a number")?;
+        Ok(n)
+    }
+
+    /// An optionally signed decimal `i64` up to `;` (consumed).
+    fn signed(&mut self) -> Result<i64, ParseError> {
+        let negative = match self.peek() {
+            Some(b'-') => true,
+            Some(b'+') => false,
+            _ => {
+                return self.signed_digits(false);
+            }
+        };
+        self.pos += 1;
+        self.signed_digits(negative)
+    }
+
+    fn signed_digits(&mut self, negative: bool) -> Result<i64, ParseError> {
+        let start = self.pos;
+        // Accumulated on the negative side, which holds i64::MIN too.
+        let mut n: i64 = 0;
+        while let Some(byte) = self.peek().filter(u8::is_ascii_digit) {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_sub(i64::from(byte - b'0')))
+                .ok_or(self.error("integer out of range"))?;
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.error("expected an integer"));
+        }
+        let n = if negative { Some(n) } else { n.checked_neg() };
+        let n = n.ok_or(self.error("integer out of range"))?;
+        self.expect(b';', "expected ; after an integer")?;
+        Ok(n)
+    }
+
+    /// `s:LEN:"...";` once `s:` has been read.
+    fn string_body(&mut self) -> Result<Vec<u8>, ParseError> {
+        let len = self.unsigned(b':')?;
+        self.expect(b'"', "expected \" before a string")?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&end| end <= self.input.len())
+            .ok_or(self.error("string runs past the end of the input"))?;
+        let bytes = self.input[self.pos..end].to_vec();
+        self.pos = end;
+        if self.input.get(end..end + 2) != Some(&b"\";"[..]) {
+            return Err(self.error("string length does not match its contents"));
+        }
+        self.pos += 2;
+        Ok(bytes)
+    }
+
+    fn key(&mut self) -> Result<PhpKey, ParseError> {
+        match self.peek() {
+            Some(b'i') => {
+                self.expect_tag(b'i', "expected : after i")?;
+                Ok(PhpKey::Int(self.signed()?))
+            }
+            Some(b's') => {
+                self.expect_tag(b's', "expected : after s")?;
+                Ok(PhpKey::Bytes(self.string_body()?))
+            }
+            None => Err(self.error("input ends inside the array")),
+            Some(_) => Err(self.error("keys must be integers or strings")),
+        }
+    }
+
+    fn string_value(&mut self) -> Result<Vec<u8>, ParseError> {
+        match self.peek() {
+            Some(b's') => {
+                self.expect_tag(b's', "expected : after s")?;
+                self.string_body()
+            }
+            Some(b'a') => Err(self.error("nested arrays are not supported")),
+            None => Err(self.error("input ends inside the array")),
+            Some(_) => Err(self.error("values must be strings")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const HEADING: &[u8] = b"<html><body><h1>COMP28112 Server: Messaging System for Healthcare Professionals</h1>";
+
+    fn page(dump: &[u8], newline: bool) -> Vec<u8> {
+        let mut page = HEADING.to_vec();
+        page.extend_from_slice(dump);
+        page.extend_from_slice(b"</body></html>");
+        if newline {
+            page.push(b'\n');
+        }
+        page
+    }
+
+    fn escape_html(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &b in bytes {
+            match b {
+                b'&' => out.extend_from_slice(b"&amp;"),
+                b'<' => out.extend_from_slice(b"&lt;"),
+                b'>' => out.extend_from_slice(b"&gt;"),
+                _ => out.push(b),
+            }
+        }
+        out
+    }
+
+    fn bytes_key(s: &str) -> PhpKey {
+        PhpKey::Bytes(s.as_bytes().to_vec())
+    }
+
+    fn reason(input: &[u8]) -> &'static str {
+        parse_array(input).expect_err("should be refused").reason()
+    }
+
+    #[test]
+    fn empty_input_is_refused_but_an_empty_array_is_read() {
+        assert_eq!(reason(b""), "empty input");
+        assert_eq!(parse_array(b"a:0:{}"), Ok(vec![]));
+    }
+
+    #[test]
+    fn reads_string_and_integer_keys() {
+        let parsed = parse_array(b"a:3:{s:6:\"nurse1\";s:5:\"hello\";i:5;s:2:\"hi\";i:-12;s:0:\"\";}");
+        assert_eq!(
+            parsed,
+            Ok(vec![
+                (bytes_key("nurse1"), b"hello".to_vec()),
+                (PhpKey::Int(5), b"hi".to_vec()),
+                (PhpKey::Int(-12), Vec::new()),
+            ])
+        );
+    }
+
+    #[test]
+    fn integer_keys_cover_the_whole_i64_range() {
+        let input = b"a:2:{i:-9223372036854775808;s:1:\"a\";i:9223372036854775807;s:1:\"b\";}";
+        let parsed = parse_array(input).unwrap();
+        assert_eq!(parsed[0].0, PhpKey::Int(i64::MIN));
+        assert_eq!(parsed[1].0, PhpKey::Int(i64::MAX));
+        assert_eq!(reason(b"a:1:{i:9223372036854775808;s:0:\"\";}"), "integer out of range");
+        assert_eq!(reason(b"a:1:{i:-9223372036854775809;s:0:\"\";}"), "integer out of range");
+        assert_eq!(reason(b"a:1:{i:;s:0:\"\";}"), "expected an integer");
+    }
+
+    #[test]
+    fn string_lengths_count_bytes_not_characters() {
+        // Counted in characters ("naïve 🙂" has 7), the lengths are refused.
+        let input = "a:1:{s:5:\"café\";s:7:\"naïve 🙂\";}";
+        assert_eq!(reason(input.as_bytes()), "string length does not match its contents");
+        let input = "a:1:{s:4:\"café\";s:11:\"naïve 🙂\";}";
+        assert_eq!(reason(input.as_bytes()), "string length does not match its contents");
+        let input = "a:1:{s:5:\"café\";s:11:\"naïve 🙂\";}";
+        assert_eq!(parse_array(input.as_bytes()), Ok(vec![(bytes_key("café"), "naïve 🙂".as_bytes().to_vec())]));
+    }
+
+    #[test]
+    fn strings_may_hold_quotes_semicolons_braces_and_any_byte() {
+        let value = b"say \"hi\"; {a:1:{}} \";} \xff\xfe\x00 </body></html>".to_vec();
+        let entries = vec![(bytes_key("\";}"), value.clone())];
+        let input = serialize_array(&entries);
+        assert_eq!(parse_array(&input), Ok(entries));
+    }
+
+    #[test]
+    fn other_types_and_nested_arrays_are_refused() {
+        assert_eq!(reason(b"a:1:{s:1:\"k\";a:0:{}}"), "nested arrays are not supported");
+        assert_eq!(reason(b"a:1:{s:1:\"k\";i:5;}"), "values must be strings");
+        assert_eq!(reason(b"a:1:{s:1:\"k\";N;}"), "values must be strings");
+        assert_eq!(reason(b"a:1:{d:1.5;s:0:\"\";}"), "keys must be integers or strings");
+        assert_eq!(reason(b"s:1:\"k\";"), "expected an array (a:N:{...})");
+        assert_eq!(reason(b"i:5;"), "expected an array (a:N:{...})");
+    }
+
+    #[test]
+    fn lying_lengths_are_refused() {
+        // Too long, too short, past the end, absurdly large.
+        assert!(parse_array(b"a:1:{s:2:\"k\";s:1:\"v\";}").is_err());
+        assert!(parse_array(b"a:1:{s:1:\"k\";s:0:\"v\";}").is_err());
+        assert_eq!(reason(b"a:1:{s:1:\"k\";s:50:\"v\";}"), "string runs past the end of the input");
+        assert_eq!(reason(b"a:1:{s:99999999999999999999999:\"k\";s:0:\"\";}"), "number too large");
+        assert_eq!(reason(b"a:1:{s:18446744073709551615:\"k\";s:0:\"\";}"), "string runs past the end of the input");
+    }
+
+    #[test]
+    fn the_declared_count_must_match() {
+        assert_eq!(reason(b"a:2:{s:1:\"k\";s:1:\"v\";}"), "fewer entries than the array size says");
+        assert_eq!(reason(b"a:0:{s:1:\"k\";s:1:\"v\";}"), "more entries than the array size says");
+        assert_eq!(reason(b"a:18446744073709551615:{}"), "fewer entries than the array size says");
+        assert_eq!(reason(b"a:-1:{}"), "expected a number");
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        assert_eq!(reason(b"a:0:{}x"), "unexpected bytes after the array");
+        assert_eq!(reason(b"a:0:{}\n"), "unexpected bytes after the array");
+        assert_eq!(reason(b"a:0:{}a:0:{}"), "unexpected bytes after the array");
+    }
+
+    #[test]
+    fn every_truncation_is_refused() {
+        let entries =
+            vec![(bytes_key("nurse1"), "héllo \"there\"".as_bytes().to_vec()), (PhpKey::Int(-7), b"x;}".to_vec())];
+        let input = serialize_array(&entries);
+        assert_eq!(parse_array(&input), Ok(entries));
+        for cut in 0..input.len() {
+            assert!(parse_array(&input[..cut]).is_err(), "prefix of {cut} bytes accepted");
+            // An empty dump is an empty store; any other prefix is refused.
+            if cut > 0 {
+                assert!(parse_page(&page(&input[..cut], true)).is_err(), "page cut at {cut} accepted");
+            }
+        }
+    }
+
+    #[test]
+    fn error_offsets_point_at_the_problem() {
+        let error = parse_array(b"a:1:{s:1:\"k\";b:1;}").unwrap_err();
+        assert_eq!(error.offset(), 13);
+        assert_eq!(error.to_string(), "values must be strings at byte 13");
+    }
+
+    #[test]
+    fn keys_are_canonicalised_as_php_does() {
+        assert_eq!(PhpKey::from_bytes(b"5".to_vec()), PhpKey::Int(5));
+        assert_eq!(PhpKey::from_bytes(b"0".to_vec()), PhpKey::Int(0));
+        assert_eq!(PhpKey::from_bytes(b"-12".to_vec()), PhpKey::Int(-12));
+        assert_eq!(PhpKey::from_bytes(b"-9223372036854775808".to_vec()), PhpKey::Int(i64::MIN));
+        assert_eq!(PhpKey::from_bytes(b"9223372036854775807".to_vec()), PhpKey::Int(i64::MAX));
+        for stays in ["05", "-0", "+5", " 5", "5 ", "", "-", "9223372036854775808", "1e3", "0x1", "٣"] {
+            assert_eq!(PhpKey::from_bytes(stays.as_bytes().to_vec()), bytes_key(stays), "{stays:?}");
+        }
+        assert_eq!(PhpKey::Int(-3).to_bytes(), b"-3");
+        assert_eq!(bytes_key("k").into_bytes(), b"k");
+    }
+
+    #[test]
+    fn pages_with_and_without_the_final_newline() {
+        let dump = b"a:2:{s:6:\"nurse1\";s:5:\"hello\";i:5;s:2:\"hi\";}";
+        let expected = vec![(b"nurse1".to_vec(), b"hello".to_vec()), (b"5".to_vec(), b"hi".to_vec())];
+        assert_eq!(parse_page(&page(dump, true)), Ok(expected.clone()));
+        assert_eq!(parse_page(&page(dump, false)), Ok(expected));
+    }
+
+    #[test]
+    fn an_empty_page_is_an_empty_store() {
+        assert_eq!(parse_page(&page(b"", true)), Ok(vec![]));
+        assert_eq!(parse_page(&page(b"", false)), Ok(vec![]));
+        assert_eq!(parse_page(&page(b"a:0:{}", true)), Ok(vec![]));
+    }
+
+    #[test]
+    fn escaped_pages_are_read() {
+        let entries = vec![(bytes_key("a<b>&c"), b"x &amp; <?php ?> </body></html>".to_vec())];
+        let escaped = escape_html(&serialize_array(&entries));
+        let parsed = parse_page(&page(&escaped, true)).unwrap();
+        assert_eq!(parsed, vec![(b"a<b>&c".to_vec(), b"x &amp; <?php ?> </body></html>".to_vec())]);
+        // The raw form of the same store is read as printed.
+        let raw = parse_page(&page(&serialize_array(&entries), true)).unwrap();
+        assert_eq!(raw, parsed);
+    }
+
+    #[test]
+    fn values_holding_the_page_end_are_kept_whole() {
+        let entries = vec![(bytes_key("k"), b"</h1></body></html>\n".to_vec())];
+        let parsed = parse_page(&page(&serialize_array(&entries), false)).unwrap();
+        assert_eq!(parsed, vec![(b"k".to_vec(), b"</h1></body></html>\n".to_vec())]);
+    }
+
+    #[test]
+    fn other_pages_are_refused() {
+        assert!(parse_page(b"").is_err());
+        assert!(parse_page(b"\n").is_err());
+        assert!(parse_page(b"<html><body>Not Found</body></html>").is_err());
+        assert!(parse_page(&page(b"junk", true)).is_err());
+        assert!(parse_page(&page(b"a:0:{} &amp;", true)).is_err());
+        let mut trailing = page(b"a:0:{}", true);
+        trailing.extend_from_slice(b"<script></script>");
+        assert!(parse_page(&trailing).is_err());
+    }
+
+    fn byte_string() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..40),
+            proptest::collection::vec(prop::sample::select(b"s:1\";}{a&<>amp;lt".to_vec()), 0..40),
+        ]
+    }
+
+    fn store() -> impl Strategy<Value = Vec<(Vec<u8>, Vec<u8>)>> {
+        proptest::collection::vec((byte_string(), byte_string()), 0..8)
+    }
+
+    fn as_php(store: &[(Vec<u8>, Vec<u8>)]) -> Vec<(PhpKey, Vec<u8>)> {
+        store.iter().map(|(k, v)| (PhpKey::from_bytes(k.clone()), v.clone())).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn serialize_then_parse_round_trips(store in store()) {
+            let entries = as_php(&store);
+            prop_assert_eq!(parse_array(&serialize_array(&entries)), Ok(entries));
+            let plain: Vec<_> = store.iter().map(|(k, v)| (PhpKey::Bytes(k.clone()), v.clone())).collect();
+            prop_assert_eq!(parse_array(&serialize_array(&plain)), Ok(plain));
+        }
+
+        #[test]
+        fn pages_round_trip_raw_and_escaped(store in store(), newline in any::<bool>()) {
+            let dump = serialize_array(&as_php(&store));
+            prop_assert_eq!(parse_page(&page(&dump, newline)), Ok(store.clone()));
+            prop_assert_eq!(parse_page(&page(&escape_html(&dump), newline)), Ok(store));
+        }
+
+        #[test]
+        fn parsing_never_panics(input in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse_array(&input);
+            let _ = parse_page(&input);
+            let _ = parse_page(&page(&input, true));
+        }
+
+        #[test]
+        fn parsing_mutated_dumps_never_panics(
+            store in store(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..6),
+        ) {
+            let mut dump = serialize_array(&as_php(&store));
+            for (at, byte, kind) in edits {
+                let i = at.index(dump.len() + 1);
+                match kind {
+                    0 => dump.insert(i, byte),
+                    1 if i < dump.len() => { dump.remove(i); }
+                    _ if i < dump.len() => dump[i] = byte,
+                    _ => dump.push(byte),
+                }
+            }
+            let _ = parse_array(&dump);
+            let _ = parse_page(&page(&dump, false));
+            let _ = parse_page(&page(&escape_html(&dump), true));
+        }
+    }
+}

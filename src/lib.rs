@@ -1,0 +1,15 @@
+//! Bleep: a browser messenger for healthcare professionals.
+//!
+//! - [`imserver`]: talking to IMserver.php (wire format, PHP `serialize()`
+//!   parser, the client);
+//! - [`core`]: the conversation protocol, with no I/O;
+//! - [`display`]: wording the screens share;
+//! - `app` (browser builds only): the Leptos screens and the thin shell that
+//!   runs the core with real requests, timers and storage.
+
+pub mod core;
+pub mod display;
+pub mod imserver;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app;
