@@ -20,6 +20,12 @@ use super::storage;
 use crate::core::{Budget, Connection, Delivery, Pair, SendError, Session, Settings, Turn};
 use crate::imserver::client::ImClient;
 
+/// How long after a change the transcript is saved (it can be large).
+const TRANSCRIPT_SAVE_DELAY_MS: u32 = 500;
+
+/// How many of the newest messages a transcript shows before "show earlier".
+pub const SHOWN_AT_FIRST: usize = 300;
+
 /// Milliseconds since 1970, from the browser's clock.
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
@@ -64,6 +70,10 @@ pub struct ChatView {
     pub offline: RwSignal<Option<String>>,
     pub unread: RwSignal<usize>,
     pub loading: RwSignal<bool>,
+    /// How many of the newest messages are on screen at most.
+    pub limit: RwSignal<usize>,
+    /// How many messages the transcript holds.
+    pub total: RwSignal<usize>,
     /// Whether local storage refused to save (it is full or disabled).
     pub storage_failed: RwSignal<bool>,
 }
@@ -76,6 +86,8 @@ impl ChatView {
             offline: RwSignal::new(None),
             unread: RwSignal::new(0),
             loading: RwSignal::new(true),
+            limit: RwSignal::new(SHOWN_AT_FIRST),
+            total: RwSignal::new(0),
             storage_failed: RwSignal::new(false),
         }
     }
@@ -87,6 +99,9 @@ pub struct Chat {
     client: ImClient<BrowserTransport>,
     view: ChatView,
     timer: RefCell<Option<Timeout>>,
+    /// Saves the transcript a moment after it changed.
+    transcript_timer: RefCell<Option<Timeout>>,
+    saved_transcript_revision: Cell<u64>,
     busy: Cell<bool>,
     stopped: Cell<bool>,
     shown_revision: Cell<u64>,
@@ -99,10 +114,11 @@ impl Chat {
     pub fn start(pair: Pair, server: &str, settings: Settings) -> Rc<Chat> {
         let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
         let keys = pair.keys();
-        let saved = storage::load_session(keys.prefix(), pair.me.normal())
-            .filter(|saved| saved.pair().me.normal() == pair.me.normal() && saved.device() == &storage::device_id());
+        let saved = storage::load_session(keys.prefix(), pair.me.normal()).filter(|(saved, _)| {
+            saved.pair().me.normal() == pair.me.normal() && saved.device() == &storage::device_id()
+        });
         let session = match saved {
-            Some(saved) => Session::restore(saved, server, settings.clone(), seed),
+            Some((saved, transcript)) => Session::restore(saved, transcript, server, settings.clone(), seed),
             None => Session::new(pair, storage::device_id(), server, settings.clone(), seed),
         };
         let timeout = u32::try_from(settings.request_timeout_ms).unwrap_or(u32::MAX);
@@ -111,6 +127,8 @@ impl Chat {
             client: ImClient::new(server, BrowserTransport::new(timeout)),
             view: ChatView::new(),
             timer: RefCell::new(None),
+            transcript_timer: RefCell::new(None),
+            saved_transcript_revision: Cell::new(0),
             busy: Cell::new(false),
             stopped: Cell::new(false),
             shown_revision: Cell::new(0),
@@ -162,10 +180,18 @@ impl Chat {
         &self.client
     }
 
+    /// Shows `more` earlier messages above the transcript.
+    pub fn show_earlier(&self, more: usize) {
+        self.view.limit.update(|l| *l += more);
+        self.refresh_view();
+    }
+
     /// Stops polling and listening; called when the screen goes away.
     pub fn stop(&self) {
         self.stopped.set(true);
         self.timer.borrow_mut().take();
+        self.transcript_timer.borrow_mut().take();
+        self.save_transcript();
         for (target, event, closure) in self.listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
         }
@@ -208,17 +234,45 @@ impl Chat {
     }
 
     /// Saves and mirrors the session after anything that may have changed it.
-    fn changed(&self) {
+    fn changed(self: &Rc<Self>) {
         let revision = self.session.borrow().revision();
         if revision == self.shown_revision.get() {
             return;
         }
         self.shown_revision.set(revision);
         let session = self.session.borrow();
-        let saved = storage::save_session(session.keys().prefix(), session.pair().me.normal(), &session.saved());
+        let saved = storage::save_state(session.keys().prefix(), session.pair().me.normal(), &session.saved());
+        let transcript_changed = session.transcript_revision() != self.saved_transcript_revision.get();
         drop(session);
-        self.view.storage_failed.set(!saved);
+        if self.view.storage_failed.get_untracked() == saved {
+            self.view.storage_failed.set(!saved);
+        }
+        if transcript_changed && self.transcript_timer.borrow().is_none() {
+            let chat = Rc::clone(self);
+            *self.transcript_timer.borrow_mut() = Some(Timeout::new(TRANSCRIPT_SAVE_DELAY_MS, move || {
+                chat.transcript_timer.borrow_mut().take();
+                if chat.save_transcript() {
+                    chat.session.borrow_mut().transcript_saved();
+                    chat.changed();
+                    chat.pump();
+                }
+            }));
+        }
         self.refresh_view();
+    }
+
+    /// Writes the transcript to storage; says whether it was stored.
+    fn save_transcript(&self) -> bool {
+        let session = self.session.borrow();
+        let revision = session.transcript_revision();
+        if revision == self.saved_transcript_revision.get() {
+            return true;
+        }
+        let stored = storage::save_transcript(session.keys().prefix(), session.pair().me.normal(), &session.transcript());
+        if stored {
+            self.saved_transcript_revision.set(revision);
+        }
+        stored
     }
 
     fn refresh_view(&self) {
@@ -228,9 +282,15 @@ impl Chat {
             Turn::Sending => TurnState::Sending,
             Turn::Waiting { since } => TurnState::Waiting { since },
         };
-        self.view.turn.set(turn);
-        let rows: Vec<MessageRow> = session
+        if self.view.turn.get_untracked() != turn {
+            self.view.turn.set(turn);
+        }
+        // Only the newest messages are on screen; older ones on request.
+        let limit = self.view.limit.get_untracked();
+        let mut rows: Vec<MessageRow> = session
             .messages()
+            .rev()
+            .take(limit)
             .map(|m| MessageRow {
                 id: format!("{}.{}", m.envelope.device, m.envelope.seq),
                 from: m.envelope.from.clone(),
@@ -240,6 +300,11 @@ impl Chat {
                 delivery: m.delivery,
             })
             .collect();
+        rows.reverse();
+        let total = session.message_count();
+        if self.view.total.get_untracked() != total {
+            self.view.total.set(total);
+        }
         if self.view.messages.with_untracked(|old| old != &rows) {
             self.view.messages.set(rows);
         }
@@ -250,8 +315,14 @@ impl Chat {
         if self.view.offline.get_untracked() != offline {
             self.view.offline.set(offline);
         }
-        self.view.unread.set(session.unread());
-        self.view.loading.set(session.is_loading_history());
+        let unread = session.unread();
+        if self.view.unread.get_untracked() != unread {
+            self.view.unread.set(unread);
+        }
+        let loading = session.is_loading_history();
+        if self.view.loading.get_untracked() != loading {
+            self.view.loading.set(loading);
+        }
     }
 
     /// Listens for the tab being hidden or shown and the network coming back.
@@ -269,6 +340,13 @@ impl Chat {
                 chat.retry_now();
             }
         });
+        // A closing or reloading tab saves its transcript at once.
+        let weak = Rc::downgrade(self);
+        let on_pagehide = Closure::<dyn FnMut()>::new(move || {
+            if let Some(chat) = weak.upgrade() {
+                chat.save_transcript();
+            }
+        });
         let mut listeners = self.listeners.borrow_mut();
         if let Some(document) = window.document() {
             let target: web_sys::EventTarget = document.into();
@@ -277,7 +355,9 @@ impl Chat {
         }
         let target: web_sys::EventTarget = window.into();
         let _ = target.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
-        listeners.push((target, "online", on_online));
+        listeners.push((target.clone(), "online", on_online));
+        let _ = target.add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref());
+        listeners.push((target, "pagehide", on_pagehide));
     }
 }
 

@@ -8,7 +8,7 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::core::{DeviceId, Saved, Settings};
+use crate::core::{DeviceId, Envelope, Saved, Settings};
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
@@ -84,19 +84,29 @@ fn conversation_key(what: &str, prefix: &str, me: &str) -> String {
     format!("bleep.{what}.{prefix}{me}")
 }
 
-/// The protocol state of a conversation, as this window left it.
-pub fn load_session(prefix: &str, me: &str) -> Option<Saved> {
-    read_json(&conversation_key("session", prefix, me))
+/// The protocol state of a conversation, as this window left it, and the
+/// transcript as last saved (which may be older than the state).
+pub fn load_session(prefix: &str, me: &str) -> Option<(Saved, Vec<Envelope>)> {
+    let saved = read_json(&conversation_key("session", prefix, me))?;
+    let transcript = read_json(&conversation_key("transcript", prefix, me)).unwrap_or_default();
+    Some((saved, transcript))
 }
 
-/// Saves the protocol state; says whether it was stored.
-pub fn save_session(prefix: &str, me: &str, saved: &Saved) -> bool {
+/// Saves the protocol state (small: done after every change); says whether
+/// it was stored.
+pub fn save_state(prefix: &str, me: &str, saved: &Saved) -> bool {
     write_json(&conversation_key("session", prefix, me), saved)
 }
 
+/// Saves the transcript (large: done at most about once a second).
+pub fn save_transcript(prefix: &str, me: &str, transcript: &[Envelope]) -> bool {
+    write_json(&conversation_key("transcript", prefix, me), &transcript)
+}
+
 pub fn forget_session(prefix: &str, me: &str) {
-    remove(&conversation_key("session", prefix, me));
-    remove(&conversation_key("draft", prefix, me));
+    for what in ["session", "transcript", "draft"] {
+        remove(&conversation_key(what, prefix, me));
+    }
 }
 
 pub fn draft(prefix: &str, me: &str) -> String {

@@ -4,7 +4,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
-use super::chat::MessageRow;
+use super::chat::{MessageRow, SHOWN_AT_FIRST};
 use super::conversation::use_conversation;
 use crate::core::Delivery;
 
@@ -44,6 +44,9 @@ pub fn Transcript() -> impl IntoView {
     let c = use_conversation();
     let messages = c.view.messages;
     let loading = c.view.loading;
+    let total = c.view.total;
+    let chat = c.chat;
+    let hidden_above = move || total.get().saturating_sub(messages.with(Vec::len));
     let scroller: NodeRef<html::Div> = NodeRef::new();
     let pinned = RwSignal::new(true);
     let new_below = RwSignal::new(false);
@@ -82,6 +85,12 @@ pub fn Transcript() -> impl IntoView {
             </Show>
             <Show when=move || !loading.get() && messages.with(Vec::is_empty)>
                 <p class="hint">"No messages yet. Either of you may start."</p>
+            </Show>
+            <Show when=move || { hidden_above() > 0 }>
+                <button type="button" class="secondary earlier"
+                    on:click=move |_| chat.with_value(|chat| chat.show_earlier(SHOWN_AT_FIRST))>
+                    {move || format!("Show earlier messages ({} more)", hidden_above())}
+                </button>
             </Show>
             <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
                 <For

@@ -80,6 +80,8 @@ pub enum Connection {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendError {
     Empty,
+    /// A new window is still reading the conversation from the server.
+    Loading,
     /// The previous message is still being stored.
     StillSending,
     /// You sent last: wait for your colleague's reply.
@@ -92,6 +94,7 @@ impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::Empty => f.write_str("Type a message first."),
+            SendError::Loading => f.write_str("Still loading the conversation from the server: try again in a moment."),
             SendError::StillSending => f.write_str("Your previous message is still being sent."),
             SendError::NotYourTurn => f.write_str("It is your colleague's turn: wait for their reply."),
             SendError::TooLong { over_by } => write!(
@@ -178,6 +181,7 @@ enum Purpose {
     ReadOwnRecord,
     ReadWaiting,
     CheckOwn(u64),
+    RefetchOwn(u64),
 }
 
 /// The checks one poll may make after reading the colleague's record.
@@ -191,7 +195,10 @@ enum Check {
     Probe,
 }
 
-/// Everything a window must keep to resume after a reload or a crash.
+/// What a window must keep to resume after a reload or a crash, apart from
+/// the transcript: small, so it can be saved after every change and before
+/// every request. The transcript ([`Session::transcript`]) may be saved less
+/// often: whatever it lacks on restore is fetched again.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Saved {
     version: u32,
@@ -199,8 +206,13 @@ pub struct Saved {
     device: DeviceId,
     next_seq: u64,
     sent_head: u64,
+    /// Own messages the saved transcript may not hold yet, in full.
+    recent_own: Vec<Envelope>,
+    /// Those of them still in the outbox.
     outbox: Vec<u64>,
-    messages: Vec<Envelope>,
+    /// Whether the first load of the history had not happened yet.
+    #[serde(default)]
+    history_pending: bool,
     follows: BTreeMap<DeviceId, Follow>,
     peer_record: Record,
     record: Record,
@@ -231,6 +243,11 @@ pub struct Session {
     sent_head: u64,
     outbox: VecDeque<(u64, Stage)>,
     rewrite: BTreeSet<u64>,
+    /// Own messages to read back because the saved transcript lacked them.
+    refetch_own: BTreeSet<u64>,
+    transcript_revision: u64,
+    /// Per device, how far the last saved transcript holds its messages.
+    durable: BTreeMap<DeviceId, u64>,
     follows: BTreeMap<DeviceId, Follow>,
     /// The colleague's record, merged from every read (numbers only grow).
     peer_record: Record,
@@ -272,6 +289,9 @@ impl Session {
             sent_head: 0,
             outbox: VecDeque::new(),
             rewrite: BTreeSet::new(),
+            refetch_own: BTreeSet::new(),
+            transcript_revision: 0,
+            durable: BTreeMap::new(),
             follows: BTreeMap::new(),
             peer_record: Record::default(),
             // Announce this device at once, so that senders keep repairing
@@ -299,27 +319,43 @@ impl Session {
 
     /// A window resuming from what it saved. Requests that were under way
     /// are forgotten; anything they might not have done is done again.
-    pub fn restore(saved: Saved, server: &str, settings: Settings, seed: u64) -> Session {
+    pub fn restore(saved: Saved, transcript: Vec<Envelope>, server: &str, settings: Settings, seed: u64) -> Session {
         let mut session = Session::new(saved.pair, saved.device, server, settings, seed);
-        session.history_pending = false;
-        session.next_seq = saved.next_seq.max(1);
+        session.history_pending = saved.history_pending;
         session.sent_head = saved.sent_head;
-        for envelope in saved.messages {
-            session.log.insert(envelope);
-        }
-        // Never reuse a number that may already be on the server.
-        let highest = session.log.iter().filter(|e| e.device == session.device).map(|e| e.seq).max();
-        session.next_seq = session.next_seq.max(highest.unwrap_or(0) + 1);
-        session.outbox =
-            saved.outbox.into_iter().filter(|s| session.log.contains(&session.device, *s)).map(|s| (s, Stage::Write)).collect();
-        session.follows = saved.follows;
         session.peer_record = saved.peer_record;
         session.record.merge(&saved.record);
-        session.record_dirty = true;
+        session.follows = saved.follows;
+        for follow in session.follows.values_mut() {
+            // Recounted from the transcript about to be loaded.
+            follow.have = 0;
+            follow.retry_at = 0;
+        }
+        for envelope in transcript {
+            session.log.insert(envelope);
+        }
         let devices: Vec<DeviceId> = session.follows.keys().cloned().collect();
         for device in devices {
             session.advance(&device);
         }
+        // What the saved transcript holds is durable; the rest is not yet.
+        session.transcript_saved();
+        for envelope in saved.recent_own.into_iter().filter(|e| e.device == session.device) {
+            session.log.insert(envelope);
+        }
+        session.outbox = saved
+            .outbox
+            .into_iter()
+            .filter(|seq| session.log.contains(&session.device, *seq))
+            .map(|seq| (seq, Stage::Write))
+            .collect();
+        // Never reuse a number that may already be on the server.
+        let highest = session.log.iter().filter(|e| e.device == session.device).map(|e| e.seq).max();
+        session.next_seq = saved.next_seq.max(highest.unwrap_or(0) + 1);
+        // Own messages the saved transcript is too old to hold: read them back.
+        session.refetch_own =
+            (1..=session.sent_head).filter(|seq| !session.log.contains(&session.device, *seq)).collect();
+        session.record_dirty = true;
         session
     }
 
@@ -331,12 +367,43 @@ impl Session {
             device: self.device.clone(),
             next_seq: self.next_seq,
             sent_head: self.sent_head,
-            outbox: self.outbox.iter().map(|(s, _)| *s).collect(),
-            messages: self.log.iter().cloned().collect(),
+            recent_own: self
+                .log
+                .iter()
+                .filter(|e| e.device == self.device && e.seq > self.durable.get(&self.device).copied().unwrap_or(0))
+                .cloned()
+                .collect(),
+            outbox: self.outbox.iter().map(|(seq, _)| *seq).collect(),
+            history_pending: self.history_pending,
             follows: self.follows.clone(),
             peer_record: self.peer_record.clone(),
             record: self.record.clone(),
         }
+    }
+
+    /// The transcript, to save beside [`Session::saved`].
+    pub fn transcript(&self) -> Vec<Envelope> {
+        self.log.iter().cloned().collect()
+    }
+
+    /// Tells the session that [`Session::transcript`] was just saved: only
+    /// what a saved transcript holds is ever acknowledged to the others
+    /// (they stop repairing what we acknowledge), and own messages are kept
+    /// in [`Saved`] until then.
+    pub fn transcript_saved(&mut self) {
+        let mut durable: BTreeMap<DeviceId, u64> = self.follows.iter().map(|(d, f)| (d.clone(), f.have)).collect();
+        let mut own = 0;
+        while self.log.contains(&self.device, own + 1) {
+            own += 1;
+        }
+        durable.insert(self.device.clone(), own);
+        self.durable = durable;
+        self.update_receipts();
+    }
+
+    /// Grows whenever the transcript gains or loses a message.
+    pub fn transcript_revision(&self) -> u64 {
+        self.transcript_revision
     }
 
     // ----- what the screen shows -------------------------------------------
@@ -441,6 +508,9 @@ impl Session {
         if text.is_empty() {
             return Err(SendError::Empty);
         }
+        if self.history_pending {
+            return Err(SendError::Loading);
+        }
         match self.turn() {
             Turn::Sending => return Err(SendError::StillSending),
             Turn::Waiting { .. } => return Err(SendError::NotYourTurn),
@@ -462,7 +532,7 @@ impl Session {
         };
         self.outbox.push_back((envelope.seq, Stage::Write));
         self.next_seq += 1;
-        self.log.insert(envelope);
+        self.insert(envelope);
         self.changed();
         Ok(())
     }
@@ -524,6 +594,7 @@ impl Session {
         let urgent = self.history_pending
             || !self.outbox.is_empty()
             || !self.rewrite.is_empty()
+            || !self.refetch_own.is_empty()
             || self.record_dirty
             || (self.waiting_dirty && self.outbox.is_empty())
             || self.queued_check.is_some();
@@ -569,6 +640,9 @@ impl Session {
         }
         if let Some(&seq) = self.rewrite.iter().next() {
             return Some(Purpose::RewriteMessage(seq));
+        }
+        if let Some(&seq) = self.refetch_own.iter().next() {
+            return Some(Purpose::RefetchOwn(seq));
         }
         if let Some((device, follow)) = self.follows.iter().find(|(_, f)| f.have < f.head && f.retry_at <= now) {
             return Some(Purpose::Fetch(device.clone(), follow.have + 1));
@@ -634,7 +708,9 @@ impl Session {
         match purpose {
             Purpose::LoadHistory => Request::Page,
             Purpose::WriteMessage(seq) | Purpose::RewriteMessage(seq) => set(self.keys.message(&self.device, *seq), own(*seq)),
-            Purpose::VerifyMessage(seq) | Purpose::CheckOwn(seq) => get(self.keys.message(&self.device, *seq)),
+            Purpose::VerifyMessage(seq) | Purpose::CheckOwn(seq) | Purpose::RefetchOwn(seq) => {
+                get(self.keys.message(&self.device, *seq))
+            }
             Purpose::Fetch(device, seq) => get(self.keys.message(device, *seq)),
             Purpose::PublishRecord(value) => set(self.keys.my_record(), value.clone()),
             Purpose::WriteWaiting(value) => set(self.keys.waiting(), value.clone()),
@@ -697,6 +773,13 @@ impl Session {
             Purpose::RewriteMessage(seq) => {
                 self.rewrite.remove(&seq);
             }
+            Purpose::RefetchOwn(seq) => {
+                // Gone from the server too: nothing more can be done for it.
+                self.refetch_own.remove(&seq);
+                if let Some(envelope) = value.as_deref().and_then(|v| Envelope::decode(v, &self.device, seq)) {
+                    self.insert(envelope);
+                }
+            }
             Purpose::CheckOwn(seq) => {
                 let stored = self.log.get(&self.device, seq).map(Envelope::encode);
                 if value != stored && self.repair {
@@ -753,12 +836,13 @@ impl Session {
                 // Another window wrote a different message under our number:
                 // it shares our device id. Renumber ours and write it again.
                 self.log.remove(&self.device, seq);
+                self.transcript_revision += 1;
                 let mut renumbered = ours;
                 renumbered.seq = self.next_seq;
                 self.next_seq += 1;
                 self.outbox.retain(|(s, _)| *s != seq);
                 self.outbox.push_front((renumbered.seq, Stage::Write));
-                self.log.insert(renumbered);
+                self.insert(renumbered);
                 self.changed();
             }
             _ => self.set_stage(seq, Stage::Write),
@@ -773,9 +857,7 @@ impl Session {
         let envelope = value.and_then(|v| Envelope::decode(v, &device, seq)).filter(|e| owner_name.is(&e.from));
         match envelope {
             Some(envelope) => {
-                if self.log.insert(envelope) == Inserted::New {
-                    self.changed();
-                }
+                self.insert(envelope);
                 let follow = self.follows.get_mut(&device).expect("checked above");
                 follow.head = follow.head.max(seq);
                 self.advance(&device);
@@ -839,6 +921,9 @@ impl Session {
                 }
             }
         }
+        if let Some(&head) = record.heads.get(&self.device) {
+            self.adopt_own_head(head);
+        }
         // Take in what our other windows published; our own entries only grow.
         let mut siblings = record.clone();
         siblings.heads.remove(&self.device);
@@ -869,8 +954,12 @@ impl Session {
         if !self.visible {
             return;
         }
-        let shown: BTreeMap<DeviceId, u64> =
-            self.follows.iter().filter(|(_, f)| f.have > 0).map(|(d, f)| (d.clone(), f.have)).collect();
+        let shown: BTreeMap<DeviceId, u64> = self
+            .follows
+            .iter()
+            .map(|(d, f)| (d.clone(), f.have.min(self.durable.get(d).copied().unwrap_or(0))))
+            .filter(|(_, n)| *n > 0)
+            .collect();
         if merge_max(self.record.seen.entry(self.device.clone()).or_default(), &shown) {
             self.record_dirty = true;
             self.changed();
@@ -903,6 +992,15 @@ impl Session {
             }
         }
         for envelope in messages {
+            if envelope.device == self.device {
+                // Our own device, from a time whose local state is gone:
+                // take its messages back, and never reuse their numbers.
+                if self.pair.me.is(&envelope.from) {
+                    self.adopt_own_head(envelope.seq);
+                    self.insert(envelope);
+                }
+                continue;
+            }
             let owner = if self.pair.me.is(&envelope.from) {
                 Owner::Me
             } else if self.pair.peer.is(&envelope.from) {
@@ -912,10 +1010,9 @@ impl Session {
             };
             let device = envelope.device.clone();
             let seq = envelope.seq;
-            if let Some(follow) = self.follow(&device, owner) {
-                follow.head = follow.head.max(seq);
-                self.log.insert(envelope);
-            }
+            let Some(follow) = self.follow(&device, owner) else { continue };
+            follow.head = follow.head.max(seq);
+            self.insert(envelope);
         }
         let devices: Vec<DeviceId> = self.follows.keys().cloned().collect();
         for device in devices {
@@ -923,6 +1020,27 @@ impl Session {
         }
         self.update_receipts();
         self.changed();
+    }
+
+    /// The server knows our messages up to `head`: a window whose local
+    /// state was lost must not reuse those numbers, and reads them back.
+    fn adopt_own_head(&mut self, head: u64) {
+        if head <= self.sent_head {
+            return;
+        }
+        self.sent_head = head;
+        self.next_seq = self.next_seq.max(head + 1);
+        self.record.heads.insert(self.device.clone(), head);
+        let missing: Vec<u64> = (1..=head).filter(|s| !self.log.contains(&self.device, *s)).collect();
+        self.refetch_own.extend(missing);
+    }
+
+    /// Adds a message to the transcript.
+    fn insert(&mut self, envelope: Envelope) {
+        if self.log.insert(envelope) == Inserted::New {
+            self.transcript_revision += 1;
+            self.changed();
+        }
     }
 
     fn changed(&mut self) {
@@ -935,5 +1053,53 @@ impl Session {
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
         self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(me: &str, peer: &str, device: &str) -> Session {
+        let pair = Pair::parse(me, peer).unwrap();
+        Session::new(pair, DeviceId::parse(device).unwrap(), "IMserver.php", Settings::default(), 7)
+    }
+
+    fn through_json<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
+        serde_json::from_str(&serde_json::to_string(value).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_pending_message_survives_a_reload_without_a_saved_transcript() {
+        let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+        alice.history_pending = false;
+        alice.send("bed 4 desaturating", 1_000).unwrap();
+        assert_eq!(alice.turn(), Turn::Sending);
+        let saved = through_json(&alice.saved());
+        let alice = Session::restore(saved, Vec::new(), "IMserver.php", Settings::default(), 8);
+        let texts: Vec<_> = alice.messages().map(|m| (m.envelope.text.clone(), m.delivery)).collect();
+        assert_eq!(texts, vec![("bed 4 desaturating".to_owned(), Some(Delivery::Pending))]);
+        assert_eq!(alice.turn(), Turn::Sending);
+    }
+
+    #[test]
+    fn a_window_that_lost_its_state_never_reuses_a_message_number() {
+        let device = "aaaaaaaaaa";
+        let mut before = session("Alice", "Bob", device);
+        before.history_pending = false;
+        before.send("first", 1).unwrap();
+        let stored = before.log.get(&before.device, 1).unwrap().encode();
+        let key = before.keys.message(&before.device, 1).into_bytes();
+
+        // Same device id, nothing saved: the history load finds message 1.
+        let mut after = session("Alice", "Bob", device);
+        assert_eq!(after.send("too early", 2), Err(SendError::Loading));
+        let out = after.poll_request(2).unwrap();
+        assert_eq!(out.request, Request::Page);
+        after.handle_answer(out.id, Ok(Answer::Store(vec![(key, stored)])), 3);
+        assert_eq!(after.message_count(), 1);
+        after.send("second", 4).unwrap_err(); // it is Bob's turn now
+        assert_eq!(after.turn(), Turn::Waiting { since: 1 });
+        assert_eq!(after.next_seq, 2);
     }
 }

@@ -222,6 +222,8 @@ struct Window {
     /// How many more messages the user will type.
     to_send: u32,
     next_typing_at: u64,
+    /// The transcript as last saved (it lags behind the session).
+    saved_transcript: Vec<bleep::core::Envelope>,
 }
 
 /// The settings every simulated window uses: the defaults, a bit faster.
@@ -240,11 +242,11 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
     let alice = Pair::parse("Alice", "Dr Bob").unwrap();
     let bob = Pair::parse("dr bob", "ALICE").unwrap();
     let mut windows = vec![
-        Window { name: "alice", session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), rng.next()), in_flight: None, to_send: 1 + rng.below(5) as u32, next_typing_at: rng.below(500) },
-        Window { name: "bob", session: Session::new(bob, device(&mut rng), SERVER, settings(), rng.next()), in_flight: None, to_send: 1 + rng.below(5) as u32, next_typing_at: rng.below(500) },
+        Window { name: "alice", session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), rng.next()), in_flight: None, to_send: 1 + rng.below(5) as u32, next_typing_at: rng.below(500), saved_transcript: Vec::new() },
+        Window { name: "bob", session: Session::new(bob, device(&mut rng), SERVER, settings(), rng.next()), in_flight: None, to_send: 1 + rng.below(5) as u32, next_typing_at: rng.below(500), saved_transcript: Vec::new() },
     ];
     if rng.chance(300) {
-        windows.push(Window { name: "alice-2", session: Session::new(alice, device(&mut rng), SERVER, settings(), rng.next()), in_flight: None, to_send: rng.below(3) as u32, next_typing_at: rng.below(3_000) });
+        windows.push(Window { name: "alice-2", session: Session::new(alice, device(&mut rng), SERVER, settings(), rng.next()), in_flight: None, to_send: rng.below(3) as u32, next_typing_at: rng.below(3_000), saved_transcript: Vec::new() });
     }
     if !repair {
         for w in &mut windows {
@@ -253,8 +255,9 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
     }
     // Sometimes everybody types at the same instant.
     if rng.chance(300) {
+        let at = 1_000 + rng.below(1_000);
         for w in &mut windows {
-            w.next_typing_at = 0;
+            w.next_typing_at = at;
         }
     }
     let mut sent: Vec<String> = Vec::new();
@@ -289,12 +292,16 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
         }
         // Users type when it is their turn.
         for (i, w) in windows.iter_mut().enumerate() {
-            if w.to_send > 0 && now >= w.next_typing_at && w.session.turn() == Turn::Idle {
+            let ready = w.session.turn() == Turn::Idle && !w.session.is_loading_history();
+            if w.to_send > 0 && now >= w.next_typing_at && ready {
                 let text = match rng.below(4) {
                     0 => format!("{} #{} <?php echo 'x'; ?> & \"sats\" 88%", w.name, sent.len()),
                     1 => format!("{} #{} k55592hr bed 4\nsecond line ✓", w.name, sent.len()),
                     _ => format!("{} #{} window {i}", w.name, sent.len()),
                 };
+                if std::env::var_os("BLEEP_SIM_TRACE").is_some() {
+                    eprintln!("{now} {} sends {text:?}", w.name);
+                }
                 if w.session.send(&text, now).is_ok() {
                     sent.push(text);
                     w.to_send -= 1;
@@ -315,10 +322,13 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
                     w.in_flight = None;
                     let client = ImClient::new(SERVER, SimTransport(&server));
                     let answer = pollster::block_on(client.run(&request));
-                    if std::env::var_os("BLEEP_SIM_TRACE").is_some() && now > give_up_at - 5_000 {
+                    if std::env::var_os("BLEEP_SIM_TRACE").is_some() && now < 5_000 {
                         eprintln!("{now} {}: {:?} -> {:?}", w.name, request, answer);
                     }
                     w.session.handle_answer(id, answer, now);
+                    if std::env::var_os("BLEEP_SIM_TRACE").is_some() && now < 5_000 {
+                        eprintln!("     {} now {:?}, {:?}", w.name, w.session.turn(), w.session.messages().map(|m| m.envelope.text.clone()).collect::<Vec<_>>());
+                    }
                 }
             }
         }
@@ -333,10 +343,25 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
                     let _ = pollster::block_on(client.run(&request));
                 }
             }
+            // The small state is saved on every change; the transcript
+            // lazily, so it may be older.
+            if std::env::var_os("BLEEP_SIM_TRACE").is_some() {
+                eprintln!("{now} {} reloads with {} saved messages", w.name, w.saved_transcript.len());
+            }
             let saved = w.session.saved();
-            w.session = Session::restore(saved, SERVER, settings(), rng.next());
+            // Through JSON, as the browser's local storage does it.
+            let saved = serde_json::from_str(&serde_json::to_string(&saved).unwrap()).unwrap();
+            let transcript = serde_json::from_str(&serde_json::to_string(&w.saved_transcript).unwrap()).unwrap();
+            w.session = Session::restore(saved, transcript, SERVER, settings(), rng.next());
             if !repair {
                 w.session.disable_repair();
+            }
+        }
+        // The browser saves the transcript now and then.
+        for w in &mut windows {
+            if rng.chance(300) {
+                w.saved_transcript = w.session.transcript();
+                w.session.transcript_saved();
             }
         }
         // Advance the clock to the next thing that happens.
@@ -417,22 +442,24 @@ pub fn run_new_window_schedule(seed: u64) -> Outcome {
     let alice = Pair::parse("Alice", "Bob").unwrap();
     let bob = Pair::parse("Bob", "Alice").unwrap();
     let mut windows = vec![
-        Window { name: "alice", session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 1), in_flight: None, to_send: 5, next_typing_at: 0 },
-        Window { name: "bob", session: Session::new(bob, device(&mut rng), SERVER, settings(), 2), in_flight: None, to_send: 5, next_typing_at: 100 },
+        Window { name: "alice", session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 1), in_flight: None, to_send: 5, next_typing_at: 0, saved_transcript: Vec::new() },
+        Window { name: "bob", session: Session::new(bob, device(&mut rng), SERVER, settings(), 2), in_flight: None, to_send: 5, next_typing_at: 100, saved_transcript: Vec::new() },
     ];
     let mut sent = Vec::new();
     let mut now = 0;
     while now < 120_000 {
         if now == 60_000 {
-            windows.push(Window { name: "alice-new", session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 3), in_flight: None, to_send: 0, next_typing_at: 0 });
+            windows.push(Window { name: "alice-new", session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 3), in_flight: None, to_send: 0, next_typing_at: 0, saved_transcript: Vec::new() });
         }
         for w in &mut windows {
             if w.to_send > 0 && w.session.turn() == Turn::Idle && now >= w.next_typing_at {
                 let text = format!("{} says {}", w.name, sent.len());
-                w.session.send(&text, now).unwrap();
-                sent.push(text);
-                w.to_send -= 1;
+                if w.session.send(&text, now).is_ok() {
+                    sent.push(text);
+                    w.to_send -= 1;
+                }
             }
+            w.session.transcript_saved();
             if let Some(out) = w.session.poll_request(now) {
                 let client = ImClient::new(SERVER, SimTransport(&server));
                 let answer = pollster::block_on(client.run(&out.request));
