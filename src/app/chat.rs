@@ -15,8 +15,9 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::device::DeviceClaim;
 use super::http::BrowserTransport;
-use super::storage;
+use super::storage::{self, ChatKey};
 use crate::core::{Budget, Connection, Delivery, Pair, SendError, Session, Settings, Turn};
 use crate::imserver::client::ImClient;
 
@@ -96,6 +97,10 @@ impl ChatView {
 /// A running conversation. Dropped (and stopped) with its screen.
 pub struct Chat {
     session: RefCell<Session>,
+    /// Where this conversation is saved, for this tab's device.
+    storage_key: ChatKey,
+    /// Keeps this tab's device to itself while the chat runs.
+    claim: RefCell<Option<DeviceClaim>>,
     client: ImClient<BrowserTransport>,
     view: ChatView,
     timer: RefCell<Option<Timeout>>,
@@ -114,16 +119,20 @@ impl Chat {
     pub fn start(pair: Pair, server: &str, settings: Settings) -> Rc<Chat> {
         let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
         let keys = pair.keys();
-        let saved = storage::load_session(keys.prefix(), pair.me.normal()).filter(|(saved, _)| {
-            saved.pair().me.normal() == pair.me.normal() && saved.device() == &storage::device_id()
-        });
+        let conversation = format!("{}{}", keys.prefix(), pair.me.normal());
+        let claim = DeviceClaim::claim(&conversation);
+        let storage_key = ChatKey::new(keys.prefix(), pair.me.normal(), claim.device().clone());
+        let saved = storage::load_session(&storage_key)
+            .filter(|(saved, _)| saved.pair().me.normal() == pair.me.normal() && saved.device() == claim.device());
         let session = match saved {
             Some((saved, transcript)) => Session::restore(saved, transcript, server, settings.clone(), seed),
-            None => Session::new(pair, storage::device_id(), server, settings.clone(), seed),
+            None => Session::new(pair, claim.device().clone(), server, settings.clone(), seed),
         };
         let timeout = u32::try_from(settings.request_timeout_ms).unwrap_or(u32::MAX);
         let chat = Rc::new(Chat {
             session: RefCell::new(session),
+            storage_key,
+            claim: RefCell::new(Some(claim)),
             client: ImClient::new(server, BrowserTransport::new(timeout)),
             view: ChatView::new(),
             timer: RefCell::new(None),
@@ -169,10 +178,14 @@ impl Chat {
         self.pump();
     }
 
-    /// The key prefix and own name under which this conversation is saved.
-    pub fn storage_keys(&self) -> (String, String) {
-        let session = self.session.borrow();
-        (session.keys().prefix().to_owned(), session.pair().me.normal().to_owned())
+    /// Where this conversation is saved for this tab.
+    pub fn storage_key(&self) -> &ChatKey {
+        &self.storage_key
+    }
+
+    /// The prefix of every key of this conversation on the server.
+    pub fn key_prefix(&self) -> String {
+        self.session.borrow().keys().prefix().to_owned()
     }
 
     /// Every key of this conversation on the server, to clear it.
@@ -192,6 +205,7 @@ impl Chat {
         self.timer.borrow_mut().take();
         self.transcript_timer.borrow_mut().take();
         self.save_transcript();
+        self.claim.borrow_mut().take();
         for (target, event, closure) in self.listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
         }
@@ -241,7 +255,7 @@ impl Chat {
         }
         self.shown_revision.set(revision);
         let session = self.session.borrow();
-        let saved = storage::save_state(session.keys().prefix(), session.pair().me.normal(), &session.saved());
+        let saved = storage::save_state(&self.storage_key, &session.saved());
         let transcript_changed = session.transcript_revision() != self.saved_transcript_revision.get();
         drop(session);
         if self.view.storage_failed.get_untracked() == saved {
@@ -268,7 +282,7 @@ impl Chat {
         if revision == self.saved_transcript_revision.get() {
             return true;
         }
-        let stored = storage::save_transcript(session.keys().prefix(), session.pair().me.normal(), &session.transcript());
+        let stored = storage::save_transcript(&self.storage_key, &session.transcript());
         if stored {
             self.saved_transcript_revision.set(revision);
         }

@@ -15,8 +15,8 @@ pub fn Composer() -> impl IntoView {
     let c = use_conversation();
     let chat = c.chat;
     let turn = c.view.turn;
-    let (prefix, me) = chat.with_value(|chat| chat.storage_keys());
-    let draft = RwSignal::new(storage::draft(&prefix, &me));
+    let key = chat.with_value(|chat| chat.storage_key().clone());
+    let draft = RwSignal::new(storage::draft(&key));
     let error = RwSignal::new(None::<String>);
     let textarea: NodeRef<html::Textarea> = NodeRef::new();
 
@@ -37,14 +37,13 @@ pub fn Composer() -> impl IntoView {
     };
 
     let send = {
-        let prefix = prefix.clone();
-        let me = me.clone();
+        let key = key.clone();
         move || {
             let text = draft.get_untracked();
             match chat.with_value(|chat| chat.send(&text)) {
                 Ok(()) => {
                     draft.set(String::new());
-                    storage::save_draft(&prefix, &me, "");
+                    storage::save_draft(&key, "");
                     error.set(None);
                 }
                 Err(e) => error.set(Some(e.to_string())),
@@ -56,7 +55,7 @@ pub fn Composer() -> impl IntoView {
     };
     let on_input = move |ev| {
         let text = event_target_value(&ev);
-        storage::save_draft(&prefix, &me, &text);
+        storage::save_draft(&key, &text);
         draft.set(text);
         error.set(None);
     };

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod composer;
 pub mod connection_banner;
 pub mod conversation;
+pub mod device;
 pub mod http;
 pub mod settings_panel;
 pub mod sign_in;

@@ -82,14 +82,16 @@ pub fn SettingsPanel(open: RwSignal<bool>, on_leave: impl Fn() + Clone + Send + 
         if !confirmed {
             return;
         }
-        let (prefix, me) = chat.with_value(|chat| chat.storage_keys());
+        let prefix = chat.with_value(|chat| chat.key_prefix());
+        let conversation = chat.with_value(|chat| chat.storage_key().conversation.clone());
         let on_leave = on_leave.clone();
         status.set(Some("Clearing…".into()));
         leptos::task::spawn_local(async move {
             let client = chat.with_value(|chat| crate::imserver::client::ImClient::new(chat.client().server(), super::http::BrowserTransport::new(8_000)));
             match clear_conversation(&client, &prefix).await {
                 Ok(_) => {
-                    storage::forget_session(&prefix, &me);
+                    chat.with_value(|chat| chat.stop());
+                    storage::forget_conversation(&conversation);
                     on_leave();
                 }
                 Err(e) => status.set(Some(format!("Could not clear the conversation. {e}"))),

@@ -1,6 +1,7 @@
-//! What the browser keeps between visits, in `localStorage`: this window's
-//! device id, the sign-in, settings, and per conversation the protocol state
-//! (outbox and transcript) and the draft.
+//! What the browser keeps between visits, in `localStorage`: the sign-in,
+//! settings, and per conversation and device the protocol state (outbox and
+//! transcript), the draft, and the lease of the tab using that device; and in
+//! `sessionStorage` (one tab's own) which device the tab used.
 //!
 //! Storage can be missing, full or disabled (private browsing): every
 //! function here then does nothing or returns `None`, and Bleep still works
@@ -8,6 +9,7 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::core::claim::Lease;
 use crate::core::{DeviceId, Envelope, Saved, Settings};
 
 fn storage() -> Option<web_sys::Storage> {
@@ -34,17 +36,6 @@ fn read_json<T: DeserializeOwned>(key: &str) -> Option<T> {
 
 fn write_json<T: Serialize>(key: &str, value: &T) -> bool {
     serde_json::to_string(value).is_ok_and(|text| write(key, &text))
-}
-
-/// This browser profile's device id, made on first use.
-pub fn device_id() -> DeviceId {
-    const KEY: &str = "bleep.device";
-    if let Some(id) = read(KEY).as_deref().and_then(DeviceId::parse) {
-        return id;
-    }
-    let id = DeviceId::from_random(|| (js_sys::Math::random() * f64::from(u32::MAX)) as u32);
-    write(KEY, id.as_str());
-    id
 }
 
 /// The last sign-in, to fill the form next time.
@@ -80,41 +71,100 @@ pub fn save_preferences(preferences: &Preferences) {
     write_json("bleep.preferences", preferences);
 }
 
-fn conversation_key(what: &str, prefix: &str, me: &str) -> String {
-    format!("bleep.{what}.{prefix}{me}")
+/// Where a conversation's data of one device lives: the separator `#` comes
+/// before the device id, which is letters only.
+fn conversation_key(what: &str, chat: &ChatKey) -> String {
+    format!("bleep.{what}.{}#{}", chat.conversation, chat.device)
 }
 
-/// The protocol state of a conversation, as this window left it, and the
+/// Names one device's data of one conversation in storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatKey {
+    /// The conversation's key prefix followed by your normal name.
+    pub conversation: String,
+    pub device: DeviceId,
+}
+
+impl ChatKey {
+    pub fn new(prefix: &str, me: &str, device: DeviceId) -> ChatKey {
+        ChatKey { conversation: format!("{prefix}{me}"), device }
+    }
+}
+
+/// The devices with a saved state for a conversation in this browser.
+pub fn saved_devices(conversation: &str) -> Vec<DeviceId> {
+    let Some(storage) = storage() else { return Vec::new() };
+    let wanted = format!("bleep.session.{conversation}#");
+    let count = storage.length().unwrap_or(0);
+    (0..count)
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter_map(|key| key.strip_prefix(&wanted).and_then(DeviceId::parse))
+        .collect()
+}
+
+/// The device this tab used for a conversation before it reloaded.
+pub fn tab_device(conversation: &str) -> Option<DeviceId> {
+    let session = web_sys::window()?.session_storage().ok()??;
+    DeviceId::parse(&session.get_item(&format!("bleep.tab-device.{conversation}")).ok()??)
+}
+
+pub fn set_tab_device(conversation: &str, device: &DeviceId) {
+    if let Some(session) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = session.set_item(&format!("bleep.tab-device.{conversation}"), device.as_str());
+    }
+}
+
+fn lease_key(device: &DeviceId) -> String {
+    format!("bleep.lease.{device}")
+}
+
+pub fn lease(device: &DeviceId) -> Option<Lease> {
+    read_json(&lease_key(device))
+}
+
+pub fn set_lease(device: &DeviceId, lease: &Lease) {
+    write_json(&lease_key(device), lease);
+}
+
+pub fn drop_lease(device: &DeviceId) {
+    remove(&lease_key(device));
+}
+
+/// The protocol state of a conversation, as this device left it, and the
 /// transcript as last saved (which may be older than the state).
-pub fn load_session(prefix: &str, me: &str) -> Option<(Saved, Vec<Envelope>)> {
-    let saved = read_json(&conversation_key("session", prefix, me))?;
-    let transcript = read_json(&conversation_key("transcript", prefix, me)).unwrap_or_default();
+pub fn load_session(chat: &ChatKey) -> Option<(Saved, Vec<Envelope>)> {
+    let saved = read_json(&conversation_key("session", chat))?;
+    let transcript = read_json(&conversation_key("transcript", chat)).unwrap_or_default();
     Some((saved, transcript))
 }
 
 /// Saves the protocol state (small: done after every change); says whether
 /// it was stored.
-pub fn save_state(prefix: &str, me: &str, saved: &Saved) -> bool {
-    write_json(&conversation_key("session", prefix, me), saved)
+pub fn save_state(chat: &ChatKey, saved: &Saved) -> bool {
+    write_json(&conversation_key("session", chat), saved)
 }
 
-/// Saves the transcript (large: done at most about once a second).
-pub fn save_transcript(prefix: &str, me: &str, transcript: &[Envelope]) -> bool {
-    write_json(&conversation_key("transcript", prefix, me), &transcript)
+/// Saves the transcript (large: done at most about twice a second).
+pub fn save_transcript(chat: &ChatKey, transcript: &[Envelope]) -> bool {
+    write_json(&conversation_key("transcript", chat), &transcript)
 }
 
-pub fn forget_session(prefix: &str, me: &str) {
-    for what in ["session", "transcript", "draft"] {
-        remove(&conversation_key(what, prefix, me));
+/// Forgets everything this browser kept of a conversation, for every device.
+pub fn forget_conversation(conversation: &str) {
+    for device in saved_devices(conversation) {
+        let chat = ChatKey { conversation: conversation.to_owned(), device };
+        for what in ["session", "transcript", "draft"] {
+            remove(&conversation_key(what, &chat));
+        }
     }
 }
 
-pub fn draft(prefix: &str, me: &str) -> String {
-    read(&conversation_key("draft", prefix, me)).unwrap_or_default()
+pub fn draft(chat: &ChatKey) -> String {
+    read(&conversation_key("draft", chat)).unwrap_or_default()
 }
 
-pub fn save_draft(prefix: &str, me: &str, draft: &str) {
-    let key = conversation_key("draft", prefix, me);
+pub fn save_draft(chat: &ChatKey, draft: &str) {
+    let key = conversation_key("draft", chat);
     if draft.is_empty() {
         remove(&key);
     } else {

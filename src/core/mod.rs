@@ -4,10 +4,12 @@
 //! - [`envelope`]: what is stored under those keys;
 //! - [`log`]: the transcript in the order both sides agree on;
 //! - [`session`]: the turn machine, outbox, polling and repair;
-//! - [`settings`]: the intervals it runs on.
+//! - [`settings`]: the intervals it runs on;
+//! - [`claim`]: which device id a browser tab speaks as.
 //!
 //! `PROTOCOL.md` at the root of the repository describes the protocol itself.
 
+pub mod claim;
 pub mod envelope;
 pub mod log;
 pub mod participants;
