@@ -248,6 +248,9 @@ pub struct Session {
     transcript_revision: u64,
     /// Per device, how far the last saved transcript holds its messages.
     durable: BTreeMap<DeviceId, u64>,
+    /// Per device, how far a visible screen has shown its messages (what
+    /// is above it counts as unread).
+    shown: BTreeMap<DeviceId, u64>,
     follows: BTreeMap<DeviceId, Follow>,
     /// The colleague's record, merged from every read (numbers only grow).
     peer_record: Record,
@@ -292,6 +295,7 @@ impl Session {
             refetch_own: BTreeSet::new(),
             transcript_revision: 0,
             durable: BTreeMap::new(),
+            shown: BTreeMap::new(),
             follows: BTreeMap::new(),
             peer_record: Record::default(),
             // Announce this device at once, so that senders keep repairing
@@ -481,7 +485,7 @@ impl Session {
         self.follows
             .iter()
             .filter(|(_, f)| f.owner == Owner::Peer)
-            .map(|(device, f)| f.have.saturating_sub(self.record.seen_by(&self.device, device)) as usize)
+            .map(|(device, f)| f.have.saturating_sub(self.shown.get(device).copied().unwrap_or(0)) as usize)
             .sum()
     }
 
@@ -953,6 +957,10 @@ impl Session {
     fn update_receipts(&mut self) {
         if !self.visible {
             return;
+        }
+        let on_screen: BTreeMap<DeviceId, u64> = self.follows.iter().map(|(d, f)| (d.clone(), f.have)).collect();
+        if merge_max(&mut self.shown, &on_screen) {
+            self.changed();
         }
         let shown: BTreeMap<DeviceId, u64> = self
             .follows
