@@ -47,6 +47,8 @@ pub struct MessageRow {
 /// The turn, as the banner shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TurnState {
+    /// A new window is still reading the conversation from the server.
+    Loading,
     Idle,
     Sending,
     Waiting { since: u64 },
@@ -55,6 +57,7 @@ pub enum TurnState {
 impl TurnState {
     pub fn as_str(self) -> &'static str {
         match self {
+            TurnState::Loading => "loading",
             TurnState::Idle => "idle",
             TurnState::Sending => "sending",
             TurnState::Waiting { .. } => "waiting",
@@ -292,6 +295,7 @@ impl Chat {
     fn refresh_view(&self) {
         let session = self.session.borrow();
         let turn = match session.turn() {
+            _ if session.is_loading_history() => TurnState::Loading,
             Turn::Idle => TurnState::Idle,
             Turn::Sending => TurnState::Sending,
             Turn::Waiting { since } => TurnState::Waiting { since },

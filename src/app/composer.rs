@@ -30,6 +30,7 @@ pub fn Composer() -> impl IntoView {
     let peer = c.peer.clone();
     let lock_reason = move || match turn.get() {
         TurnState::Idle => None,
+        TurnState::Loading => Some("Loading the conversation from the server…".to_owned()),
         TurnState::Sending => Some("Sending your message…".to_owned()),
         TurnState::Waiting { .. } => {
             Some(format!("Waiting for {peer}'s reply: you can write your next message meanwhile."))

@@ -67,7 +67,7 @@ pub fn ConversationScreen(joined: Joined, on_leave: impl Fn() + Clone + Send + S
                 <p class="who">
                     <span class="sr-only">"Signed in as "</span>
                     <strong>{conversation.me.clone()}</strong>
-                    " ↔ "
+                    <span aria-hidden="true">" ↔ "</span>
                     <span class="sr-only">"talking to "</span>
                     <strong>{conversation.peer.clone()}</strong>
                 </p>

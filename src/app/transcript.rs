@@ -3,6 +3,8 @@
 
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::chat::{MessageRow, SHOWN_AT_FIRST};
 use super::conversation::use_conversation;
@@ -66,6 +68,28 @@ pub fn Transcript() -> impl IntoView {
             new_below.set(true);
         }
         count
+    });
+    // Also when the transcript changes size (a phone keyboard opens, the
+    // screen rotates, the settings open), if the reader was at the end.
+    let observer = StoredValue::new_local(None::<(web_sys::ResizeObserver, Closure<dyn FnMut()>)>);
+    Effect::new(move |_| {
+        let Some(el) = scroller.get() else { return };
+        let keep_pinned = Closure::<dyn FnMut()>::new(move || {
+            if pinned.get_untracked() {
+                scroll_to_end();
+            }
+        });
+        if let Ok(resize) = web_sys::ResizeObserver::new(keep_pinned.as_ref().unchecked_ref()) {
+            resize.observe(&el);
+            observer.set_value(Some((resize, keep_pinned)));
+        }
+    });
+    on_cleanup(move || {
+        observer.update_value(|o| {
+            if let Some((resize, _)) = o.take() {
+                resize.disconnect();
+            }
+        })
     });
     let on_scroll = move |_| {
         if let Some(el) = scroller.get_untracked() {
@@ -131,7 +155,7 @@ fn Message(row: MessageRow, separator: Option<String>) -> impl IntoView {
         }
     });
     view! {
-        {separator.map(|day| view! { <li class="day" role="presentation"><span>{day}</span></li> })}
+        {separator.map(|day| view! { <li class="day"><span>{day}</span></li> })}
         <li class="message" class:mine=row.mine data-testid="message" data-from=row.from.clone()
             data-status=row.delivery.map(Delivery::as_str)>
             <div class="meta">

@@ -13,11 +13,13 @@ pub fn TurnBanner() -> impl IntoView {
     let now = c.now;
     let peer = c.peer.clone();
     let icon = move || match turn.get() {
+        TurnState::Loading => "⟳",
         TurnState::Idle => "✎",
         TurnState::Sending => "⇡",
         TurnState::Waiting { .. } => "⏳",
     };
     let text = move || match turn.get() {
+        TurnState::Loading => "Loading the conversation…".to_owned(),
         TurnState::Idle => "Your turn".to_owned(),
         TurnState::Sending => "Sending…".to_owned(),
         TurnState::Waiting { since } => {

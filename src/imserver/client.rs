@@ -99,10 +99,10 @@ fn status_message(code: u16) -> String {
     match code {
         400 => format!("The message server refused the request (HTTP {code})."),
         401 | 403 => {
-            format!("The message server refused access (HTTP {code}). Check the server address in the settings.")
+            format!("The message server refused access (HTTP {code}). Check the server address.")
         }
         404 => format!(
-            "There is no message server at this address (HTTP {code}). Check the server address in the settings."
+            "There is no message server at this address (HTTP {code}). Check the server address."
         ),
         408 => format!("The message server did not answer in time (HTTP {code})."),
         413 | 414 => format!(
