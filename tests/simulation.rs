@@ -35,33 +35,46 @@ fn seeds() -> Vec<u64> {
 
 /// Runs `seeds` on every core, returning the failures as (seed, reason).
 fn run_all(seeds: &[u64], faults: Faults, repair: bool) -> Vec<(u64, String)> {
+    run_counting(seeds, faults, repair).0
+}
+
+/// Like [`run_all`], also counting the messages the settled schedules sent.
+fn run_counting(seeds: &[u64], faults: Faults, repair: bool) -> (Vec<(u64, String)>, usize) {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
     let chunks: Vec<Vec<u64>> = (0..threads).map(|t| seeds.iter().copied().skip(t).step_by(threads).collect()).collect();
     let handles: Vec<_> = chunks
         .into_iter()
         .map(|chunk| {
             std::thread::spawn(move || {
-                chunk
-                    .into_iter()
-                    .filter_map(|seed| match run_schedule(seed, faults, repair) {
-                        Outcome::Settled(_) => None,
-                        Outcome::Failed(reason) => Some((seed, reason)),
-                    })
-                    .collect::<Vec<_>>()
+                let mut failures = Vec::new();
+                let mut messages = 0;
+                for seed in chunk {
+                    match run_schedule(seed, faults, repair) {
+                        Outcome::Settled(sent) => messages += sent,
+                        Outcome::Failed(reason) => failures.push((seed, reason)),
+                    }
+                }
+                (failures, messages)
             })
         })
         .collect();
-    let mut failures: Vec<_> = handles.into_iter().flat_map(|h| h.join().expect("simulation thread panicked")).collect();
+    let mut failures = Vec::new();
+    let mut messages = 0;
+    for handle in handles {
+        let (f, m) = handle.join().expect("simulation thread panicked");
+        failures.extend(f);
+        messages += m;
+    }
     failures.sort();
-    failures
+    (failures, messages)
 }
 
 #[test]
 fn ten_thousand_faulty_schedules_lose_nothing() {
     let seeds = seeds();
     let started = std::time::Instant::now();
-    let failures = run_all(&seeds, Faults::course_server(), true);
-    eprintln!("{} schedules in {:.1} s", seeds.len(), started.elapsed().as_secs_f64());
+    let (failures, messages) = run_counting(&seeds, Faults::course_server(), true);
+    eprintln!("{} schedules ({messages} messages) in {:.1} s", seeds.len(), started.elapsed().as_secs_f64());
     if let Some((seed, reason)) = failures.first() {
         panic!(
             "{} of {} schedules failed; first: seed {seed}: {reason}\nreplay: BLEEP_SIM_SEED={seed} cargo test --test simulation",

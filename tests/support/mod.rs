@@ -6,6 +6,9 @@
 //! Use it from a test file with `mod support;`.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod chaos_proxy;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
