@@ -97,6 +97,9 @@ impl ChatView {
     }
 }
 
+/// An event listener to remove when the chat stops.
+type Listener = (web_sys::EventTarget, &'static str, Closure<dyn FnMut()>);
+
 /// A running conversation. Dropped (and stopped) with its screen.
 pub struct Chat {
     session: RefCell<Session>,
@@ -113,7 +116,7 @@ pub struct Chat {
     busy: Cell<bool>,
     stopped: Cell<bool>,
     shown_revision: Cell<u64>,
-    listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Closure<dyn FnMut()>)>>,
+    listeners: RefCell<Vec<Listener>>,
 }
 
 impl Chat {

@@ -10,7 +10,7 @@ use crate::imserver::client::ImError;
 /// Seconds from a form field, or `None` when it is not a number.
 fn seconds(text: &str) -> Option<u64> {
     let s: f64 = text.trim().replace(',', ".").parse().ok()?;
-    (s.is_finite() && s > 0.0).then(|| (s * 1_000.0) as u64)
+    (s.is_finite() && s > 0.0).then_some((s * 1_000.0) as u64)
 }
 
 /// Removes every key of this conversation from the server.
