@@ -902,29 +902,27 @@ impl Session {
         (follow.owner == owner).then_some(follow)
     }
 
-    fn learn_peer_record(&mut self, record: &Record, now: Millis) {
+    /// Follows the devices a record lists, up to the heads it gives.
+    fn learn_heads(&mut self, record: &Record, owner: Owner, now: Millis) {
         for (device, &head) in &record.heads {
-            if let Some(follow) = self.follow(device, Owner::Peer) {
+            if let Some(follow) = self.follow(device, owner) {
                 if head > follow.head {
                     follow.head = head;
                     follow.retry_at = now;
                 }
             }
         }
+    }
+
+    fn learn_peer_record(&mut self, record: &Record, now: Millis) {
+        self.learn_heads(record, Owner::Peer, now);
         if self.peer_record.merge(record) {
             self.changed();
         }
     }
 
     fn learn_own_record(&mut self, record: &Record, now: Millis) {
-        for (device, &head) in &record.heads {
-            if let Some(follow) = self.follow(device, Owner::Me) {
-                if head > follow.head {
-                    follow.head = head;
-                    follow.retry_at = now;
-                }
-            }
-        }
+        self.learn_heads(record, Owner::Me, now);
         if let Some(&head) = record.heads.get(&self.device) {
             self.adopt_own_head(head);
         }
