@@ -16,7 +16,10 @@ pub fn budget_note(used: usize, limit: usize) -> Option<String> {
     if used > limit {
         Some("Too long to send: shorten this message or split it into two.".to_owned())
     } else if used * 5 > limit * 4 {
-        Some(format!("{}% of the longest message the server accepts", used * 100 / limit.max(1)))
+        Some(format!(
+            "{}% of the longest message the server accepts",
+            used * 100 / limit.max(1)
+        ))
     } else {
         None
     }

@@ -152,12 +152,7 @@ fn lines(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 fn ten_turns_between_two_windows() {
     run(Duration::from_secs(180), async {
         let stack = Stack::start();
-        let alice = stack
-            .conversation(WindowOptions::new("Alice"), "Alice", "Bob")
-            .await;
-        let bob = stack
-            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
-            .await;
+        let (alice, bob) = stack.alice_and_bob().await;
         let mut expected: Vec<(String, String)> = Vec::new();
 
         for turn in 1..=10 {
@@ -272,12 +267,7 @@ fn ten_turns_between_two_windows() {
 fn both_send_the_first_message_at_once() {
     run(Duration::from_secs(90), async {
         let stack = Stack::start();
-        let alice = stack
-            .conversation(WindowOptions::new("Alice"), "Alice", "Bob")
-            .await;
-        let bob = stack
-            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
-            .await;
+        let (alice, bob) = stack.alice_and_bob().await;
         alice
             .type_message("Alice here: can you review bed 2?")
             .await;
@@ -357,12 +347,7 @@ fn both_send_the_first_message_at_once() {
 fn enter_sends_and_shift_enter_starts_a_new_line() {
     run(Duration::from_secs(90), async {
         let stack = Stack::start();
-        let alice = stack
-            .conversation(WindowOptions::new("Alice"), "Alice", "Bob")
-            .await;
-        let bob = stack
-            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
-            .await;
+        let (alice, bob) = stack.alice_and_bob().await;
         let text = "Bed 3: sats 91%\nPlease come and see";
 
         alice.type_message("Bed 3: sats 91%").await;
@@ -414,12 +399,7 @@ fn enter_sends_and_shift_enter_starts_a_new_line() {
 fn drafts_and_unsent_messages_survive_reloads_and_outages() {
     run(Duration::from_secs(150), async {
         let mut stack = Stack::start();
-        let alice = stack
-            .conversation(WindowOptions::new("Alice"), "Alice", "Bob")
-            .await;
-        let bob = stack
-            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
-            .await;
+        let (alice, bob) = stack.alice_and_bob().await;
 
         // A draft is kept over a reload.
         let draft = "Bed 9: BP 85/50";
@@ -569,12 +549,7 @@ fn an_overlong_message_is_refused_with_a_reason() {
 fn markup_from_the_server_is_shown_as_text() {
     run(Duration::from_secs(90), async {
         let stack = Stack::start();
-        let alice = stack
-            .conversation(WindowOptions::new("Alice"), "Alice", "Bob")
-            .await;
-        let bob = stack
-            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
-            .await;
+        let (alice, bob) = stack.alice_and_bob().await;
         let text = "<b>bold</b><img src=x onerror=alert(1)>";
         alice.type_message(text).await;
         alice.press_enter("composer").await;

@@ -47,7 +47,11 @@ impl Running {
         dir.copy_in(&our_server_source(), "www/IMserver.php");
         let dsn = format!("sqlite:{}", dir.join("store.sqlite").display());
         let server = PhpServer::start(&www, &[("BLEEP_IMSERVER_DSN", &dsn)]);
-        Running { server, data_dir: None, _dir: dir }
+        Running {
+            server,
+            data_dir: None,
+            _dir: dir,
+        }
     }
 
     fn course(label: &str, display_errors: bool) -> Running {
@@ -57,9 +61,18 @@ impl Running {
         let data = dir.subdir("data");
         let data_text = data.to_string_lossy().into_owned();
         let show = if display_errors { "1" } else { "0" };
-        let server =
-            PhpServer::start(&www, &[("BLEEP_COURSE_DATA_DIR", &data_text), ("BLEEP_COURSE_DISPLAY_ERRORS", show)]);
-        Running { server, data_dir: Some(data), _dir: dir }
+        let server = PhpServer::start(
+            &www,
+            &[
+                ("BLEEP_COURSE_DATA_DIR", &data_text),
+                ("BLEEP_COURSE_DISPLAY_ERRORS", show),
+            ],
+        );
+        Running {
+            server,
+            data_dir: Some(data),
+            _dir: dir,
+        }
     }
 
     fn both(label: &str) -> [(&'static str, Running); 2] {
@@ -86,10 +99,19 @@ impl Running {
 
     /// The names of the files in the course server's data folder.
     fn data_files(&self) -> Vec<String> {
-        let dir = self.data_dir.as_ref().expect("only the course server has data files");
+        let dir = self
+            .data_dir
+            .as_ref()
+            .expect("only the course server has data files");
         let mut names: Vec<String> = fs::read_dir(dir)
             .expect("data folder")
-            .map(|entry| entry.expect("data folder entry").file_name().to_string_lossy().into_owned())
+            .map(|entry| {
+                entry
+                    .expect("data folder entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         names.sort();
         names
@@ -112,7 +134,10 @@ fn awkward_entries() -> Vec<(Vec<u8>, Vec<u8>)> {
         (b"bytes \xff\xfe", b"\x00\x01\x80\xff crlf\r\n"),
         (b" padded ", b"  spaces  "),
     ];
-    pairs.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect()
 }
 
 #[test]
@@ -121,17 +146,31 @@ fn awkward_bytes_round_trip_through_set_get_keys_and_page() {
         let client = running.client();
         let entries = awkward_entries();
         for (key, value) in &entries {
-            block_on(client.set(key, value)).unwrap_or_else(|e| panic!("{name}: set {}: {e:?}", support::show(key)));
+            block_on(client.set(key, value))
+                .unwrap_or_else(|e| panic!("{name}: set {}: {e:?}", support::show(key)));
             let read = block_on(client.get(key)).unwrap_or_else(|e| panic!("{name}: get: {e:?}"));
-            assert_eq!(read.as_deref(), Some(&value[..]), "{name}: {}", support::show(key));
+            assert_eq!(
+                read.as_deref(),
+                Some(&value[..]),
+                "{name}: {}",
+                support::show(key)
+            );
         }
         let keys: Vec<Vec<u8>> = entries.iter().map(|(k, _)| k.clone()).collect();
         assert_eq!(block_on(client.keys()).unwrap(), keys, "{name}: keys");
         assert_eq!(block_on(client.page()).unwrap(), entries, "{name}: page");
         // Overwriting keeps the key's place and replaces the value.
         block_on(client.set(b"nurse1", b"again")).unwrap();
-        assert_eq!(block_on(client.get(b"nurse1")).unwrap(), Some(b"again".to_vec()), "{name}");
-        assert_eq!(block_on(client.keys()).unwrap(), keys, "{name}: keys after overwrite");
+        assert_eq!(
+            block_on(client.get(b"nurse1")).unwrap(),
+            Some(b"again".to_vec()),
+            "{name}"
+        );
+        assert_eq!(
+            block_on(client.keys()).unwrap(),
+            keys,
+            "{name}: keys after overwrite"
+        );
     }
 }
 
@@ -141,37 +180,72 @@ fn hospital_numbers_do_not_divert_the_course_server() {
     let client = running.client();
     block_on(client.set(b"k55592hr", b"x12345ab and k55592hr")).unwrap();
     block_on(client.set(b"plain", b"value")).unwrap();
-    assert_eq!(block_on(client.get(b"k55592hr")).unwrap(), Some(b"x12345ab and k55592hr".to_vec()));
-    assert_eq!(block_on(client.keys()).unwrap(), vec![b"k55592hr".to_vec(), b"plain".to_vec()]);
+    assert_eq!(
+        block_on(client.get(b"k55592hr")).unwrap(),
+        Some(b"x12345ab and k55592hr".to_vec())
+    );
+    assert_eq!(
+        block_on(client.keys()).unwrap(),
+        vec![b"k55592hr".to_vec(), b"plain".to_vec()]
+    );
     assert_eq!(running.data_files(), vec!["imserver-default".to_owned()]);
     // The harness's raw request, unencoded, shows what the encoding prevents.
-    let (status, _) = running.server.get("/IMserver.php?action=get&key=k55592hr").unwrap();
+    let (status, _) = running
+        .server
+        .get("/IMserver.php?action=get&key=k55592hr")
+        .unwrap();
     assert_eq!(status, 200);
-    assert_eq!(running.data_files(), vec!["imserver-default".to_owned(), "imserver-k55592hr".to_owned()]);
+    assert_eq!(
+        running.data_files(),
+        vec![
+            "imserver-default".to_owned(),
+            "imserver-k55592hr".to_owned()
+        ]
+    );
 }
 
 #[test]
 fn missing_keys_read_as_none() {
     let runs = [
         ("ours", Running::ours("missing-ours")),
-        ("course, warnings shown", Running::course("missing-course-warn", true)),
-        ("course, warnings hidden", Running::course("missing-course-quiet", false)),
+        (
+            "course, warnings shown",
+            Running::course("missing-course-warn", true),
+        ),
+        (
+            "course, warnings hidden",
+            Running::course("missing-course-quiet", false),
+        ),
     ];
     for (name, running) in runs {
         let client = running.client();
-        assert_eq!(block_on(client.get(b"nobody")).unwrap(), None, "{name}: fresh store");
+        assert_eq!(
+            block_on(client.get(b"nobody")).unwrap(),
+            None,
+            "{name}: fresh store"
+        );
         block_on(client.set(b"somebody", b"here")).unwrap();
         assert_eq!(block_on(client.get(b"nobody")).unwrap(), None, "{name}");
         assert_eq!(
-            block_on(client.run(&Request::Get { key: b"nobody".to_vec() })).unwrap(),
+            block_on(client.run(&Request::Get {
+                key: b"nobody".to_vec()
+            }))
+            .unwrap(),
             bleep::imserver::Answer::Value(None),
             "{name}"
         );
     }
     // Make sure the warning path really was taken.
     let running = Running::course("missing-course-body", true);
-    let (_, body) = running.server.get("/IMserver.php?action=get&key=nobody").unwrap();
-    assert!(body.starts_with(b"<br />\n<b>Warning</b>"), "{}", support::show(&body));
+    let (_, body) = running
+        .server
+        .get("/IMserver.php?action=get&key=nobody")
+        .unwrap();
+    assert!(
+        body.starts_with(b"<br />\n<b>Warning</b>"),
+        "{}",
+        support::show(&body)
+    );
 }
 
 #[test]
@@ -183,10 +257,18 @@ fn unset_and_clear() {
         }
         block_on(client.unset(b"b")).unwrap();
         block_on(client.unset(b"never there")).unwrap();
-        assert_eq!(block_on(client.keys()).unwrap(), vec![b"a".to_vec(), b"c".to_vec()], "{name}");
+        assert_eq!(
+            block_on(client.keys()).unwrap(),
+            vec![b"a".to_vec(), b"c".to_vec()],
+            "{name}"
+        );
         assert_eq!(block_on(client.get(b"b")).unwrap(), None, "{name}");
         block_on(client.clear()).unwrap();
-        assert_eq!(block_on(client.keys()).unwrap(), Vec::<Vec<u8>>::new(), "{name}");
+        assert_eq!(
+            block_on(client.keys()).unwrap(),
+            Vec::<Vec<u8>>::new(),
+            "{name}"
+        );
         assert_eq!(block_on(client.page()).unwrap(), vec![], "{name}");
         assert_eq!(block_on(client.get(b"a")).unwrap(), None, "{name}");
     }
@@ -198,12 +280,20 @@ fn pages_are_read_escaped_from_ours_and_raw_from_the_course_server() {
     for (name, running) in Running::both("page") {
         let client = running.client();
         // Before the first write the course server prints no dump at all.
-        assert_eq!(block_on(client.page()).unwrap(), vec![], "{name}: fresh store");
+        assert_eq!(
+            block_on(client.page()).unwrap(),
+            vec![],
+            "{name}: fresh store"
+        );
         block_on(client.set(b"k", &value)).unwrap();
         let raw = running.raw_page();
         let escaped = raw.windows(4).any(|w| w == b"&lt;");
         assert_eq!(escaped, name == "ours", "{name}: {}", support::show(&raw));
-        assert_eq!(block_on(client.page()).unwrap(), vec![(b"k".to_vec(), value.clone())], "{name}");
+        assert_eq!(
+            block_on(client.page()).unwrap(),
+            vec![(b"k".to_vec(), value.clone())],
+            "{name}"
+        );
     }
 }
 
@@ -211,8 +301,14 @@ fn pages_are_read_escaped_from_ours_and_raw_from_the_course_server() {
 fn php_tags_and_long_requests_are_refused_before_sending() {
     let running = Running::course("refused", false);
     let client = running.client();
-    assert_eq!(block_on(client.set(b"k", b"<?php echo 'owned'; ?>")), Err(ImError::UnsafeValue));
-    assert_eq!(block_on(client.set(b"<?= 1 ?>", b"v")), Err(ImError::UnsafeValue));
+    assert_eq!(
+        block_on(client.set(b"k", b"<?php echo 'owned'; ?>")),
+        Err(ImError::UnsafeValue)
+    );
+    assert_eq!(
+        block_on(client.set(b"<?= 1 ?>", b"v")),
+        Err(ImError::UnsafeValue)
+    );
     let long = vec![b'a'; MAX_REQUEST_LINE];
     assert_eq!(block_on(client.set(b"k", &long)), Err(ImError::TooLong));
     // Nothing reached the server: it never wrote its data file.
@@ -236,16 +332,28 @@ fn refusals_from_our_server_read_well() {
         "The message server refused the message because it is too long (HTTP 413). Shorten it and send again."
     );
     let error = block_on(client.get(b"")).unwrap_err();
-    assert!(matches!(error, ImError::Status { code: 400, .. }), "{error:?}");
-    assert_eq!(error.to_string(), "The message server refused the request (HTTP 400).");
+    assert!(
+        matches!(error, ImError::Status { code: 400, .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "The message server refused the request (HTTP 400)."
+    );
 }
 
 #[test]
 fn an_unreachable_server_is_a_network_error() {
     let port = support::free_port();
-    let client = ImClient::new(format!("http://127.0.0.1:{port}/IMserver.php"), SocketTransport);
+    let client = ImClient::new(
+        format!("http://127.0.0.1:{port}/IMserver.php"),
+        SocketTransport,
+    );
     let error = block_on(client.get(b"k")).unwrap_err();
     assert!(matches!(error, ImError::Network(_)), "{error:?}");
     assert!(error.is_transient());
-    assert_eq!(error.to_string(), "The message server could not be reached. Check the network connection.");
+    assert_eq!(
+        error.to_string(),
+        "The message server could not be reached. Check the network connection."
+    );
 }

@@ -24,7 +24,11 @@ const SCHEDULES: u64 = 10_000;
 /// (default 10,000) from `BLEEP_SIM_FIRST` (default 1), for longer soaks.
 fn seeds() -> Vec<u64> {
     let number = |name: &str, default: u64| {
-        std::env::var(name).map_or(default, |v| v.trim().parse().unwrap_or_else(|_| panic!("{name} must be a number")))
+        std::env::var(name).map_or(default, |v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{name} must be a number"))
+        })
     };
     if std::env::var_os("BLEEP_SIM_SEED").is_some() {
         return vec![number("BLEEP_SIM_SEED", 0)];
@@ -40,8 +44,12 @@ fn run_all(seeds: &[u64], faults: Faults, repair: bool) -> Vec<(u64, String)> {
 
 /// Like [`run_all`], also counting the messages the settled schedules sent.
 fn run_counting(seeds: &[u64], faults: Faults, repair: bool) -> (Vec<(u64, String)>, usize) {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
-    let chunks: Vec<Vec<u64>> = (0..threads).map(|t| seeds.iter().copied().skip(t).step_by(threads).collect()).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let chunks: Vec<Vec<u64>> = (0..threads)
+        .map(|t| seeds.iter().copied().skip(t).step_by(threads).collect())
+        .collect();
     let handles: Vec<_> = chunks
         .into_iter()
         .map(|chunk| {
@@ -74,7 +82,11 @@ fn ten_thousand_faulty_schedules_lose_nothing() {
     let seeds = seeds();
     let started = std::time::Instant::now();
     let (failures, messages) = run_counting(&seeds, Faults::course_server(), true);
-    eprintln!("{} schedules ({messages} messages) in {:.1} s", seeds.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "{} schedules ({messages} messages) in {:.1} s",
+        seeds.len(),
+        started.elapsed().as_secs_f64()
+    );
     if let Some((seed, reason)) = failures.first() {
         panic!(
             "{} of {} schedules failed; first: seed {seed}: {reason}\nreplay: BLEEP_SIM_SEED={seed} cargo test --test simulation",
@@ -88,7 +100,10 @@ fn ten_thousand_faulty_schedules_lose_nothing() {
 fn a_fault_free_server_settles_every_schedule_quickly() {
     let seeds: Vec<u64> = (1..=200).collect();
     let failures = run_all(&seeds, Faults::none(), true);
-    assert!(failures.is_empty(), "fault-free schedules failed: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "fault-free schedules failed: {failures:?}"
+    );
 }
 
 #[test]
@@ -97,8 +112,16 @@ fn the_simulation_catches_a_client_without_repair() {
     // ever passes with no failure, the simulation has stopped testing anything.
     let seeds: Vec<u64> = (1..=300).collect();
     let failures = run_all(&seeds, Faults::course_server(), false);
-    assert!(!failures.is_empty(), "300 faulty schedules without repair all passed: the simulation is blind");
-    eprintln!("without repair, {} of 300 schedules failed, e.g. seed {}: {}", failures.len(), failures[0].0, failures[0].1);
+    assert!(
+        !failures.is_empty(),
+        "300 faulty schedules without repair all passed: the simulation is blind"
+    );
+    eprintln!(
+        "without repair, {} of 300 schedules failed, e.g. seed {}: {}",
+        failures.len(),
+        failures[0].0,
+        failures[0].1
+    );
 }
 
 #[test]
@@ -111,6 +134,9 @@ fn a_new_window_rebuilds_the_transcript_from_the_server() {
 #[ignore = "a diagnostic: lists every failing seed of the faulty run"]
 fn list_failures() {
     for (seed, reason) in run_all(&seeds(), Faults::course_server(), true) {
-        eprintln!("seed {seed}: {}", reason.chars().take(300).collect::<String>());
+        eprintln!(
+            "seed {seed}: {}",
+            reason.chars().take(300).collect::<String>()
+        );
     }
 }

@@ -23,22 +23,34 @@ fn favicon(unread: usize) -> String {
 }
 
 fn set_favicon(unread: usize) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-    if let Some(link) = document.get_element_by_id("favicon").and_then(|e| e.dyn_into::<web_sys::HtmlLinkElement>().ok()) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Some(link) = document
+        .get_element_by_id("favicon")
+        .and_then(|e| e.dyn_into::<web_sys::HtmlLinkElement>().ok())
+    {
         link.set_href(&favicon(unread));
     }
 }
 
 /// A short two-tone chime, made on the spot (no audio file to download).
 fn chime() {
-    let Ok(context) = web_sys::AudioContext::new() else { return };
+    let Ok(context) = web_sys::AudioContext::new() else {
+        return;
+    };
     let now = context.current_time();
     for (i, frequency) in [880.0, 1_320.0].into_iter().enumerate() {
-        let (Ok(oscillator), Ok(gain)) = (context.create_oscillator(), context.create_gain()) else { return };
+        let (Ok(oscillator), Ok(gain)) = (context.create_oscillator(), context.create_gain())
+        else {
+            return;
+        };
         oscillator.frequency().set_value(frequency);
         let start = now + i as f64 * 0.15;
         let _ = gain.gain().set_value_at_time(0.2, start);
-        let _ = gain.gain().exponential_ramp_to_value_at_time(0.001, start + 0.14);
+        let _ = gain
+            .gain()
+            .exponential_ramp_to_value_at_time(0.001, start + 0.14);
         let _ = oscillator.connect_with_audio_node(&gain);
         let _ = gain.connect_with_audio_node(&context.destination());
         let _ = oscillator.start_with_when(start);
@@ -67,7 +79,11 @@ pub fn Attention() -> impl IntoView {
     let peer = c.peer.clone();
     Effect::new(move |previous: Option<usize>| {
         let count = unread.get();
-        let title = if count > 0 { format!("({count}) {TITLE} — {peer}") } else { format!("{TITLE} — {peer}") };
+        let title = if count > 0 {
+            format!("({count}) {TITLE} — {peer}")
+        } else {
+            format!("{TITLE} — {peer}")
+        };
         if let Some(document) = web_sys::window().and_then(|w| w.document()) {
             document.set_title(&title);
         }
@@ -78,7 +94,8 @@ pub fn Attention() -> impl IntoView {
                 chime();
             }
             if p.notifications {
-                let text = messages.with_untracked(|m| m.iter().rev().find(|m| !m.mine).map(|m| m.text.clone()));
+                let text = messages
+                    .with_untracked(|m| m.iter().rev().find(|m| !m.mine).map(|m| m.text.clone()));
                 notify(&peer, &text.unwrap_or_default());
             }
         }

@@ -51,7 +51,9 @@ pub enum TurnState {
     Loading,
     Idle,
     Sending,
-    Waiting { since: u64 },
+    Waiting {
+        since: u64,
+    },
 }
 
 impl TurnState {
@@ -128,10 +130,13 @@ impl Chat {
         let conversation = format!("{}{}", keys.prefix(), pair.me.normal());
         let claim = DeviceClaim::claim(&conversation);
         let storage_key = ChatKey::new(keys.prefix(), pair.me.normal(), claim.device().clone());
-        let saved = storage::load_session(&storage_key)
-            .filter(|(saved, _)| saved.pair().me.normal() == pair.me.normal() && saved.device() == claim.device());
+        let saved = storage::load_session(&storage_key).filter(|(saved, _)| {
+            saved.pair().me.normal() == pair.me.normal() && saved.device() == claim.device()
+        });
         let session = match saved {
-            Some((saved, transcript)) => Session::restore(saved, transcript, server, settings.clone(), seed),
+            Some((saved, transcript)) => {
+                Session::restore(saved, transcript, server, settings.clone(), seed)
+            }
             None => Session::new(pair, claim.device().clone(), server, settings.clone(), seed),
         };
         let timeout = u32::try_from(settings.request_timeout_ms).unwrap_or(u32::MAX);
@@ -213,7 +218,8 @@ impl Chat {
         self.save_transcript();
         self.claim.borrow_mut().take();
         for (target, event, closure) in self.listeners.borrow_mut().drain(..) {
-            let _ = target.remove_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+            let _ =
+                target.remove_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
         }
     }
 
@@ -239,7 +245,9 @@ impl Chat {
                 if chat.stopped.get() {
                     return;
                 }
-                chat.session.borrow_mut().handle_answer(outgoing.id, answer, now_ms());
+                chat.session
+                    .borrow_mut()
+                    .handle_answer(outgoing.id, answer, now_ms());
                 chat.changed();
                 chat.pump();
             });
@@ -262,21 +270,23 @@ impl Chat {
         self.shown_revision.set(revision);
         let session = self.session.borrow();
         let saved = storage::save_state(&self.storage_key, &session.saved());
-        let transcript_changed = session.transcript_revision() != self.saved_transcript_revision.get();
+        let transcript_changed =
+            session.transcript_revision() != self.saved_transcript_revision.get();
         drop(session);
         if self.view.storage_failed.get_untracked() == saved {
             self.view.storage_failed.set(!saved);
         }
         if transcript_changed && self.transcript_timer.borrow().is_none() {
             let chat = Rc::clone(self);
-            *self.transcript_timer.borrow_mut() = Some(Timeout::new(TRANSCRIPT_SAVE_DELAY_MS, move || {
-                chat.transcript_timer.borrow_mut().take();
-                if chat.save_transcript() {
-                    chat.session.borrow_mut().transcript_saved();
-                    chat.changed();
-                    chat.pump();
-                }
-            }));
+            *self.transcript_timer.borrow_mut() =
+                Some(Timeout::new(TRANSCRIPT_SAVE_DELAY_MS, move || {
+                    chat.transcript_timer.borrow_mut().take();
+                    if chat.save_transcript() {
+                        chat.session.borrow_mut().transcript_saved();
+                        chat.changed();
+                        chat.pump();
+                    }
+                }));
         }
         self.refresh_view();
     }
@@ -348,7 +358,9 @@ impl Chat {
 
     /// Listens for the tab being hidden or shown and the network coming back.
     fn listen(self: &Rc<Self>) {
-        let Some(window) = web_sys::window() else { return };
+        let Some(window) = web_sys::window() else {
+            return;
+        };
         let weak = Rc::downgrade(self);
         let on_visibility = Closure::<dyn FnMut()>::new(move || {
             if let Some(chat) = weak.upgrade() {
@@ -371,18 +383,25 @@ impl Chat {
         let mut listeners = self.listeners.borrow_mut();
         if let Some(document) = window.document() {
             let target: web_sys::EventTarget = document.into();
-            let _ = target.add_event_listener_with_callback("visibilitychange", on_visibility.as_ref().unchecked_ref());
+            let _ = target.add_event_listener_with_callback(
+                "visibilitychange",
+                on_visibility.as_ref().unchecked_ref(),
+            );
             listeners.push((target, "visibilitychange", on_visibility));
         }
         let target: web_sys::EventTarget = window.into();
-        let _ = target.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        let _ =
+            target.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
         listeners.push((target.clone(), "online", on_online));
-        let _ = target.add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref());
+        let _ = target
+            .add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref());
         listeners.push((target, "pagehide", on_pagehide));
     }
 }
 
 /// Whether the tab is hidden (another tab in front, or minimised).
 pub fn is_hidden() -> bool {
-    web_sys::window().and_then(|w| w.document()).is_some_and(|d| d.hidden())
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden())
 }

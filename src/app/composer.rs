@@ -32,9 +32,9 @@ pub fn Composer() -> impl IntoView {
         TurnState::Idle => None,
         TurnState::Loading => Some("Loading the conversation from the server…".to_owned()),
         TurnState::Sending => Some("Sending your message…".to_owned()),
-        TurnState::Waiting { .. } => {
-            Some(format!("Waiting for {peer}'s reply: you can write your next message meanwhile."))
-        }
+        TurnState::Waiting { .. } => Some(format!(
+            "Waiting for {peer}'s reply: you can write your next message meanwhile."
+        )),
     };
 
     let send = {

@@ -36,9 +36,16 @@ pub fn use_conversation() -> Conversation {
 
 /// One conversation, from the turn banner to the composer.
 #[component]
-pub fn ConversationScreen(joined: Joined, on_leave: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+pub fn ConversationScreen(
+    joined: Joined,
+    on_leave: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
     let preferences = RwSignal::new(storage::preferences());
-    let chat = Chat::start(joined.pair.clone(), &joined.server, preferences.get_untracked().timing);
+    let chat = Chat::start(
+        joined.pair.clone(),
+        &joined.server,
+        preferences.get_untracked().timing,
+    );
     let view = chat.view();
     let chat = StoredValue::new_local(chat);
     let now = RwSignal::new(now_ms());

@@ -28,8 +28,10 @@ impl DeviceClaim {
     /// else a new one.
     pub fn claim(conversation: &str) -> DeviceClaim {
         let now = now_ms();
-        let saved: Vec<(DeviceId, Option<Lease>)> =
-            storage::saved_devices(conversation).into_iter().map(|d| (d.clone(), storage::lease(&d))).collect();
+        let saved: Vec<(DeviceId, Option<Lease>)> = storage::saved_devices(conversation)
+            .into_iter()
+            .map(|d| (d.clone(), storage::lease(&d)))
+            .collect();
         let device = match choose(storage::tab_device(conversation).as_ref(), &saved, now) {
             Claim::Resume(device) | Claim::Adopt(device) => device,
             Claim::New => DeviceId::from_random(random),
@@ -38,7 +40,15 @@ impl DeviceClaim {
         let instance = DeviceId::from_random(random).to_string();
         let renew = {
             let (device, instance) = (device.clone(), instance.clone());
-            move || storage::set_lease(&device, &Lease { instance: instance.clone(), renewed_at: now_ms() })
+            move || {
+                storage::set_lease(
+                    &device,
+                    &Lease {
+                        instance: instance.clone(),
+                        renewed_at: now_ms(),
+                    },
+                )
+            }
         };
         renew();
         let heartbeat = Interval::new(LEASE_RENEW_MS as u32, renew);
@@ -48,9 +58,15 @@ impl DeviceClaim {
             Closure::<dyn FnMut()>::new(move || release(&device, &instance))
         };
         if let Some(window) = web_sys::window() {
-            let _ = window.add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref());
+            let _ = window
+                .add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref());
         }
-        DeviceClaim { device, instance, _heartbeat: heartbeat, on_pagehide }
+        DeviceClaim {
+            device,
+            instance,
+            _heartbeat: heartbeat,
+            on_pagehide,
+        }
     }
 
     pub fn device(&self) -> &DeviceId {
@@ -68,7 +84,10 @@ impl Drop for DeviceClaim {
     fn drop(&mut self) {
         release(&self.device, &self.instance);
         if let Some(window) = web_sys::window() {
-            let _ = window.remove_event_listener_with_callback("pagehide", self.on_pagehide.as_ref().unchecked_ref());
+            let _ = window.remove_event_listener_with_callback(
+                "pagehide",
+                self.on_pagehide.as_ref().unchecked_ref(),
+            );
         }
     }
 }

@@ -39,8 +39,9 @@ impl Drop for AbortOnDrop {
 
 impl Transport for BrowserTransport {
     async fn fetch(&self, url: &str) -> Result<HttpAnswer, TransportError> {
-        let controller = AbortController::new()
-            .map_err(|e| TransportError::Network(format!("cannot create an AbortController: {e:?}")))?;
+        let controller = AbortController::new().map_err(|e| {
+            TransportError::Network(format!("cannot create an AbortController: {e:?}"))
+        })?;
         let signal = controller.signal();
         let guard = AbortOnDrop(controller);
         let on_timeout = guard.0.clone();
@@ -54,8 +55,12 @@ impl Transport for BrowserTransport {
                 TransportError::Network(error.to_string())
             }
         };
-        let response =
-            Request::get(url).cache(RequestCache::NoStore).abort_signal(Some(&signal)).send().await.map_err(&failed)?;
+        let response = Request::get(url)
+            .cache(RequestCache::NoStore)
+            .abort_signal(Some(&signal))
+            .send()
+            .await
+            .map_err(&failed)?;
         let status = response.status();
         let body = response.binary().await.map_err(&failed)?;
         drop(guard);

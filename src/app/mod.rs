@@ -69,7 +69,13 @@ fn joined_from_url() -> Option<Joined> {
     let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
     let me = params.get("me")?;
     let peer = params.get("peer")?;
-    let server = params.get("server").filter(|s| !s.trim().is_empty()).unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    let server = params
+        .get("server")
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
     let pair = Pair::parse(&me, &peer).ok()?;
-    Some(Joined { pair, server: server.trim().to_owned() })
+    Some(Joined {
+        pair,
+        server: server.trim().to_owned(),
+    })
 }

@@ -14,9 +14,15 @@ fn seconds(text: &str) -> Option<u64> {
 }
 
 /// Removes every key of this conversation from the server.
-async fn clear_conversation(client: &crate::imserver::client::ImClient<super::http::BrowserTransport>, prefix: &str) -> Result<usize, ImError> {
+async fn clear_conversation(
+    client: &crate::imserver::client::ImClient<super::http::BrowserTransport>,
+    prefix: &str,
+) -> Result<usize, ImError> {
     let keys = client.keys().await?;
-    let ours: Vec<_> = keys.into_iter().filter(|k| k.starts_with(prefix.as_bytes())).collect();
+    let ours: Vec<_> = keys
+        .into_iter()
+        .filter(|k| k.starts_with(prefix.as_bytes()))
+        .collect();
     for key in &ours {
         client.unset(key).await?;
     }
@@ -24,7 +30,10 @@ async fn clear_conversation(client: &crate::imserver::client::ImClient<super::ht
 }
 
 #[component]
-pub fn SettingsPanel(open: RwSignal<bool>, on_leave: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+pub fn SettingsPanel(
+    open: RwSignal<bool>,
+    on_leave: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
     let c = use_conversation();
     let chat = c.chat;
     let preferences = c.preferences;
@@ -37,7 +46,10 @@ pub fn SettingsPanel(open: RwSignal<bool>, on_leave: impl Fn() + Clone + Send + 
         storage::save_preferences(&p);
         chat.with_value(|chat| chat.set_settings(p.timing.clone()));
     };
-    let interval_field = move |label: &'static str, id: &'static str, get: fn(&Preferences) -> u64, set: fn(&mut Preferences, u64)| {
+    let interval_field = move |label: &'static str,
+                               id: &'static str,
+                               get: fn(&Preferences) -> u64,
+                               set: fn(&mut Preferences, u64)| {
         view! {
             <label for=id>{label}</label>
             <input id=id type="number" min="0.2" step="0.1" inputmode="decimal"
@@ -87,7 +99,12 @@ pub fn SettingsPanel(open: RwSignal<bool>, on_leave: impl Fn() + Clone + Send + 
         let on_leave = on_leave.clone();
         status.set(Some("Clearing…".into()));
         leptos::task::spawn_local(async move {
-            let client = chat.with_value(|chat| crate::imserver::client::ImClient::new(chat.client().server(), super::http::BrowserTransport::new(8_000)));
+            let client = chat.with_value(|chat| {
+                crate::imserver::client::ImClient::new(
+                    chat.client().server(),
+                    super::http::BrowserTransport::new(8_000),
+                )
+            });
             match clear_conversation(&client, &prefix).await {
                 Ok(_) => {
                     chat.with_value(|chat| chat.stop());

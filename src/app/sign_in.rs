@@ -52,7 +52,11 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
     let last = storage::last_sign_in().unwrap_or_default();
     let me = RwSignal::new(last.me);
     let peer = RwSignal::new(last.peer);
-    let server = RwSignal::new(if last.server.is_empty() { DEFAULT_SERVER.to_owned() } else { last.server });
+    let server = RwSignal::new(if last.server.is_empty() {
+        DEFAULT_SERVER.to_owned()
+    } else {
+        last.server
+    });
     let me_error = RwSignal::new(None::<String>);
     let peer_error = RwSignal::new(None::<String>);
     let check = RwSignal::new(ServerCheck::Checking);
@@ -77,8 +81,15 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
         match Pair::parse(&me.get_untracked(), &peer.get_untracked()) {
             Ok(pair) => {
                 let address = server.get_untracked().trim().to_owned();
-                let address = if address.is_empty() { DEFAULT_SERVER.to_owned() } else { address };
-                on_join(Joined { pair, server: address });
+                let address = if address.is_empty() {
+                    DEFAULT_SERVER.to_owned()
+                } else {
+                    address
+                };
+                on_join(Joined {
+                    pair,
+                    server: address,
+                });
             }
             Err((Field::Me, error)) => me_error.set(Some(error.to_string())),
             Err((Field::Peer, error)) => peer_error.set(Some(error.to_string())),

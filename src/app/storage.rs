@@ -87,13 +87,18 @@ pub struct ChatKey {
 
 impl ChatKey {
     pub fn new(prefix: &str, me: &str, device: DeviceId) -> ChatKey {
-        ChatKey { conversation: format!("{prefix}{me}"), device }
+        ChatKey {
+            conversation: format!("{prefix}{me}"),
+            device,
+        }
     }
 }
 
 /// The devices with a saved state for a conversation in this browser.
 pub fn saved_devices(conversation: &str) -> Vec<DeviceId> {
-    let Some(storage) = storage() else { return Vec::new() };
+    let Some(storage) = storage() else {
+        return Vec::new();
+    };
     let wanted = format!("bleep.session.{conversation}#");
     let count = storage.length().unwrap_or(0);
     (0..count)
@@ -105,7 +110,11 @@ pub fn saved_devices(conversation: &str) -> Vec<DeviceId> {
 /// The device this tab used for a conversation before it reloaded.
 pub fn tab_device(conversation: &str) -> Option<DeviceId> {
     let session = web_sys::window()?.session_storage().ok()??;
-    DeviceId::parse(&session.get_item(&format!("bleep.tab-device.{conversation}")).ok()??)
+    DeviceId::parse(
+        &session
+            .get_item(&format!("bleep.tab-device.{conversation}"))
+            .ok()??,
+    )
 }
 
 pub fn set_tab_device(conversation: &str, device: &DeviceId) {
@@ -152,7 +161,10 @@ pub fn save_transcript(chat: &ChatKey, transcript: &[Envelope]) -> bool {
 /// Forgets everything this browser kept of a conversation, for every device.
 pub fn forget_conversation(conversation: &str) {
     for device in saved_devices(conversation) {
-        let chat = ChatKey { conversation: conversation.to_owned(), device };
+        let chat = ChatKey {
+            conversation: conversation.to_owned(),
+            device,
+        };
         for what in ["session", "transcript", "draft"] {
             remove(&conversation_key(what, &chat));
         }

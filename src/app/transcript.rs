@@ -138,7 +138,8 @@ fn Message(row: MessageRow, separator: Option<String>) -> impl IntoView {
     let c = use_conversation();
     let now = c.now;
     let pending_since = (row.delivery == Some(Delivery::Pending)).then_some(row.sent_at);
-    let slow = move || pending_since.is_some_and(|at| now.get().saturating_sub(at) > SLOW_PENDING_MS);
+    let slow =
+        move || pending_since.is_some_and(|at| now.get().saturating_sub(at) > SLOW_PENDING_MS);
     let chat = c.chat;
     let retry = move |_| chat.with_value(|chat| chat.retry_now());
     let status = row.delivery.map(|d| {

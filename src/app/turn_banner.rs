@@ -23,7 +23,10 @@ pub fn TurnBanner() -> impl IntoView {
         TurnState::Idle => "Your turn".to_owned(),
         TurnState::Sending => "Sending…".to_owned(),
         TurnState::Waiting { since } => {
-            format!("Waiting for {peer} to reply ({})", elapsed(now.get().saturating_sub(since)))
+            format!(
+                "Waiting for {peer} to reply ({})",
+                elapsed(now.get().saturating_sub(since))
+            )
         }
     };
     view! {

@@ -48,9 +48,16 @@ pub enum Claim {
 /// Chooses a device for a tab that had `tab_device` before (from its
 /// session storage), given the devices saved for this conversation in this
 /// browser and their leases.
-pub fn choose(tab_device: Option<&DeviceId>, saved: &[(DeviceId, Option<Lease>)], now: Millis) -> Claim {
+pub fn choose(
+    tab_device: Option<&DeviceId>,
+    saved: &[(DeviceId, Option<Lease>)],
+    now: Millis,
+) -> Claim {
     let is_free = |device: &DeviceId| {
-        saved.iter().find(|(d, _)| d == device).is_none_or(|(_, lease)| !lease.as_ref().is_some_and(|l| l.is_live(now)))
+        saved
+            .iter()
+            .find(|(d, _)| d == device)
+            .is_none_or(|(_, lease)| !lease.as_ref().is_some_and(|l| l.is_live(now)))
     };
     if let Some(device) = tab_device {
         if is_free(device) {
@@ -73,14 +80,20 @@ mod tests {
     }
 
     fn lease(at: Millis) -> Option<Lease> {
-        Some(Lease { instance: "x".into(), renewed_at: at })
+        Some(Lease {
+            instance: "x".into(),
+            renewed_at: at,
+        })
     }
 
     #[test]
     fn a_reloaded_tab_resumes_its_device() {
         // Its lease was dropped when the page went away.
         let saved = [(device('a'), None), (device('b'), lease(9_000))];
-        assert_eq!(choose(Some(&device('a')), &saved, 10_000), Claim::Resume(device('a')));
+        assert_eq!(
+            choose(Some(&device('a')), &saved, 10_000),
+            Claim::Resume(device('a'))
+        );
     }
 
     #[test]

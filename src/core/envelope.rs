@@ -98,15 +98,22 @@ impl Record {
     /// Whether every number in `self` is also in `other`, at least as high.
     pub fn is_covered_by(&self, other: &Record) -> bool {
         let covered = |mine: &BTreeMap<DeviceId, u64>, theirs: Option<&BTreeMap<DeviceId, u64>>| {
-            mine.iter().all(|(d, n)| theirs.and_then(|t| t.get(d)).is_some_and(|m| m >= n))
+            mine.iter()
+                .all(|(d, n)| theirs.and_then(|t| t.get(d)).is_some_and(|m| m >= n))
         };
         covered(&self.heads, Some(&other.heads))
-            && self.seen.iter().all(|(reader, seen)| other.seen.contains_key(reader) && covered(seen, other.seen.get(reader)))
+            && self.seen.iter().all(|(reader, seen)| {
+                other.seen.contains_key(reader) && covered(seen, other.seen.get(reader))
+            })
     }
 
     /// How far `reader` has shown `sender`'s messages.
     pub fn seen_by(&self, reader: &DeviceId, sender: &DeviceId) -> u64 {
-        self.seen.get(reader).and_then(|s| s.get(sender)).copied().unwrap_or(0)
+        self.seen
+            .get(reader)
+            .and_then(|s| s.get(sender))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Every device this record speaks for.
@@ -167,7 +174,9 @@ mod tests {
     fn envelope_round_trips_and_checks_its_key() {
         let e = envelope("bed 4 <?php echo 1; ?> & \"sats\" 88%\nplease come");
         let bytes = e.encode();
-        assert!(!bytes.windows(1).any(|w| w == b"<" || w == b">" || w == b"&"));
+        assert!(!bytes
+            .windows(1)
+            .any(|w| w == b"<" || w == b">" || w == b"&"));
         assert_eq!(Envelope::decode(&bytes, &e.device, 3), Some(e.clone()));
         assert_eq!(Envelope::decode(&bytes, &e.device, 4), None);
         assert_eq!(Envelope::decode(&bytes, &device("jihgfedcba"), 3), None);
@@ -177,12 +186,19 @@ mod tests {
 
     #[test]
     fn records_merge_by_maximum() {
-        let (a_dev, b_dev, reader) = (device("aaaaaaaaaa"), device("bbbbbbbbbb"), device("cccccccccc"));
+        let (a_dev, b_dev, reader) = (
+            device("aaaaaaaaaa"),
+            device("bbbbbbbbbb"),
+            device("cccccccccc"),
+        );
         let mut a = Record::default();
         a.heads.insert(a_dev.clone(), 3);
         let mut b = Record::default();
         b.heads.insert(a_dev.clone(), 2);
-        b.seen.entry(reader.clone()).or_default().insert(b_dev.clone(), 5);
+        b.seen
+            .entry(reader.clone())
+            .or_default()
+            .insert(b_dev.clone(), 5);
         assert!(!a.is_covered_by(&b));
         assert!(a.merge(&b));
         assert_eq!(a.heads[&a_dev], 3);

@@ -25,7 +25,12 @@ impl Position {
     fn of(envelope: &Envelope) -> Position {
         Position {
             clock: envelope.clock,
-            sender: envelope.from.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase(),
+            sender: envelope
+                .from
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase(),
             device: envelope.device.clone(),
             seq: envelope.seq,
         }
@@ -58,7 +63,11 @@ impl MessageLog {
     pub fn insert(&mut self, envelope: Envelope) -> Inserted {
         let id = (envelope.device.clone(), envelope.seq);
         if let Some(position) = self.by_id.get(&id) {
-            return if self.ordered[position] == envelope { Inserted::Known } else { Inserted::Conflict };
+            return if self.ordered[position] == envelope {
+                Inserted::Known
+            } else {
+                Inserted::Conflict
+            };
         }
         let position = Position::of(&envelope);
         self.by_id.insert(id, position.clone());
@@ -73,7 +82,9 @@ impl MessageLog {
     }
 
     pub fn get(&self, device: &DeviceId, seq: u64) -> Option<&Envelope> {
-        self.by_id.get(&(device.clone(), seq)).map(|p| &self.ordered[p])
+        self.by_id
+            .get(&(device.clone(), seq))
+            .map(|p| &self.ordered[p])
     }
 
     pub fn contains(&self, device: &DeviceId, seq: u64) -> bool {

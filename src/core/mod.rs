@@ -18,5 +18,7 @@ pub mod settings;
 
 pub use envelope::Envelope;
 pub use participants::{DeviceId, Field, KeyLayout, Name, NameError, Pair};
-pub use session::{Budget, Connection, Delivery, MessageView, Millis, Outgoing, Saved, SendError, Session, Turn};
+pub use session::{
+    Budget, Connection, Delivery, MessageView, Millis, Outgoing, Saved, SendError, Session, Turn,
+};
 pub use settings::Settings;

@@ -72,7 +72,9 @@ impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NameError::Empty => f.write_str("Please enter a name."),
-            NameError::TooLong => write!(f, "Names can be at most {MAX_NAME_CHARS} characters long."),
+            NameError::TooLong => {
+                write!(f, "Names can be at most {MAX_NAME_CHARS} characters long.")
+            }
             NameError::ControlCharacter => f.write_str("Names cannot contain control characters."),
             NameError::SameAsColleague => {
                 f.write_str("Your name and your colleague's name must be different.")
@@ -116,7 +118,9 @@ pub enum Field {
 
 /// A window's identity on the server: random letters, chosen once per
 /// browser profile, so that one person's windows never write the same key.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct DeviceId(String);
 
 impl DeviceId {
@@ -125,7 +129,11 @@ impl DeviceId {
 
     /// Builds a device id from random numbers (any source).
     pub fn from_random(mut random: impl FnMut() -> u32) -> DeviceId {
-        DeviceId((0..Self::LEN).map(|_| (b'a' + (random() % 26) as u8) as char).collect())
+        DeviceId(
+            (0..Self::LEN)
+                .map(|_| (b'a' + (random() % 26) as u8) as char)
+                .collect(),
+        )
     }
 
     /// Accepts an id read back from the server or from storage.
@@ -212,7 +220,10 @@ impl KeyLayout {
                 if seq.starts_with('0') || !seq.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
                 }
-                Some(KeyKind::Message(DeviceId::parse(device)?, seq.parse().ok()?))
+                Some(KeyKind::Message(
+                    DeviceId::parse(device)?,
+                    seq.parse().ok()?,
+                ))
             }
         }
     }
@@ -276,7 +287,10 @@ mod tests {
 
     #[test]
     fn same_name_twice_is_refused() {
-        assert_eq!(Pair::parse("Sam", " sam "), Err((Field::Peer, NameError::SameAsColleague)));
+        assert_eq!(
+            Pair::parse("Sam", " sam "),
+            Err((Field::Peer, NameError::SameAsColleague))
+        );
     }
 
     #[test]
@@ -284,16 +298,38 @@ mod tests {
         let keys = Pair::parse("a", "b").unwrap().keys();
         let dev = DeviceId::parse("abcdefghij").unwrap();
         let msg = keys.message(&dev, 12);
-        assert_eq!(keys.classify(msg.as_bytes()), Some(KeyKind::Message(dev.clone(), 12)));
-        assert_eq!(keys.classify(keys.waiting().as_bytes()), Some(KeyKind::Waiting));
-        assert_eq!(keys.classify(keys.my_record().as_bytes()), Some(KeyKind::MyRecord));
-        assert_eq!(keys.classify(keys.peer_record().as_bytes()), Some(KeyKind::PeerRecord));
+        assert_eq!(
+            keys.classify(msg.as_bytes()),
+            Some(KeyKind::Message(dev.clone(), 12))
+        );
+        assert_eq!(
+            keys.classify(keys.waiting().as_bytes()),
+            Some(KeyKind::Waiting)
+        );
+        assert_eq!(
+            keys.classify(keys.my_record().as_bytes()),
+            Some(KeyKind::MyRecord)
+        );
+        assert_eq!(
+            keys.classify(keys.peer_record().as_bytes()),
+            Some(KeyKind::PeerRecord)
+        );
         for junk in ["message", "__waiting__", "bleep1.x.m.abc.1"] {
             assert_eq!(keys.classify(junk.as_bytes()), None, "{junk}");
         }
         let p = keys.prefix();
-        for junk in ["m.abcdefghij.0", "m.abcdefghij.007", "m.ABCDEFGHIJ.1", "m.abcdefghij.x", "p2"] {
-            assert_eq!(keys.classify(format!("{p}{junk}").as_bytes()), None, "{junk}");
+        for junk in [
+            "m.abcdefghij.0",
+            "m.abcdefghij.007",
+            "m.ABCDEFGHIJ.1",
+            "m.abcdefghij.x",
+            "p2",
+        ] {
+            assert_eq!(
+                keys.classify(format!("{p}{junk}").as_bytes()),
+                None,
+                "{junk}"
+            );
         }
     }
 

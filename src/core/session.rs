@@ -73,7 +73,10 @@ impl Delivery {
 pub enum Connection {
     Online,
     /// Requests have been failing; `reason` says why, in plain words.
-    Offline { reason: String, since: Millis },
+    Offline {
+        reason: String,
+        since: Millis,
+    },
 }
 
 /// Why a message was not accepted for sending.
@@ -87,7 +90,9 @@ pub enum SendError {
     /// You sent last: wait for your colleague's reply.
     NotYourTurn,
     /// The message does not fit in one request to the server.
-    TooLong { over_by: usize },
+    TooLong {
+        over_by: usize,
+    },
 }
 
 impl fmt::Display for SendError {
@@ -185,7 +190,12 @@ enum Purpose {
 }
 
 /// The checks one poll may make after reading the colleague's record.
-const ROTATION: [Check; 4] = [Check::OwnRecord, Check::Waiting, Check::OwnUnread, Check::Probe];
+const ROTATION: [Check; 4] = [
+    Check::OwnRecord,
+    Check::Waiting,
+    Check::OwnUnread,
+    Check::Probe,
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Check {
@@ -279,7 +289,13 @@ pub struct Session {
 impl Session {
     /// A window with nothing saved: it will first rebuild the transcript
     /// from the server.
-    pub fn new(pair: Pair, device: DeviceId, server: &str, settings: Settings, seed: u64) -> Session {
+    pub fn new(
+        pair: Pair,
+        device: DeviceId,
+        server: &str,
+        settings: Settings,
+        seed: u64,
+    ) -> Session {
         let keys = pair.keys();
         Session {
             pair,
@@ -300,7 +316,10 @@ impl Session {
             peer_record: Record::default(),
             // Announce this device at once, so that senders keep repairing
             // their messages until it has them too.
-            record: Record { heads: BTreeMap::new(), seen: BTreeMap::from([(device.clone(), BTreeMap::new())]) },
+            record: Record {
+                heads: BTreeMap::new(),
+                seen: BTreeMap::from([(device.clone(), BTreeMap::new())]),
+            },
             record_dirty: true,
             waiting_dirty: false,
             history_pending: true,
@@ -323,7 +342,13 @@ impl Session {
 
     /// A window resuming from what it saved. Requests that were under way
     /// are forgotten; anything they might not have done is done again.
-    pub fn restore(saved: Saved, transcript: Vec<Envelope>, server: &str, settings: Settings, seed: u64) -> Session {
+    pub fn restore(
+        saved: Saved,
+        transcript: Vec<Envelope>,
+        server: &str,
+        settings: Settings,
+        seed: u64,
+    ) -> Session {
         let mut session = Session::new(saved.pair, saved.device, server, settings, seed);
         session.history_pending = saved.history_pending;
         session.sent_head = saved.sent_head;
@@ -344,7 +369,11 @@ impl Session {
         }
         // What the saved transcript holds is durable; the rest is not yet.
         session.transcript_saved();
-        for envelope in saved.recent_own.into_iter().filter(|e| e.device == session.device) {
+        for envelope in saved
+            .recent_own
+            .into_iter()
+            .filter(|e| e.device == session.device)
+        {
             session.log.insert(envelope);
         }
         session.outbox = saved
@@ -354,11 +383,17 @@ impl Session {
             .map(|seq| (seq, Stage::Write))
             .collect();
         // Never reuse a number that may already be on the server.
-        let highest = session.log.iter().filter(|e| e.device == session.device).map(|e| e.seq).max();
+        let highest = session
+            .log
+            .iter()
+            .filter(|e| e.device == session.device)
+            .map(|e| e.seq)
+            .max();
         session.next_seq = saved.next_seq.max(highest.unwrap_or(0) + 1);
         // Own messages the saved transcript is too old to hold: read them back.
-        session.refetch_own =
-            (1..=session.sent_head).filter(|seq| !session.log.contains(&session.device, *seq)).collect();
+        session.refetch_own = (1..=session.sent_head)
+            .filter(|seq| !session.log.contains(&session.device, *seq))
+            .collect();
         session.record_dirty = true;
         session
     }
@@ -374,7 +409,10 @@ impl Session {
             recent_own: self
                 .log
                 .iter()
-                .filter(|e| e.device == self.device && e.seq > self.durable.get(&self.device).copied().unwrap_or(0))
+                .filter(|e| {
+                    e.device == self.device
+                        && e.seq > self.durable.get(&self.device).copied().unwrap_or(0)
+                })
                 .cloned()
                 .collect(),
             outbox: self.outbox.iter().map(|(seq, _)| *seq).collect(),
@@ -395,7 +433,11 @@ impl Session {
     /// (they stop repairing what we acknowledge), and own messages are kept
     /// in [`Saved`] until then.
     pub fn transcript_saved(&mut self) {
-        let mut durable: BTreeMap<DeviceId, u64> = self.follows.iter().map(|(d, f)| (d.clone(), f.have)).collect();
+        let mut durable: BTreeMap<DeviceId, u64> = self
+            .follows
+            .iter()
+            .map(|(d, f)| (d.clone(), f.have))
+            .collect();
         let mut own = 0;
         while self.log.contains(&self.device, own + 1) {
             own += 1;
@@ -443,14 +485,19 @@ impl Session {
             return Turn::Sending;
         }
         match self.log.last() {
-            Some(last) if self.pair.me.is(&last.from) => Turn::Waiting { since: last.sent_at },
+            Some(last) if self.pair.me.is(&last.from) => Turn::Waiting {
+                since: last.sent_at,
+            },
             _ => Turn::Idle,
         }
     }
 
     pub fn connection(&self) -> Connection {
         match &self.offline {
-            Some((reason, since)) => Connection::Offline { reason: reason.clone(), since: *since },
+            Some((reason, since)) => Connection::Offline {
+                reason: reason.clone(),
+                since: *since,
+            },
             None => Connection::Online,
         }
     }
@@ -467,13 +514,24 @@ impl Session {
     fn view<'a>(&'a self, envelope: &'a Envelope) -> MessageView<'a> {
         let mine = self.pair.me.is(&envelope.from);
         let delivery = mine.then(|| self.delivery(&envelope.device, envelope.seq));
-        MessageView { envelope, mine, delivery }
+        MessageView {
+            envelope,
+            mine,
+            delivery,
+        }
     }
 
     fn delivery(&self, device: &DeviceId, seq: u64) -> Delivery {
-        if self.peer_record.seen.keys().any(|reader| self.peer_record.seen_by(reader, device) >= seq) {
+        if self
+            .peer_record
+            .seen
+            .keys()
+            .any(|reader| self.peer_record.seen_by(reader, device) >= seq)
+        {
             Delivery::Read
-        } else if device == &self.device && (seq > self.sent_head || self.outbox.iter().any(|(s, _)| *s == seq)) {
+        } else if device == &self.device
+            && (seq > self.sent_head || self.outbox.iter().any(|(s, _)| *s == seq))
+        {
             Delivery::Pending
         } else {
             Delivery::Sent
@@ -485,7 +543,11 @@ impl Session {
         self.follows
             .iter()
             .filter(|(_, f)| f.owner == Owner::Peer)
-            .map(|(device, f)| f.have.saturating_sub(self.shown.get(device).copied().unwrap_or(0)) as usize)
+            .map(|(device, f)| {
+                f.have
+                    .saturating_sub(self.shown.get(device).copied().unwrap_or(0))
+                    as usize
+            })
             .sum()
     }
 
@@ -500,8 +562,14 @@ impl Session {
             sent_at: u64::MAX,
             text: text.trim().to_owned(),
         };
-        let request = Request::Set { key: self.keys.message(&self.device, u64::MAX).into_bytes(), value: envelope.encode() };
-        Budget { used: wire::request_url(&self.server, &request).len(), limit: wire::MAX_REQUEST_LINE }
+        let request = Request::Set {
+            key: self.keys.message(&self.device, u64::MAX).into_bytes(),
+            value: envelope.encode(),
+        };
+        Budget {
+            used: wire::request_url(&self.server, &request).len(),
+            limit: wire::MAX_REQUEST_LINE,
+        }
     }
 
     // ----- events ----------------------------------------------------------
@@ -523,7 +591,9 @@ impl Session {
         let budget = self.budget(text);
         if !budget.fits() {
             // Most characters cost three bytes once percent-encoded.
-            return Err(SendError::TooLong { over_by: (budget.used - budget.limit).div_ceil(3) });
+            return Err(SendError::TooLong {
+                over_by: (budget.used - budget.limit).div_ceil(3),
+            });
         }
         let envelope = Envelope {
             version: ENVELOPE_VERSION,
@@ -612,7 +682,9 @@ impl Session {
     /// The answer to request `id`. Answers to requests from before a
     /// [`Session::restore`] are ignored.
     pub fn handle_answer(&mut self, id: u64, answer: Result<Answer, ImError>, now: Millis) {
-        let Some((expected, purpose)) = self.in_flight.take() else { return };
+        let Some((expected, purpose)) = self.in_flight.take() else {
+            return;
+        };
         if expected != id {
             self.in_flight = Some((expected, purpose));
             return;
@@ -648,7 +720,11 @@ impl Session {
         if let Some(&seq) = self.refetch_own.iter().next() {
             return Some(Purpose::RefetchOwn(seq));
         }
-        if let Some((device, follow)) = self.follows.iter().find(|(_, f)| f.have < f.head && f.retry_at <= now) {
+        if let Some((device, follow)) = self
+            .follows
+            .iter()
+            .find(|(_, f)| f.have < f.head && f.retry_at <= now)
+        {
             return Some(Purpose::Fetch(device.clone(), follow.have + 1));
         }
         if self.record_dirty {
@@ -682,11 +758,19 @@ impl Session {
     fn check_purpose(&mut self, check: Check) -> Option<Purpose> {
         match check {
             Check::OwnRecord => Some(Purpose::ReadOwnRecord),
-            Check::Waiting => (self.outbox.is_empty() && !self.log.is_empty()).then_some(Purpose::ReadWaiting),
+            Check::Waiting => {
+                (self.outbox.is_empty() && !self.log.is_empty()).then_some(Purpose::ReadWaiting)
+            }
             Check::OwnUnread => {
                 let floor = self.shown_everywhere();
-                let unread: Vec<u64> = (floor + 1..=self.sent_head).filter(|s| self.log.contains(&self.device, *s)).collect();
-                let seq = unread.iter().copied().find(|s| *s > self.unread_cursor).or(unread.first().copied())?;
+                let unread: Vec<u64> = (floor + 1..=self.sent_head)
+                    .filter(|s| self.log.contains(&self.device, *s))
+                    .collect();
+                let seq = unread
+                    .iter()
+                    .copied()
+                    .find(|s| *s > self.unread_cursor)
+                    .or(unread.first().copied())?;
                 self.unread_cursor = seq;
                 Some(Purpose::CheckOwn(seq))
             }
@@ -706,12 +790,24 @@ impl Session {
     }
 
     fn request_for(&self, purpose: &Purpose) -> Request {
-        let get = |key: String| Request::Get { key: key.into_bytes() };
-        let set = |key: String, value: Vec<u8>| Request::Set { key: key.into_bytes(), value };
-        let own = |seq: u64| self.log.get(&self.device, seq).expect("own messages stay in the log").encode();
+        let get = |key: String| Request::Get {
+            key: key.into_bytes(),
+        };
+        let set = |key: String, value: Vec<u8>| Request::Set {
+            key: key.into_bytes(),
+            value,
+        };
+        let own = |seq: u64| {
+            self.log
+                .get(&self.device, seq)
+                .expect("own messages stay in the log")
+                .encode()
+        };
         match purpose {
             Purpose::LoadHistory => Request::Page,
-            Purpose::WriteMessage(seq) | Purpose::RewriteMessage(seq) => set(self.keys.message(&self.device, *seq), own(*seq)),
+            Purpose::WriteMessage(seq) | Purpose::RewriteMessage(seq) => {
+                set(self.keys.message(&self.device, *seq), own(*seq))
+            }
             Purpose::VerifyMessage(seq) | Purpose::CheckOwn(seq) | Purpose::RefetchOwn(seq) => {
                 get(self.keys.message(&self.device, *seq))
             }
@@ -741,7 +837,11 @@ impl Session {
     fn handle_failure(&mut self, purpose: Purpose, error: ImError, now: Millis) {
         self.failures = self.failures.saturating_add(1);
         let exponent = (self.failures - 1).min(20);
-        let full = self.settings.backoff_first_ms.saturating_mul(1 << exponent).min(self.settings.backoff_max_ms);
+        let full = self
+            .settings
+            .backoff_first_ms
+            .saturating_mul(1 << exponent)
+            .min(self.settings.backoff_max_ms);
         // Full jitter on the upper half, so a ward of clients does not retry in step.
         let jitter = self.next_random() % (full / 2 + 1);
         self.retry_at = now + full / 2 + jitter;
@@ -754,7 +854,9 @@ impl Session {
         match purpose {
             // A page that cannot be read (junk from other programs) is not
             // worth retrying: the records and probes rebuild the transcript.
-            Purpose::LoadHistory if matches!(error, ImError::Malformed(_)) => self.history_pending = false,
+            Purpose::LoadHistory if matches!(error, ImError::Malformed(_)) => {
+                self.history_pending = false
+            }
             // A write that timed out may or may not have landed: read it back.
             Purpose::WriteMessage(seq) => self.set_stage(seq, Stage::Verify),
             _ => {}
@@ -780,7 +882,10 @@ impl Session {
             Purpose::RefetchOwn(seq) => {
                 // Gone from the server too: nothing more can be done for it.
                 self.refetch_own.remove(&seq);
-                if let Some(envelope) = value.as_deref().and_then(|v| Envelope::decode(v, &self.device, seq)) {
+                if let Some(envelope) = value
+                    .as_deref()
+                    .and_then(|v| Envelope::decode(v, &self.device, seq))
+                {
                     self.insert(envelope);
                 }
             }
@@ -807,7 +912,10 @@ impl Session {
                 }
             }
             Purpose::ReadOwnRecord => {
-                let record = value.as_deref().and_then(Record::decode).unwrap_or_default();
+                let record = value
+                    .as_deref()
+                    .and_then(Record::decode)
+                    .unwrap_or_default();
                 self.learn_own_record(&record, now);
             }
             Purpose::ReadWaiting => {
@@ -826,12 +934,16 @@ impl Session {
     }
 
     fn verified(&mut self, seq: u64, stored: Option<&[u8]>) {
-        let Some(ours) = self.log.get(&self.device, seq).cloned() else { return };
+        let Some(ours) = self.log.get(&self.device, seq).cloned() else {
+            return;
+        };
         match stored {
             Some(bytes) if bytes == ours.encode() => {
                 self.outbox.retain(|(s, _)| *s != seq);
                 self.sent_head = self.sent_head.max(seq);
-                self.record.heads.insert(self.device.clone(), self.sent_head);
+                self.record
+                    .heads
+                    .insert(self.device.clone(), self.sent_head);
                 self.record_dirty = true;
                 self.waiting_dirty = true;
                 self.changed();
@@ -855,10 +967,14 @@ impl Session {
 
     fn fetched(&mut self, device: DeviceId, seq: u64, value: Option<&[u8]>, now: Millis) {
         let interval = self.poll_interval();
-        let Some(follow) = self.follows.get(&device) else { return };
+        let Some(follow) = self.follows.get(&device) else {
+            return;
+        };
         let owner = follow.owner;
         let owner_name = self.owner_name(owner).clone();
-        let envelope = value.and_then(|v| Envelope::decode(v, &device, seq)).filter(|e| owner_name.is(&e.from));
+        let envelope = value
+            .and_then(|v| Envelope::decode(v, &device, seq))
+            .filter(|e| owner_name.is(&e.from));
         match envelope {
             Some(envelope) => {
                 self.insert(envelope);
@@ -897,7 +1013,12 @@ impl Session {
         if device == &self.device {
             return None;
         }
-        let follow = self.follows.entry(device.clone()).or_insert(Follow { owner, head: 0, have: 0, retry_at: 0 });
+        let follow = self.follows.entry(device.clone()).or_insert(Follow {
+            owner,
+            head: 0,
+            have: 0,
+            retry_at: 0,
+        });
         // A device is followed for whoever first claimed it.
         (follow.owner == owner).then_some(follow)
     }
@@ -945,7 +1066,11 @@ impl Session {
             .devices()
             .chain(self.record.devices())
             .filter(|d| *d != me)
-            .map(|reader| self.peer_record.seen_by(reader, me).max(self.record.seen_by(reader, me)))
+            .map(|reader| {
+                self.peer_record
+                    .seen_by(reader, me)
+                    .max(self.record.seen_by(reader, me))
+            })
             .min()
             .unwrap_or(0)
     }
@@ -956,17 +1081,29 @@ impl Session {
         if !self.visible {
             return;
         }
-        let on_screen: BTreeMap<DeviceId, u64> = self.follows.iter().map(|(d, f)| (d.clone(), f.have)).collect();
+        let on_screen: BTreeMap<DeviceId, u64> = self
+            .follows
+            .iter()
+            .map(|(d, f)| (d.clone(), f.have))
+            .collect();
         if merge_max(&mut self.shown, &on_screen) {
             self.changed();
         }
         let shown: BTreeMap<DeviceId, u64> = self
             .follows
             .iter()
-            .map(|(d, f)| (d.clone(), f.have.min(self.durable.get(d).copied().unwrap_or(0))))
+            .map(|(d, f)| {
+                (
+                    d.clone(),
+                    f.have.min(self.durable.get(d).copied().unwrap_or(0)),
+                )
+            })
             .filter(|(_, n)| *n > 0)
             .collect();
-        if merge_max(self.record.seen.entry(self.device.clone()).or_default(), &shown) {
+        if merge_max(
+            self.record.seen.entry(self.device.clone()).or_default(),
+            &shown,
+        ) {
             self.record_dirty = true;
             self.changed();
         }
@@ -1016,7 +1153,9 @@ impl Session {
             };
             let device = envelope.device.clone();
             let seq = envelope.seq;
-            let Some(follow) = self.follow(&device, owner) else { continue };
+            let Some(follow) = self.follow(&device, owner) else {
+                continue;
+            };
             follow.head = follow.head.max(seq);
             self.insert(envelope);
         }
@@ -1037,7 +1176,9 @@ impl Session {
         self.sent_head = head;
         self.next_seq = self.next_seq.max(head + 1);
         self.record.heads.insert(self.device.clone(), head);
-        let missing: Vec<u64> = (1..=head).filter(|s| !self.log.contains(&self.device, *s)).collect();
+        let missing: Vec<u64> = (1..=head)
+            .filter(|s| !self.log.contains(&self.device, *s))
+            .collect();
         self.refetch_own.extend(missing);
     }
 
@@ -1068,7 +1209,13 @@ mod tests {
 
     fn session(me: &str, peer: &str, device: &str) -> Session {
         let pair = Pair::parse(me, peer).unwrap();
-        Session::new(pair, DeviceId::parse(device).unwrap(), "IMserver.php", Settings::default(), 7)
+        Session::new(
+            pair,
+            DeviceId::parse(device).unwrap(),
+            "IMserver.php",
+            Settings::default(),
+            7,
+        )
     }
 
     fn through_json<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
@@ -1083,8 +1230,14 @@ mod tests {
         assert_eq!(alice.turn(), Turn::Sending);
         let saved = through_json(&alice.saved());
         let alice = Session::restore(saved, Vec::new(), "IMserver.php", Settings::default(), 8);
-        let texts: Vec<_> = alice.messages().map(|m| (m.envelope.text.clone(), m.delivery)).collect();
-        assert_eq!(texts, vec![("bed 4 desaturating".to_owned(), Some(Delivery::Pending))]);
+        let texts: Vec<_> = alice
+            .messages()
+            .map(|m| (m.envelope.text.clone(), m.delivery))
+            .collect();
+        assert_eq!(
+            texts,
+            vec![("bed 4 desaturating".to_owned(), Some(Delivery::Pending))]
+        );
         assert_eq!(alice.turn(), Turn::Sending);
     }
 

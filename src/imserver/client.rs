@@ -149,7 +149,10 @@ pub struct ImClient<T: Transport> {
 impl<T: Transport> ImClient<T> {
     /// A client of the server at `server` (the URL of IMserver.php).
     pub fn new(server: impl Into<String>, transport: T) -> ImClient<T> {
-        ImClient { server: server.into(), transport }
+        ImClient {
+            server: server.into(),
+            transport,
+        }
     }
 
     /// The server's URL, as given.
@@ -178,7 +181,12 @@ impl<T: Transport> ImClient<T> {
 
     /// Stores `value` under `key`.
     pub async fn set(&self, key: &[u8], value: &[u8]) -> Result<(), ImError> {
-        let body = self.exchange(&Request::Set { key: key.to_vec(), value: value.to_vec() }).await?;
+        let body = self
+            .exchange(&Request::Set {
+                key: key.to_vec(),
+                value: value.to_vec(),
+            })
+            .await?;
         expect_acknowledgement(&body)
     }
 
@@ -220,7 +228,10 @@ impl<T: Transport> ImClient<T> {
         }
         let answer = self.transport.fetch(&url).await?;
         if answer.status != 200 {
-            return Err(ImError::Status { code: answer.status, detail: first_line(&answer.body) });
+            return Err(ImError::Status {
+                code: answer.status,
+                detail: first_line(&answer.body),
+            });
         }
         Ok(answer.body)
     }
@@ -243,7 +254,11 @@ fn first_line(body: &[u8]) -> String {
 /// The start of `body`, printable, for a `Malformed` detail.
 fn preview(body: &[u8]) -> String {
     const PREVIEW_BYTES: usize = 80;
-    let shown = body.get(..PREVIEW_BYTES).unwrap_or(body).escape_ascii().to_string();
+    let shown = body
+        .get(..PREVIEW_BYTES)
+        .unwrap_or(body)
+        .escape_ascii()
+        .to_string();
     if body.len() > PREVIEW_BYTES {
         format!("\"{shown}\"… ({} bytes)", body.len())
     } else {
@@ -255,12 +270,16 @@ fn expect_acknowledgement(body: &[u8]) -> Result<(), ImError> {
     if wire::is_acknowledgement(body) {
         Ok(())
     } else {
-        Err(ImError::Malformed(format!("expected an empty acknowledgement, got {}", preview(body))))
+        Err(ImError::Malformed(format!(
+            "expected an empty acknowledgement, got {}",
+            preview(body)
+        )))
     }
 }
 
 fn decode_page(body: &[u8]) -> Result<StoreEntries, ImError> {
-    phpser::parse_page(body).map_err(|e| ImError::Malformed(format!("store page: {e}; page starts {}", preview(body))))
+    phpser::parse_page(body)
+        .map_err(|e| ImError::Malformed(format!("store page: {e}; page starts {}", preview(body))))
 }
 
 #[cfg(test)]
@@ -279,22 +298,34 @@ mod tests {
     impl Transport for &ScriptedTransport {
         async fn fetch(&self, url: &str) -> Result<HttpAnswer, TransportError> {
             self.asked.borrow_mut().push(url.to_owned());
-            self.answers.borrow_mut().pop_front().expect("an unexpected request")
+            self.answers
+                .borrow_mut()
+                .pop_front()
+                .expect("an unexpected request")
         }
     }
 
     impl ScriptedTransport {
         fn answering(answers: Vec<Result<HttpAnswer, TransportError>>) -> ScriptedTransport {
-            ScriptedTransport { answers: RefCell::new(answers.into()), asked: RefCell::default() }
+            ScriptedTransport {
+                answers: RefCell::new(answers.into()),
+                asked: RefCell::default(),
+            }
         }
     }
 
     fn ok(body: &[u8]) -> Result<HttpAnswer, TransportError> {
-        Ok(HttpAnswer { status: 200, body: body.to_vec() })
+        Ok(HttpAnswer {
+            status: 200,
+            body: body.to_vec(),
+        })
     }
 
     fn status(code: u16, body: &[u8]) -> Result<HttpAnswer, TransportError> {
-        Ok(HttpAnswer { status: code, body: body.to_vec() })
+        Ok(HttpAnswer {
+            status: code,
+            body: body.to_vec(),
+        })
     }
 
     const SERVER: &str = "http://ward.example/IMserver.php";
@@ -305,7 +336,8 @@ mod tests {
 
     #[test]
     fn reads_each_kind_of_answer() {
-        let page = b"<html><body><h1>COMP28112 Server: Messaging System for Healthcare Professionals</h1>\
+        let page =
+            b"<html><body><h1>COMP28112 Server: Messaging System for Healthcare Professionals</h1>\
                      a:1:{s:1:\"k\";s:1:\"v\";}</body></html>\n";
         let transport = ScriptedTransport::answering(vec![
             ok(b"hello\n"),
@@ -317,13 +349,25 @@ mod tests {
             ok(b"\n"),
         ]);
         let client = client(&transport);
-        assert_eq!(pollster::block_on(client.get(b"k")), Ok(Some(b"hello".to_vec())));
+        assert_eq!(
+            pollster::block_on(client.get(b"k")),
+            Ok(Some(b"hello".to_vec()))
+        );
         assert_eq!(pollster::block_on(client.get(b"k")), Ok(None));
         assert_eq!(pollster::block_on(client.set(b"k", b"v")), Ok(()));
-        assert_eq!(pollster::block_on(client.keys()), Ok(vec![b"a".to_vec(), b"b".to_vec()]));
+        assert_eq!(
+            pollster::block_on(client.keys()),
+            Ok(vec![b"a".to_vec(), b"b".to_vec()])
+        );
         assert_eq!(pollster::block_on(client.unset(b"k")), Ok(()));
-        assert_eq!(pollster::block_on(client.page()), Ok(vec![(b"k".to_vec(), b"v".to_vec())]));
-        assert_eq!(pollster::block_on(client.run(&Request::Clear)), Ok(Answer::Done));
+        assert_eq!(
+            pollster::block_on(client.page()),
+            Ok(vec![(b"k".to_vec(), b"v".to_vec())])
+        );
+        assert_eq!(
+            pollster::block_on(client.run(&Request::Clear)),
+            Ok(Answer::Done)
+        );
         assert_eq!(
             *transport.asked.borrow(),
             [
@@ -343,9 +387,18 @@ mod tests {
         let transport = ScriptedTransport::answering(vec![ok(b"v\n"), ok(b"k\n\n"), ok(b"\n")]);
         let client = client(&transport);
         let get = Request::Get { key: b"k".to_vec() };
-        assert_eq!(pollster::block_on(client.run(&get)), Ok(Answer::Value(Some(b"v".to_vec()))));
-        assert_eq!(pollster::block_on(client.run(&Request::Keys)), Ok(Answer::Keys(vec![b"k".to_vec()])));
-        let set = Request::Set { key: b"k".to_vec(), value: b"v".to_vec() };
+        assert_eq!(
+            pollster::block_on(client.run(&get)),
+            Ok(Answer::Value(Some(b"v".to_vec())))
+        );
+        assert_eq!(
+            pollster::block_on(client.run(&Request::Keys)),
+            Ok(Answer::Keys(vec![b"k".to_vec()]))
+        );
+        let set = Request::Set {
+            key: b"k".to_vec(),
+            value: b"v".to_vec(),
+        };
         assert_eq!(pollster::block_on(client.run(&set)), Ok(Answer::Done));
     }
 
@@ -359,11 +412,17 @@ mod tests {
         let network = pollster::block_on(client.get(b"k")).unwrap_err();
         assert_eq!(network, ImError::Network("refused".into()));
         assert!(network.is_transient());
-        assert_eq!(network.to_string(), "The message server could not be reached. Check the network connection.");
+        assert_eq!(
+            network.to_string(),
+            "The message server could not be reached. Check the network connection."
+        );
         let timeout = pollster::block_on(client.get(b"k")).unwrap_err();
         assert_eq!(timeout, ImError::Timeout);
         assert!(timeout.is_transient());
-        assert_eq!(timeout.to_string(), "The message server did not answer in time.");
+        assert_eq!(
+            timeout.to_string(),
+            "The message server did not answer in time."
+        );
     }
 
     #[test]
@@ -377,15 +436,32 @@ mod tests {
         ]);
         let client = client(&transport);
         let error = pollster::block_on(client.set(b"k", b"v")).unwrap_err();
-        assert_eq!(error, ImError::Status { code: 500, detail: String::new() });
+        assert_eq!(
+            error,
+            ImError::Status {
+                code: 500,
+                detail: String::new()
+            }
+        );
         assert!(error.is_transient());
-        assert_eq!(error.to_string(), "The message server reported a problem (HTTP 500).");
+        assert_eq!(
+            error.to_string(),
+            "The message server reported a problem (HTTP 500)."
+        );
         let error = pollster::block_on(client.set(b"k", b"v")).unwrap_err();
-        assert_eq!(error, ImError::Status { code: 413, detail: "413: the value is longer than 60000 bytes".into() });
+        assert_eq!(
+            error,
+            ImError::Status {
+                code: 413,
+                detail: "413: the value is longer than 60000 bytes".into()
+            }
+        );
         assert!(!error.is_transient());
         assert!(error.to_string().contains("too long (HTTP 413)"), "{error}");
         match pollster::block_on(client.keys()).unwrap_err() {
-            ImError::Status { code: 404, detail } => assert_eq!(detail.chars().count(), DETAIL_CHARS + 1),
+            ImError::Status { code: 404, detail } => {
+                assert_eq!(detail.chars().count(), DETAIL_CHARS + 1)
+            }
             other => panic!("{other:?}"),
         }
         let error = pollster::block_on(client.get(b"k")).unwrap_err();
@@ -395,7 +471,11 @@ mod tests {
     #[test]
     fn odd_acknowledgements_and_pages_are_malformed() {
         let warning = b"<br />\n<b>Warning</b>:  Undefined array key \"key\" in /p/IMserver.php on line 9<br />\n\n";
-        let transport = ScriptedTransport::answering(vec![ok(warning), ok(b"done\n"), ok(b"<html>nope</html>")]);
+        let transport = ScriptedTransport::answering(vec![
+            ok(warning),
+            ok(b"done\n"),
+            ok(b"<html>nope</html>"),
+        ]);
         let client = client(&transport);
         for error in [
             pollster::block_on(client.set(b"k", b"v")).unwrap_err(),
@@ -404,7 +484,10 @@ mod tests {
         ] {
             assert!(matches!(error, ImError::Malformed(_)), "{error:?}");
             assert!(!error.is_transient());
-            assert_eq!(error.to_string(), "The message server sent an answer Bleep could not read.");
+            assert_eq!(
+                error.to_string(),
+                "The message server sent an answer Bleep could not read."
+            );
         }
     }
 
@@ -412,10 +495,22 @@ mod tests {
     fn php_tags_are_refused_before_sending() {
         let transport = ScriptedTransport::default();
         let client = client(&transport);
-        assert_eq!(pollster::block_on(client.set(b"k", b"<?php system('id'); ?>")), Err(ImError::UnsafeValue));
-        assert_eq!(pollster::block_on(client.set(b"<?=1?>", b"v")), Err(ImError::UnsafeValue));
-        let request = Request::Set { key: b"k".to_vec(), value: b"a<?b".to_vec() };
-        assert_eq!(pollster::block_on(client.run(&request)), Err(ImError::UnsafeValue));
+        assert_eq!(
+            pollster::block_on(client.set(b"k", b"<?php system('id'); ?>")),
+            Err(ImError::UnsafeValue)
+        );
+        assert_eq!(
+            pollster::block_on(client.set(b"<?=1?>", b"v")),
+            Err(ImError::UnsafeValue)
+        );
+        let request = Request::Set {
+            key: b"k".to_vec(),
+            value: b"a<?b".to_vec(),
+        };
+        assert_eq!(
+            pollster::block_on(client.run(&request)),
+            Err(ImError::UnsafeValue)
+        );
         assert!(transport.asked.borrow().is_empty());
         assert!(ImError::UnsafeValue.to_string().contains("\"<?\""));
     }
@@ -425,10 +520,19 @@ mod tests {
         let transport = ScriptedTransport::answering(vec![ok(b"\n")]);
         let client = client(&transport);
         let room = MAX_REQUEST_LINE - format!("{SERVER}?action=set&key=k&value=").len();
-        assert_eq!(pollster::block_on(client.set(b"k", "a".repeat(room).as_bytes())), Ok(()));
-        assert_eq!(pollster::block_on(client.set(b"k", "a".repeat(room + 1).as_bytes())), Err(ImError::TooLong));
+        assert_eq!(
+            pollster::block_on(client.set(b"k", "a".repeat(room).as_bytes())),
+            Ok(())
+        );
+        assert_eq!(
+            pollster::block_on(client.set(b"k", "a".repeat(room + 1).as_bytes())),
+            Err(ImError::TooLong)
+        );
         // Digits take three bytes each once encoded.
-        assert_eq!(pollster::block_on(client.set(b"k", "1".repeat(room / 3 + 1).as_bytes())), Err(ImError::TooLong));
+        assert_eq!(
+            pollster::block_on(client.set(b"k", "1".repeat(room / 3 + 1).as_bytes())),
+            Err(ImError::TooLong)
+        );
         assert_eq!(transport.asked.borrow().len(), 1);
         assert!(!ImError::TooLong.is_transient());
     }
@@ -436,7 +540,11 @@ mod tests {
     #[test]
     fn status_messages_read_well() {
         for code in [400, 401, 403, 404, 408, 413, 414, 429, 500, 502, 503, 302] {
-            let message = ImError::Status { code, detail: String::new() }.to_string();
+            let message = ImError::Status {
+                code,
+                detail: String::new(),
+            }
+            .to_string();
             assert!(message.contains("message server"), "{message}");
             assert!(message.contains(&format!("(HTTP {code})")), "{message}");
             assert!(message.ends_with('.'), "{message}");

@@ -120,10 +120,16 @@ pub fn parse_page(body: &[u8]) -> Result<StoreEntries, ParseError> {
         .ok_or(ParseError::at(0, "not an IMserver page (no heading)"))?;
     let end = rfind(body, PAGE_END)
         .filter(|&at| at >= start)
-        .ok_or(ParseError::at(body.len(), "not an IMserver page (no end of page)"))?;
+        .ok_or(ParseError::at(
+            body.len(),
+            "not an IMserver page (no end of page)",
+        ))?;
     let after = end + PAGE_END.len();
     if let Some(extra) = body[after..].iter().position(|b| !b.is_ascii_whitespace()) {
-        return Err(ParseError::at(after + extra, "unexpected text after the end of the page"));
+        return Err(ParseError::at(
+            after + extra,
+            "unexpected text after the end of the page",
+        ));
     }
     let dump = &body[start..end];
     if dump.is_empty() {
@@ -139,7 +145,10 @@ pub fn parse_page(body: &[u8]) -> Result<StoreEntries, ParseError> {
             parse_array(&unescape_html(dump)).map_err(|_| shifted)?
         }
     };
-    Ok(entries.into_iter().map(|(key, value)| (key.into_bytes(), value)).collect())
+    Ok(entries
+        .into_iter()
+        .map(|(key, value)| (key.into_bytes(), value))
+        .collect())
 }
 
 /// Undoes `&amp;`, `&lt;` and `&gt;` in one pass; any other `&` stays.
@@ -362,7 +371,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const HEADING: &[u8] = b"<html><body><h1>COMP28112 Server: Messaging System for Healthcare Professionals</h1>";
+    const HEADING: &[u8] =
+        b"<html><body><h1>COMP28112 Server: Messaging System for Healthcare Professionals</h1>";
 
     fn page(dump: &[u8], newline: bool) -> Vec<u8> {
         let mut page = HEADING.to_vec();
@@ -403,7 +413,8 @@ mod tests {
 
     #[test]
     fn reads_string_and_integer_keys() {
-        let parsed = parse_array(b"a:3:{s:6:\"nurse1\";s:5:\"hello\";i:5;s:2:\"hi\";i:-12;s:0:\"\";}");
+        let parsed =
+            parse_array(b"a:3:{s:6:\"nurse1\";s:5:\"hello\";i:5;s:2:\"hi\";i:-12;s:0:\"\";}");
         assert_eq!(
             parsed,
             Ok(vec![
@@ -420,8 +431,14 @@ mod tests {
         let parsed = parse_array(input).unwrap();
         assert_eq!(parsed[0].0, PhpKey::Int(i64::MIN));
         assert_eq!(parsed[1].0, PhpKey::Int(i64::MAX));
-        assert_eq!(reason(b"a:1:{i:9223372036854775808;s:0:\"\";}"), "integer out of range");
-        assert_eq!(reason(b"a:1:{i:-9223372036854775809;s:0:\"\";}"), "integer out of range");
+        assert_eq!(
+            reason(b"a:1:{i:9223372036854775808;s:0:\"\";}"),
+            "integer out of range"
+        );
+        assert_eq!(
+            reason(b"a:1:{i:-9223372036854775809;s:0:\"\";}"),
+            "integer out of range"
+        );
         assert_eq!(reason(b"a:1:{i:;s:0:\"\";}"), "expected an integer");
     }
 
@@ -429,11 +446,20 @@ mod tests {
     fn string_lengths_count_bytes_not_characters() {
         // Counted in characters ("naïve 🙂" has 7), the lengths are refused.
         let input = "a:1:{s:5:\"café\";s:7:\"naïve 🙂\";}";
-        assert_eq!(reason(input.as_bytes()), "string length does not match its contents");
+        assert_eq!(
+            reason(input.as_bytes()),
+            "string length does not match its contents"
+        );
         let input = "a:1:{s:4:\"café\";s:11:\"naïve 🙂\";}";
-        assert_eq!(reason(input.as_bytes()), "string length does not match its contents");
+        assert_eq!(
+            reason(input.as_bytes()),
+            "string length does not match its contents"
+        );
         let input = "a:1:{s:5:\"café\";s:11:\"naïve 🙂\";}";
-        assert_eq!(parse_array(input.as_bytes()), Ok(vec![(bytes_key("café"), "naïve 🙂".as_bytes().to_vec())]));
+        assert_eq!(
+            parse_array(input.as_bytes()),
+            Ok(vec![(bytes_key("café"), "naïve 🙂".as_bytes().to_vec())])
+        );
     }
 
     #[test]
@@ -446,10 +472,16 @@ mod tests {
 
     #[test]
     fn other_types_and_nested_arrays_are_refused() {
-        assert_eq!(reason(b"a:1:{s:1:\"k\";a:0:{}}"), "nested arrays are not supported");
+        assert_eq!(
+            reason(b"a:1:{s:1:\"k\";a:0:{}}"),
+            "nested arrays are not supported"
+        );
         assert_eq!(reason(b"a:1:{s:1:\"k\";i:5;}"), "values must be strings");
         assert_eq!(reason(b"a:1:{s:1:\"k\";N;}"), "values must be strings");
-        assert_eq!(reason(b"a:1:{d:1.5;s:0:\"\";}"), "keys must be integers or strings");
+        assert_eq!(
+            reason(b"a:1:{d:1.5;s:0:\"\";}"),
+            "keys must be integers or strings"
+        );
         assert_eq!(reason(b"s:1:\"k\";"), "expected an array (a:N:{...})");
         assert_eq!(reason(b"i:5;"), "expected an array (a:N:{...})");
     }
@@ -459,16 +491,34 @@ mod tests {
         // Too long, too short, past the end, absurdly large.
         assert!(parse_array(b"a:1:{s:2:\"k\";s:1:\"v\";}").is_err());
         assert!(parse_array(b"a:1:{s:1:\"k\";s:0:\"v\";}").is_err());
-        assert_eq!(reason(b"a:1:{s:1:\"k\";s:50:\"v\";}"), "string runs past the end of the input");
-        assert_eq!(reason(b"a:1:{s:99999999999999999999999:\"k\";s:0:\"\";}"), "number too large");
-        assert_eq!(reason(b"a:1:{s:18446744073709551615:\"k\";s:0:\"\";}"), "string runs past the end of the input");
+        assert_eq!(
+            reason(b"a:1:{s:1:\"k\";s:50:\"v\";}"),
+            "string runs past the end of the input"
+        );
+        assert_eq!(
+            reason(b"a:1:{s:99999999999999999999999:\"k\";s:0:\"\";}"),
+            "number too large"
+        );
+        assert_eq!(
+            reason(b"a:1:{s:18446744073709551615:\"k\";s:0:\"\";}"),
+            "string runs past the end of the input"
+        );
     }
 
     #[test]
     fn the_declared_count_must_match() {
-        assert_eq!(reason(b"a:2:{s:1:\"k\";s:1:\"v\";}"), "fewer entries than the array size says");
-        assert_eq!(reason(b"a:0:{s:1:\"k\";s:1:\"v\";}"), "more entries than the array size says");
-        assert_eq!(reason(b"a:18446744073709551615:{}"), "fewer entries than the array size says");
+        assert_eq!(
+            reason(b"a:2:{s:1:\"k\";s:1:\"v\";}"),
+            "fewer entries than the array size says"
+        );
+        assert_eq!(
+            reason(b"a:0:{s:1:\"k\";s:1:\"v\";}"),
+            "more entries than the array size says"
+        );
+        assert_eq!(
+            reason(b"a:18446744073709551615:{}"),
+            "fewer entries than the array size says"
+        );
         assert_eq!(reason(b"a:-1:{}"), "expected a number");
     }
 
@@ -481,15 +531,23 @@ mod tests {
 
     #[test]
     fn every_truncation_is_refused() {
-        let entries =
-            vec![(bytes_key("nurse1"), "héllo \"there\"".as_bytes().to_vec()), (PhpKey::Int(-7), b"x;}".to_vec())];
+        let entries = vec![
+            (bytes_key("nurse1"), "héllo \"there\"".as_bytes().to_vec()),
+            (PhpKey::Int(-7), b"x;}".to_vec()),
+        ];
         let input = serialize_array(&entries);
         assert_eq!(parse_array(&input), Ok(entries));
         for cut in 0..input.len() {
-            assert!(parse_array(&input[..cut]).is_err(), "prefix of {cut} bytes accepted");
+            assert!(
+                parse_array(&input[..cut]).is_err(),
+                "prefix of {cut} bytes accepted"
+            );
             // An empty dump is an empty store; any other prefix is refused.
             if cut > 0 {
-                assert!(parse_page(&page(&input[..cut], true)).is_err(), "page cut at {cut} accepted");
+                assert!(
+                    parse_page(&page(&input[..cut], true)).is_err(),
+                    "page cut at {cut} accepted"
+                );
             }
         }
     }
@@ -506,10 +564,32 @@ mod tests {
         assert_eq!(PhpKey::from_bytes(b"5".to_vec()), PhpKey::Int(5));
         assert_eq!(PhpKey::from_bytes(b"0".to_vec()), PhpKey::Int(0));
         assert_eq!(PhpKey::from_bytes(b"-12".to_vec()), PhpKey::Int(-12));
-        assert_eq!(PhpKey::from_bytes(b"-9223372036854775808".to_vec()), PhpKey::Int(i64::MIN));
-        assert_eq!(PhpKey::from_bytes(b"9223372036854775807".to_vec()), PhpKey::Int(i64::MAX));
-        for stays in ["05", "-0", "+5", " 5", "5 ", "", "-", "9223372036854775808", "1e3", "0x1", "٣"] {
-            assert_eq!(PhpKey::from_bytes(stays.as_bytes().to_vec()), bytes_key(stays), "{stays:?}");
+        assert_eq!(
+            PhpKey::from_bytes(b"-9223372036854775808".to_vec()),
+            PhpKey::Int(i64::MIN)
+        );
+        assert_eq!(
+            PhpKey::from_bytes(b"9223372036854775807".to_vec()),
+            PhpKey::Int(i64::MAX)
+        );
+        for stays in [
+            "05",
+            "-0",
+            "+5",
+            " 5",
+            "5 ",
+            "",
+            "-",
+            "9223372036854775808",
+            "1e3",
+            "0x1",
+            "٣",
+        ] {
+            assert_eq!(
+                PhpKey::from_bytes(stays.as_bytes().to_vec()),
+                bytes_key(stays),
+                "{stays:?}"
+            );
         }
         assert_eq!(PhpKey::Int(-3).to_bytes(), b"-3");
         assert_eq!(bytes_key("k").into_bytes(), b"k");
@@ -518,7 +598,10 @@ mod tests {
     #[test]
     fn pages_with_and_without_the_final_newline() {
         let dump = b"a:2:{s:6:\"nurse1\";s:5:\"hello\";i:5;s:2:\"hi\";}";
-        let expected = vec![(b"nurse1".to_vec(), b"hello".to_vec()), (b"5".to_vec(), b"hi".to_vec())];
+        let expected = vec![
+            (b"nurse1".to_vec(), b"hello".to_vec()),
+            (b"5".to_vec(), b"hi".to_vec()),
+        ];
         assert_eq!(parse_page(&page(dump, true)), Ok(expected.clone()));
         assert_eq!(parse_page(&page(dump, false)), Ok(expected));
     }
@@ -532,10 +615,19 @@ mod tests {
 
     #[test]
     fn escaped_pages_are_read() {
-        let entries = vec![(bytes_key("a<b>&c"), b"x &amp; <?php ?> </body></html>".to_vec())];
+        let entries = vec![(
+            bytes_key("a<b>&c"),
+            b"x &amp; <?php ?> </body></html>".to_vec(),
+        )];
         let escaped = escape_html(&serialize_array(&entries));
         let parsed = parse_page(&page(&escaped, true)).unwrap();
-        assert_eq!(parsed, vec![(b"a<b>&c".to_vec(), b"x &amp; <?php ?> </body></html>".to_vec())]);
+        assert_eq!(
+            parsed,
+            vec![(
+                b"a<b>&c".to_vec(),
+                b"x &amp; <?php ?> </body></html>".to_vec()
+            )]
+        );
         // The raw form of the same store is read as printed.
         let raw = parse_page(&page(&serialize_array(&entries), true)).unwrap();
         assert_eq!(raw, parsed);
@@ -545,7 +637,10 @@ mod tests {
     fn values_holding_the_page_end_are_kept_whole() {
         let entries = vec![(bytes_key("k"), b"</h1></body></html>\n".to_vec())];
         let parsed = parse_page(&page(&serialize_array(&entries), false)).unwrap();
-        assert_eq!(parsed, vec![(b"k".to_vec(), b"</h1></body></html>\n".to_vec())]);
+        assert_eq!(
+            parsed,
+            vec![(b"k".to_vec(), b"</h1></body></html>\n".to_vec())]
+        );
     }
 
     #[test]
@@ -572,7 +667,10 @@ mod tests {
     }
 
     fn as_php(store: &[(Vec<u8>, Vec<u8>)]) -> Vec<(PhpKey, Vec<u8>)> {
-        store.iter().map(|(k, v)| (PhpKey::from_bytes(k.clone()), v.clone())).collect()
+        store
+            .iter()
+            .map(|(k, v)| (PhpKey::from_bytes(k.clone()), v.clone()))
+            .collect()
     }
 
     proptest! {

@@ -113,23 +113,34 @@ fn is_php_diagnostic(text: &[u8]) -> bool {
         let Some(rest) = skip_newline(rest).strip_prefix(b"<b>") else {
             return false;
         };
-        return KINDS.iter().any(|kind| rest.strip_prefix(*kind).is_some_and(|r| r.starts_with(b"</b>:")));
+        return KINDS.iter().any(|kind| {
+            rest.strip_prefix(*kind)
+                .is_some_and(|r| r.starts_with(b"</b>:"))
+        });
     }
     let first_line = text.split(|&b| b == b'\n').next().unwrap_or_default();
     let first_line = first_line.strip_prefix(b"PHP ").unwrap_or(first_line);
-    KINDS.iter().any(|kind| first_line.strip_prefix(*kind).is_some_and(|r| r.starts_with(b": ")))
-        && first_line.windows(9).any(|w| w == b" on line ")
+    KINDS.iter().any(|kind| {
+        first_line
+            .strip_prefix(*kind)
+            .is_some_and(|r| r.starts_with(b": "))
+    }) && first_line.windows(9).any(|w| w == b" on line ")
 }
 
 /// `text` without one leading `"\n"` or `"\r\n"`.
 fn skip_newline(text: &[u8]) -> &[u8] {
-    text.strip_prefix(b"\r\n").or_else(|| text.strip_prefix(b"\n")).unwrap_or(text)
+    text.strip_prefix(b"\r\n")
+        .or_else(|| text.strip_prefix(b"\n"))
+        .unwrap_or(text)
 }
 
 /// The keys in the answer to `keys`: one a line, then an empty line (which,
 /// like any empty line, is skipped; a missing final newline is fine).
 pub fn decode_keys(body: &[u8]) -> Vec<Vec<u8>> {
-    body.split(|&b| b == b'\n').filter(|line| !line.is_empty()).map(<[u8]>::to_vec).collect()
+    body.split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 /// Whether `body` is the answer to `set`, `unset` or `clear`: a newline, or
@@ -183,11 +194,25 @@ mod tests {
     #[test]
     fn urls_for_every_request() {
         let server = "http://ward.example/IMserver.php";
-        let get = Request::Get { key: b"k55592hr".to_vec() };
-        assert_eq!(request_url(server, &get), "http://ward.example/IMserver.php?action=get&key=k%35%35%35%39%32hr");
-        let set = Request::Set { key: b"a b".to_vec(), value: b"x+y".to_vec() };
-        assert_eq!(request_url("IMserver.php", &set), "IMserver.php?action=set&key=a%20b&value=x%2By");
-        assert_eq!(request_url("s", &Request::Unset { key: b"k".to_vec() }), "s?action=unset&key=k");
+        let get = Request::Get {
+            key: b"k55592hr".to_vec(),
+        };
+        assert_eq!(
+            request_url(server, &get),
+            "http://ward.example/IMserver.php?action=get&key=k%35%35%35%39%32hr"
+        );
+        let set = Request::Set {
+            key: b"a b".to_vec(),
+            value: b"x+y".to_vec(),
+        };
+        assert_eq!(
+            request_url("IMserver.php", &set),
+            "IMserver.php?action=set&key=a%20b&value=x%2By"
+        );
+        assert_eq!(
+            request_url("s", &Request::Unset { key: b"k".to_vec() }),
+            "s?action=unset&key=k"
+        );
         assert_eq!(request_url("s", &Request::Keys), "s?action=keys");
         assert_eq!(request_url("s", &Request::Clear), "s?action=clear");
         assert_eq!(request_url("s?x=1", &Request::Page), "s?x=1");
@@ -196,9 +221,15 @@ mod tests {
 
     #[test]
     fn urls_extend_an_existing_query() {
-        assert_eq!(request_url("s?ward=a", &Request::Keys), "s?ward=a&action=keys");
+        assert_eq!(
+            request_url("s?ward=a", &Request::Keys),
+            "s?ward=a&action=keys"
+        );
         assert_eq!(request_url("s?", &Request::Keys), "s?action=keys");
-        assert_eq!(request_url("s?ward=a&", &Request::Keys), "s?ward=a&action=keys");
+        assert_eq!(
+            request_url("s?ward=a&", &Request::Keys),
+            "s?ward=a&action=keys"
+        );
     }
 
     #[test]
@@ -213,7 +244,10 @@ mod tests {
     fn get_answers_with_and_without_the_final_newline() {
         assert_eq!(decode_get(b"hello\n"), Some(b"hello".to_vec()));
         assert_eq!(decode_get(b"hello"), Some(b"hello".to_vec()));
-        assert_eq!(decode_get(b"two\nlines\n\n"), Some(b"two\nlines\n".to_vec()));
+        assert_eq!(
+            decode_get(b"two\nlines\n\n"),
+            Some(b"two\nlines\n".to_vec())
+        );
         assert_eq!(decode_get(b"\n"), None);
         assert_eq!(decode_get(b""), None);
     }
@@ -227,20 +261,35 @@ mod tests {
         assert_eq!(decode_get(&after_newline), None);
         let crlf = b"\r\n<br />\r\n<b>Notice</b>:  Undefined index: x in /p/IMserver.php on line 3<br />\r\n\n";
         assert_eq!(decode_get(crlf), None);
-        assert_eq!(decode_get(b"\nWarning: Undefined array key \"x\" in /p/IMserver.php on line 12\n\n"), None);
-        assert_eq!(decode_get(b"PHP Notice:  Undefined index: x in /p on line 3\n"), None);
+        assert_eq!(
+            decode_get(b"\nWarning: Undefined array key \"x\" in /p/IMserver.php on line 12\n\n"),
+            None
+        );
+        assert_eq!(
+            decode_get(b"PHP Notice:  Undefined index: x in /p on line 3\n"),
+            None
+        );
     }
 
     #[test]
     fn values_that_merely_look_like_html_are_kept() {
         assert_eq!(decode_get(b"<br />hello\n"), Some(b"<br />hello".to_vec()));
-        assert_eq!(decode_get(b"<b>Warning</b>: wet floor\n"), Some(b"<b>Warning</b>: wet floor".to_vec()));
-        assert_eq!(decode_get(b"Warning: wet floor\n"), Some(b"Warning: wet floor".to_vec()));
+        assert_eq!(
+            decode_get(b"<b>Warning</b>: wet floor\n"),
+            Some(b"<b>Warning</b>: wet floor".to_vec())
+        );
+        assert_eq!(
+            decode_get(b"Warning: wet floor\n"),
+            Some(b"Warning: wet floor".to_vec())
+        );
     }
 
     #[test]
     fn keys_answers() {
-        assert_eq!(decode_keys(b"a\nb c\n\n"), vec![b"a".to_vec(), b"b c".to_vec()]);
+        assert_eq!(
+            decode_keys(b"a\nb c\n\n"),
+            vec![b"a".to_vec(), b"b c".to_vec()]
+        );
         assert_eq!(decode_keys(b"a\nb\n"), vec![b"a".to_vec(), b"b".to_vec()]);
         assert_eq!(decode_keys(b"\n"), Vec::<Vec<u8>>::new());
         assert_eq!(decode_keys(b""), Vec::<Vec<u8>>::new());

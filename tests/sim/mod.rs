@@ -4,8 +4,8 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 
-use bleep::core::{DeviceId, Pair, Session, Settings, Turn};
 use bleep::core::session::Delivery;
+use bleep::core::{DeviceId, Pair, Session, Settings, Turn};
 use bleep::imserver::client::{HttpAnswer, ImClient, Transport, TransportError};
 use bleep::imserver::phpser::{serialize_array, PhpKey};
 use bleep::imserver::wire::Request;
@@ -27,11 +27,27 @@ pub struct Faults {
 impl Faults {
     /// Roughly what the course server does under a ward's load.
     pub fn course_server() -> Faults {
-        Faults { status_500: 60, timeout_lost: 30, timeout_landed: 30, stale_writeback: 80, no_newline: 300, warnings: true, reload: 8 }
+        Faults {
+            status_500: 60,
+            timeout_lost: 30,
+            timeout_landed: 30,
+            stale_writeback: 80,
+            no_newline: 300,
+            warnings: true,
+            reload: 8,
+        }
     }
 
     pub fn none() -> Faults {
-        Faults { status_500: 0, timeout_lost: 0, timeout_landed: 0, stale_writeback: 0, no_newline: 0, warnings: false, reload: 0 }
+        Faults {
+            status_500: 0,
+            timeout_lost: 0,
+            timeout_landed: 0,
+            stale_writeback: 0,
+            no_newline: 0,
+            warnings: false,
+            reload: 0,
+        }
     }
 }
 
@@ -86,11 +102,21 @@ pub struct CourseServer {
 
 impl CourseServer {
     pub fn new(faults: Faults, seed: u64) -> CourseServer {
-        CourseServer { store: Vec::new(), written: false, history: VecDeque::new(), faults, rng: Rng::new(seed), requests: 0 }
+        CourseServer {
+            store: Vec::new(),
+            written: false,
+            history: VecDeque::new(),
+            faults,
+            rng: Rng::new(seed),
+            requests: 0,
+        }
     }
 
     pub fn value(&self, key: &[u8]) -> Option<&[u8]> {
-        self.store.iter().find(|(k, _)| k == key).map(|(_, v)| &v[..])
+        self.store
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| &v[..])
     }
 
     pub fn values(&self) -> impl Iterator<Item = &[u8]> {
@@ -102,14 +128,20 @@ impl CourseServer {
         self.requests += 1;
         let f = self.faults;
         if self.rng.chance(f.status_500) {
-            return Ok(HttpAnswer { status: 500, body: Vec::new() });
+            return Ok(HttpAnswer {
+                status: 500,
+                body: Vec::new(),
+            });
         }
         if self.rng.chance(f.timeout_lost) {
             return Err(TransportError::Timeout);
         }
         let landed_then_timed_out = self.rng.chance(f.timeout_landed);
         let query = parse_query(url);
-        let action = query.get("action").map(|a| a.as_slice()).unwrap_or_default();
+        let action = query
+            .get("action")
+            .map(|a| a.as_slice())
+            .unwrap_or_default();
         let key = query.get("key").cloned().unwrap_or_default();
         let mut body = match action {
             b"set" => {
@@ -228,7 +260,13 @@ struct Window {
 
 /// The settings every simulated window uses: the defaults, a bit faster.
 fn settings() -> Settings {
-    Settings { waiting_poll_ms: 500, idle_poll_ms: 1_500, backoff_first_ms: 300, backoff_max_ms: 4_000, ..Settings::default() }
+    Settings {
+        waiting_poll_ms: 500,
+        idle_poll_ms: 1_500,
+        backoff_first_ms: 300,
+        backoff_max_ms: 4_000,
+        ..Settings::default()
+    }
 }
 
 fn device(rng: &mut Rng) -> DeviceId {
@@ -242,11 +280,38 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
     let alice = Pair::parse("Alice", "Dr Bob").unwrap();
     let bob = Pair::parse("dr bob", "ALICE").unwrap();
     let mut windows = vec![
-        Window { name: "alice", session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), rng.next()), in_flight: None, to_send: 1 + rng.below(5) as u32, next_typing_at: rng.below(500), saved_transcript: Vec::new() },
-        Window { name: "bob", session: Session::new(bob, device(&mut rng), SERVER, settings(), rng.next()), in_flight: None, to_send: 1 + rng.below(5) as u32, next_typing_at: rng.below(500), saved_transcript: Vec::new() },
+        Window {
+            name: "alice",
+            session: Session::new(
+                alice.clone(),
+                device(&mut rng),
+                SERVER,
+                settings(),
+                rng.next(),
+            ),
+            in_flight: None,
+            to_send: 1 + rng.below(5) as u32,
+            next_typing_at: rng.below(500),
+            saved_transcript: Vec::new(),
+        },
+        Window {
+            name: "bob",
+            session: Session::new(bob, device(&mut rng), SERVER, settings(), rng.next()),
+            in_flight: None,
+            to_send: 1 + rng.below(5) as u32,
+            next_typing_at: rng.below(500),
+            saved_transcript: Vec::new(),
+        },
     ];
     if rng.chance(300) {
-        windows.push(Window { name: "alice-2", session: Session::new(alice, device(&mut rng), SERVER, settings(), rng.next()), in_flight: None, to_send: rng.below(3) as u32, next_typing_at: rng.below(3_000), saved_transcript: Vec::new() });
+        windows.push(Window {
+            name: "alice-2",
+            session: Session::new(alice, device(&mut rng), SERVER, settings(), rng.next()),
+            in_flight: None,
+            to_send: rng.below(3) as u32,
+            next_typing_at: rng.below(3_000),
+            saved_transcript: Vec::new(),
+        });
     }
     if !repair {
         for w in &mut windows {
@@ -272,7 +337,10 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
         }
         if now >= chaos_until {
             server.borrow_mut().faults = Faults::none();
-            if windows.iter().all(|w| w.to_send == 0 || w.session.turn() != Turn::Idle) {
+            if windows
+                .iter()
+                .all(|w| w.to_send == 0 || w.session.turn() != Turn::Idle)
+            {
                 if let Ok(()) = check_settled(&windows, &server.borrow(), &sent) {
                     return Outcome::Settled(sent.len());
                 }
@@ -284,10 +352,16 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
                         eprintln!("=== {}: {:#?}", w.name, w.session);
                     }
                     for (k, v) in &server.borrow().store {
-                        eprintln!("{} = {}", String::from_utf8_lossy(k), String::from_utf8_lossy(v));
+                        eprintln!(
+                            "{} = {}",
+                            String::from_utf8_lossy(k),
+                            String::from_utf8_lossy(v)
+                        );
                     }
                 }
-                return Outcome::Failed(format!("not settled 240 s after the faults stopped: {reason}"));
+                return Outcome::Failed(format!(
+                    "not settled 240 s after the faults stopped: {reason}"
+                ));
             }
         }
         // Users type when it is their turn.
@@ -295,7 +369,11 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             let ready = w.session.turn() == Turn::Idle && !w.session.is_loading_history();
             if w.to_send > 0 && now >= w.next_typing_at && ready {
                 let text = match rng.below(4) {
-                    0 => format!("{} #{} <?php echo 'x'; ?> & \"sats\" 88%", w.name, sent.len()),
+                    0 => format!(
+                        "{} #{} <?php echo 'x'; ?> & \"sats\" 88%",
+                        w.name,
+                        sent.len()
+                    ),
                     1 => format!("{} #{} k55592hr bed 4\nsecond line ✓", w.name, sent.len()),
                     _ => format!("{} #{} window {i}", w.name, sent.len()),
                 };
@@ -327,7 +405,15 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
                     }
                     w.session.handle_answer(id, answer, now);
                     if std::env::var_os("BLEEP_SIM_TRACE").is_some() && now < 5_000 {
-                        eprintln!("     {} now {:?}, {:?}", w.name, w.session.turn(), w.session.messages().map(|m| m.envelope.text.clone()).collect::<Vec<_>>());
+                        eprintln!(
+                            "     {} now {:?}, {:?}",
+                            w.name,
+                            w.session.turn(),
+                            w.session
+                                .messages()
+                                .map(|m| m.envelope.text.clone())
+                                .collect::<Vec<_>>()
+                        );
                     }
                 }
             }
@@ -346,12 +432,17 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             // The small state is saved on every change; the transcript
             // lazily, so it may be older.
             if std::env::var_os("BLEEP_SIM_TRACE").is_some() {
-                eprintln!("{now} {} reloads with {} saved messages", w.name, w.saved_transcript.len());
+                eprintln!(
+                    "{now} {} reloads with {} saved messages",
+                    w.name,
+                    w.saved_transcript.len()
+                );
             }
             let saved = w.session.saved();
             // Through JSON, as the browser's local storage does it.
             let saved = serde_json::from_str(&serde_json::to_string(&saved).unwrap()).unwrap();
-            let transcript = serde_json::from_str(&serde_json::to_string(&w.saved_transcript).unwrap()).unwrap();
+            let transcript =
+                serde_json::from_str(&serde_json::to_string(&w.saved_transcript).unwrap()).unwrap();
             w.session = Session::restore(saved, transcript, SERVER, settings(), rng.next());
             if !repair {
                 w.session.disable_repair();
@@ -386,37 +477,65 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
 /// Checks the end state of a schedule.
 fn check_settled(windows: &[Window], server: &CourseServer, sent: &[String]) -> Result<(), String> {
     let first = &windows[0].session;
-    let reference: Vec<(String, String)> = first.messages().map(|m| (m.envelope.from.clone(), m.envelope.text.clone())).collect();
+    let reference: Vec<(String, String)> = first
+        .messages()
+        .map(|m| (m.envelope.from.clone(), m.envelope.text.clone()))
+        .collect();
     for w in windows {
-        let transcript: Vec<(String, String)> = w.session.messages().map(|m| (m.envelope.from.clone(), m.envelope.text.clone())).collect();
+        let transcript: Vec<(String, String)> = w
+            .session
+            .messages()
+            .map(|m| (m.envelope.from.clone(), m.envelope.text.clone()))
+            .collect();
         for text in sent {
             let copies = transcript.iter().filter(|(_, t)| t == text).count();
             if copies != 1 {
-                return Err(format!("{} has {copies} copies of {text:?} (transcript: {transcript:?})", w.name));
+                return Err(format!(
+                    "{} has {copies} copies of {text:?} (transcript: {transcript:?})",
+                    w.name
+                ));
             }
         }
         if transcript.len() != sent.len() {
-            return Err(format!("{} shows {} messages, {} were sent", w.name, transcript.len(), sent.len()));
+            return Err(format!(
+                "{} shows {} messages, {} were sent",
+                w.name,
+                transcript.len(),
+                sent.len()
+            ));
         }
         if transcript != reference {
-            return Err(format!("{} and {} disagree on the order:\n{transcript:?}\n{reference:?}", w.name, windows[0].name));
+            return Err(format!(
+                "{} and {} disagree on the order:\n{transcript:?}\n{reference:?}",
+                w.name, windows[0].name
+            ));
         }
         for m in w.session.messages().filter(|m| m.mine) {
             if m.delivery != Some(Delivery::Read) {
-                return Err(format!("{}: {:?} is {:?}, not read", w.name, m.envelope.text, m.delivery));
+                return Err(format!(
+                    "{}: {:?} is {:?}, not read",
+                    w.name, m.envelope.text, m.delivery
+                ));
             }
         }
     }
     if let Some(last) = first.messages().next_back() {
         for w in windows {
-            let expected = if w.session.pair().me.is(&last.envelope.from) { "waiting" } else { "idle" };
+            let expected = if w.session.pair().me.is(&last.envelope.from) {
+                "waiting"
+            } else {
+                "idle"
+            };
             let turn = match w.session.turn() {
                 Turn::Idle => "idle",
                 Turn::Sending => "sending",
                 Turn::Waiting { .. } => "waiting",
             };
             if turn != expected {
-                return Err(format!("{} is {turn}, expected {expected} after {:?}", w.name, last.envelope.text));
+                return Err(format!(
+                    "{} is {turn}, expected {expected} after {:?}",
+                    w.name, last.envelope.text
+                ));
             }
         }
         let waiting = server.value(first.keys().waiting().as_bytes());
@@ -442,14 +561,35 @@ pub fn run_new_window_schedule(seed: u64) -> Outcome {
     let alice = Pair::parse("Alice", "Bob").unwrap();
     let bob = Pair::parse("Bob", "Alice").unwrap();
     let mut windows = vec![
-        Window { name: "alice", session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 1), in_flight: None, to_send: 5, next_typing_at: 0, saved_transcript: Vec::new() },
-        Window { name: "bob", session: Session::new(bob, device(&mut rng), SERVER, settings(), 2), in_flight: None, to_send: 5, next_typing_at: 100, saved_transcript: Vec::new() },
+        Window {
+            name: "alice",
+            session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 1),
+            in_flight: None,
+            to_send: 5,
+            next_typing_at: 0,
+            saved_transcript: Vec::new(),
+        },
+        Window {
+            name: "bob",
+            session: Session::new(bob, device(&mut rng), SERVER, settings(), 2),
+            in_flight: None,
+            to_send: 5,
+            next_typing_at: 100,
+            saved_transcript: Vec::new(),
+        },
     ];
     let mut sent = Vec::new();
     let mut now = 0;
     while now < 120_000 {
         if now == 60_000 {
-            windows.push(Window { name: "alice-new", session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 3), in_flight: None, to_send: 0, next_typing_at: 0, saved_transcript: Vec::new() });
+            windows.push(Window {
+                name: "alice-new",
+                session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 3),
+                in_flight: None,
+                to_send: 0,
+                next_typing_at: 0,
+                saved_transcript: Vec::new(),
+            });
         }
         for w in &mut windows {
             if w.to_send > 0 && w.session.turn() == Turn::Idle && now >= w.next_typing_at {

@@ -1076,6 +1076,17 @@ impl Stack {
         window
     }
 
+    /// Alice's and Bob's windows, each in the conversation with the other.
+    pub async fn alice_and_bob(&self) -> (Window, Window) {
+        let alice = self
+            .conversation(WindowOptions::new("Alice"), "Alice", "Bob")
+            .await;
+        let bob = self
+            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
+            .await;
+        (alice, bob)
+    }
+
     /// Every key in the store.
     pub fn stored_keys(&self) -> Vec<String> {
         let (status, body) = self
