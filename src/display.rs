@@ -10,6 +10,13 @@ pub fn elapsed(ms: u64) -> String {
     }
 }
 
+/// The local calendar day of a time, as a day number, given the clock's
+/// offset from UTC in minutes (as JavaScript's `getTimezoneOffset` gives it:
+/// positive west of Greenwich). Cheap enough to run for every message.
+pub fn local_day(ms: u64, offset_minutes: i32) -> i64 {
+    (ms as i64 - i64::from(offset_minutes) * 60_000).div_euclid(86_400_000)
+}
+
 /// The composer's note about the server's size limit, once a draft uses
 /// more than four fifths of it.
 pub fn budget_note(used: usize, limit: usize) -> Option<String> {
@@ -34,6 +41,15 @@ mod tests {
         assert_eq!(elapsed(4_200), "4 s");
         assert_eq!(elapsed(125_000), "2 min");
         assert_eq!(elapsed(3_720_000), "1 h 2 min");
+    }
+
+    #[test]
+    fn local_days_change_at_local_midnight() {
+        // 2026-11-28 23:30 UTC is already the 29th in Paris (UTC+1, offset -60).
+        let late = 1_795_995_000_000;
+        assert_eq!(local_day(late, 0) + 1, local_day(late, -60));
+        assert_eq!(local_day(late, 0), local_day(late - 3_600_000, 0));
+        assert_eq!(local_day(0, 60), -1);
     }
 
     #[test]

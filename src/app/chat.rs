@@ -19,13 +19,14 @@ use super::device::DeviceClaim;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey};
 use crate::core::{Budget, Connection, Delivery, Pair, SendError, Session, Settings, Turn};
+use crate::display::local_day;
 use crate::imserver::client::ImClient;
 
 /// How long after a change the transcript is saved (it can be large).
 const TRANSCRIPT_SAVE_DELAY_MS: u32 = 500;
 
 /// How many of the newest messages a transcript shows before "show earlier".
-pub const SHOWN_AT_FIRST: usize = 300;
+pub const SHOWN_AT_FIRST: usize = 200;
 
 /// Milliseconds since 1970, from the browser's clock.
 pub fn now_ms() -> u64 {
@@ -41,6 +42,8 @@ pub struct MessageRow {
     pub mine: bool,
     pub text: String,
     pub sent_at: u64,
+    /// The local calendar day it was sent (see [`crate::display::local_day`]).
+    pub day: i64,
     pub delivery: Option<Delivery>,
 }
 
@@ -318,6 +321,7 @@ impl Chat {
         }
         // Only the newest messages are on screen; older ones on request.
         let limit = self.view.limit.get_untracked();
+        let offset = js_sys::Date::new_0().get_timezone_offset() as i32;
         let mut rows: Vec<MessageRow> = session
             .messages()
             .rev()
@@ -328,6 +332,7 @@ impl Chat {
                 mine: m.mine,
                 text: m.envelope.text.clone(),
                 sent_at: m.envelope.sent_at,
+                day: local_day(m.envelope.sent_at, offset),
                 delivery: m.delivery,
             })
             .collect();

@@ -30,12 +30,11 @@ fn day(ms: u64) -> String {
 
 /// Rows with the date above the first message of each day.
 fn with_days(rows: Vec<MessageRow>) -> Vec<(MessageRow, Option<String>)> {
-    let mut previous = String::new();
+    let mut previous = None;
     rows.into_iter()
         .map(|row| {
-            let today = day(row.sent_at);
-            let separator = (today != previous).then(|| today.clone());
-            previous = today;
+            let separator = (previous != Some(row.day)).then(|| day(row.sent_at));
+            previous = Some(row.day);
             (row, separator)
         })
         .collect()
