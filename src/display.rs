@@ -17,6 +17,41 @@ pub fn local_day(ms: u64, offset_minutes: i32) -> i64 {
     (ms as i64 - i64::from(offset_minutes) * 60_000).div_euclid(86_400_000)
 }
 
+/// Milliseconds from seconds typed in a form ("2", "1.5", "0,5"), to a
+/// tenth of a second; `None` for anything else or zero. Integer arithmetic
+/// only: floating-point formatting would double the size of the settings.
+pub fn parse_seconds(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (whole, fraction) = match text.split_once(['.', ',']) {
+        Some((whole, fraction)) => (whole, fraction),
+        None => (text, ""),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() > 6
+        || !digits(whole)
+        || !digits(fraction)
+        || (whole.is_empty() && fraction.is_empty())
+    {
+        return None;
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let tenths = fraction.bytes().next().map_or(0, |b| u64::from(b - b'0'));
+    let ms = whole * 1_000 + tenths * 100;
+    (ms > 0).then_some(ms)
+}
+
+/// Seconds for a form field: "3", "1.5".
+pub fn format_seconds(ms: u64) -> String {
+    match (ms / 1_000, (ms % 1_000) / 100) {
+        (whole, 0) => whole.to_string(),
+        (whole, tenths) => format!("{whole}.{tenths}"),
+    }
+}
+
 /// The composer's note about the server's size limit, once a draft uses
 /// more than four fifths of it.
 pub fn budget_note(used: usize, limit: usize) -> Option<String> {
@@ -50,6 +85,20 @@ mod tests {
         assert_eq!(local_day(late, 0) + 1, local_day(late, -60));
         assert_eq!(local_day(late, 0), local_day(late - 3_600_000, 0));
         assert_eq!(local_day(0, 60), -1);
+    }
+
+    #[test]
+    fn seconds_are_read_and_written_to_a_tenth() {
+        assert_eq!(parse_seconds(" 2 "), Some(2_000));
+        assert_eq!(parse_seconds("1.5"), Some(1_500));
+        assert_eq!(parse_seconds("0,25"), Some(200));
+        assert_eq!(parse_seconds(".5"), Some(500));
+        for bad in ["", ".", "0", "-1", "1e3", "abc", "1.2.3", "9999999"] {
+            assert_eq!(parse_seconds(bad), None, "{bad:?}");
+        }
+        assert_eq!(format_seconds(3_000), "3");
+        assert_eq!(format_seconds(1_500), "1.5");
+        assert_eq!(parse_seconds(&format_seconds(15_000)), Some(15_000));
     }
 
     #[test]

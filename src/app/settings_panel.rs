@@ -5,13 +5,8 @@ use leptos::prelude::*;
 
 use super::conversation::use_conversation;
 use super::storage::{self, Preferences};
+use crate::display::{format_seconds, parse_seconds};
 use crate::imserver::client::ImError;
-
-/// Seconds from a form field, or `None` when it is not a number.
-fn seconds(text: &str) -> Option<u64> {
-    let s: f64 = text.trim().replace(',', ".").parse().ok()?;
-    (s.is_finite() && s > 0.0).then_some((s * 1_000.0) as u64)
-}
 
 /// Removes every key of this conversation from the server.
 async fn clear_conversation(
@@ -53,9 +48,9 @@ pub fn SettingsPanel(
         view! {
             <label for=id>{label}</label>
             <input id=id type="number" min="0.2" step="0.1" inputmode="decimal"
-                prop:value=move || format!("{}", preferences.with(get) as f64 / 1000.0)
+                prop:value=move || format_seconds(preferences.with(get))
                 on:change=move |ev| {
-                    if let Some(ms) = seconds(&event_target_value(&ev)) {
+                    if let Some(ms) = parse_seconds(&event_target_value(&ev)) {
                         update(&|p| set(p, ms));
                     }
                 } />

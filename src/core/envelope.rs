@@ -122,6 +122,17 @@ impl Record {
     }
 }
 
+/// A map built by inserting entries one by one. `collect()` and
+/// `BTreeMap::from` sort their input first, and every sort they instantiate
+/// costs kilobytes of WebAssembly in the browser build.
+pub fn map_of(entries: impl IntoIterator<Item = (DeviceId, u64)>) -> BTreeMap<DeviceId, u64> {
+    let mut map = BTreeMap::new();
+    for (device, n) in entries {
+        map.insert(device, n);
+    }
+    map
+}
+
 /// Raises each entry of `into` to the one in `from`; says whether any grew.
 pub fn merge_max(into: &mut BTreeMap<DeviceId, u64>, from: &BTreeMap<DeviceId, u64>) -> bool {
     let mut grew = false;

@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
-use super::envelope::{merge_max, Envelope, Record, ENVELOPE_VERSION};
+use super::envelope::{map_of, merge_max, Envelope, Record, ENVELOPE_VERSION};
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyKind, KeyLayout, Name, Pair};
 use super::settings::Settings;
@@ -318,7 +318,11 @@ impl Session {
             // their messages until it has them too.
             record: Record {
                 heads: BTreeMap::new(),
-                seen: BTreeMap::from([(device.clone(), BTreeMap::new())]),
+                seen: {
+                    let mut seen = BTreeMap::new();
+                    seen.insert(device.clone(), BTreeMap::new());
+                    seen
+                },
             },
             record_dirty: true,
             waiting_dirty: false,
@@ -391,9 +395,11 @@ impl Session {
             .max();
         session.next_seq = saved.next_seq.max(highest.unwrap_or(0) + 1);
         // Own messages the saved transcript is too old to hold: read them back.
-        session.refetch_own = (1..=session.sent_head)
-            .filter(|seq| !session.log.contains(&session.device, *seq))
-            .collect();
+        for seq in 1..=session.sent_head {
+            if !session.log.contains(&session.device, seq) {
+                session.refetch_own.insert(seq);
+            }
+        }
         session.record_dirty = true;
         session
     }
@@ -433,11 +439,7 @@ impl Session {
     /// (they stop repairing what we acknowledge), and own messages are kept
     /// in [`Saved`] until then.
     pub fn transcript_saved(&mut self) {
-        let mut durable: BTreeMap<DeviceId, u64> = self
-            .follows
-            .iter()
-            .map(|(d, f)| (d.clone(), f.have))
-            .collect();
+        let mut durable = map_of(self.follows.iter().map(|(d, f)| (d.clone(), f.have)));
         let mut own = 0;
         while self.log.contains(&self.device, own + 1) {
             own += 1;
@@ -607,6 +609,9 @@ impl Session {
         self.outbox.push_back((envelope.seq, Stage::Write));
         self.next_seq += 1;
         self.insert(envelope);
+        // From now on a reply is awaited: poll at the waiting pace, not at
+        // the idle one scheduled before.
+        self.next_poll_at = self.next_poll_at.min(now + self.settings.waiting_poll_ms);
         self.changed();
         Ok(())
     }
@@ -1081,25 +1086,21 @@ impl Session {
         if !self.visible {
             return;
         }
-        let on_screen: BTreeMap<DeviceId, u64> = self
-            .follows
-            .iter()
-            .map(|(d, f)| (d.clone(), f.have))
-            .collect();
+        let on_screen = map_of(self.follows.iter().map(|(d, f)| (d.clone(), f.have)));
         if merge_max(&mut self.shown, &on_screen) {
             self.changed();
         }
-        let shown: BTreeMap<DeviceId, u64> = self
-            .follows
-            .iter()
-            .map(|(d, f)| {
-                (
-                    d.clone(),
-                    f.have.min(self.durable.get(d).copied().unwrap_or(0)),
-                )
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let shown = map_of(
+            self.follows
+                .iter()
+                .map(|(d, f)| {
+                    (
+                        d.clone(),
+                        f.have.min(self.durable.get(d).copied().unwrap_or(0)),
+                    )
+                })
+                .filter(|(_, n)| *n > 0),
+        );
         if merge_max(
             self.record.seen.entry(self.device.clone()).or_default(),
             &shown,
