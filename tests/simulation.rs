@@ -131,6 +131,19 @@ fn a_new_window_rebuilds_the_transcript_from_the_server() {
 }
 
 #[test]
+fn a_steady_poll_costs_two_small_requests_whatever_the_history() {
+    let small = sim::poll_cost(4, 10);
+    let large = sim::poll_cost(300, 2_000);
+    for cost in [&small, &large] {
+        assert_eq!(cost.whole_store_reads, 0, "{cost:?}");
+        assert!(cost.requests_per_poll <= 2, "{cost:?}");
+        assert!(cost.bytes_per_poll <= 300, "{cost:?}");
+    }
+    assert_eq!(small.requests_per_poll, large.requests_per_poll);
+    eprintln!("steady poll: {small:?} with 4 messages, {large:?} with 300 and 2,000 other keys");
+}
+
+#[test]
 #[ignore = "a diagnostic: lists every failing seed of the faulty run"]
 fn list_failures() {
     for (seed, reason) in run_all(&seeds(), Faults::course_server(), true) {

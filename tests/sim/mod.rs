@@ -615,3 +615,108 @@ pub fn run_new_window_schedule(seed: u64) -> Outcome {
         Err(reason) => Outcome::Failed(reason),
     }
 }
+
+/// What steady-state polling costs once a conversation of `history`
+/// messages has settled, on a store that also holds `junk` keys of other
+/// programs: the most requests and the most answer bytes between two reads
+/// of the colleague's record, over a minute of idle and a minute of waiting.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PollCost {
+    pub requests_per_poll: usize,
+    pub bytes_per_poll: usize,
+    /// Requests whose cost grows with the store (page or keys).
+    pub whole_store_reads: usize,
+}
+
+pub fn poll_cost(history: usize, junk: usize) -> PollCost {
+    let server = RefCell::new(CourseServer::new(Faults::none(), 1));
+    for i in 0..junk {
+        server
+            .borrow_mut()
+            .handle(&format!(
+                "{SERVER}?action=set&key=junk{i}&value=course%20client%20{i}"
+            ))
+            .unwrap();
+    }
+    let mut rng = Rng::new(9);
+    let mut alice = Session::new(
+        Pair::parse("Alice", "Bob").unwrap(),
+        device(&mut rng),
+        SERVER,
+        Settings::default(),
+        1,
+    );
+    let mut bob = Session::new(
+        Pair::parse("Bob", "Alice").unwrap(),
+        device(&mut rng),
+        SERVER,
+        Settings::default(),
+        2,
+    );
+    let client = ImClient::new(SERVER, SimTransport(&server));
+    let mut now = 0;
+    let mut step = |session: &mut Session, now: u64, log: Option<&mut Vec<(Request, usize)>>| {
+        session.transcript_saved();
+        if let Some(out) = session.poll_request(now) {
+            let answer = pollster::block_on(client.run(&out.request));
+            let bytes = match &answer {
+                Ok(bleep::imserver::client::Answer::Value(Some(v))) => v.len() + 1,
+                Ok(bleep::imserver::client::Answer::Store(entries)) => {
+                    entries.iter().map(|(k, v)| k.len() + v.len()).sum()
+                }
+                _ => 1,
+            };
+            if let Some(log) = log {
+                log.push((out.request.clone(), bytes));
+            }
+            session.handle_answer(out.id, answer, now);
+        }
+    };
+    // Build the history: each side answers as soon as it is its turn.
+    let mut sent = 0;
+    while sent < history {
+        for (i, s) in [&mut alice, &mut bob].into_iter().enumerate() {
+            if sent < history
+                && s.turn() == Turn::Idle
+                && !s.is_loading_history()
+                && s.send(&format!("message {sent} from {i}"), now).is_ok()
+            {
+                sent += 1;
+            }
+            step(s, now, None);
+        }
+        now += 50;
+    }
+    // Let it settle, then watch Alice poll: first waiting (she sent last or
+    // not), then the other way round.
+    for _ in 0..2_000 {
+        step(&mut alice, now, None);
+        step(&mut bob, now, None);
+        now += 50;
+    }
+    let mut log = Vec::new();
+    for _ in 0..2_400 {
+        step(&mut alice, now, Some(&mut log));
+        step(&mut bob, now, None);
+        now += 50;
+    }
+    let peer_record = alice.keys().peer_record().into_bytes();
+    let mut cost = PollCost {
+        requests_per_poll: 0,
+        bytes_per_poll: 0,
+        whole_store_reads: 0,
+    };
+    let mut current = (0, 0);
+    for (request, bytes) in &log {
+        if matches!(request, Request::Page | Request::Keys) {
+            cost.whole_store_reads += 1;
+        }
+        if matches!(request, Request::Get { key } if *key == peer_record) {
+            current = (0, 0);
+        }
+        current = (current.0 + 1, current.1 + bytes);
+        cost.requests_per_poll = cost.requests_per_poll.max(current.0);
+        cost.bytes_per_poll = cost.bytes_per_poll.max(current.1);
+    }
+    cost
+}
