@@ -769,3 +769,95 @@ async fn note_overflow(window: &Window, what: &str) {
         }
     }
 }
+
+/// Makes the page believe its tab was hidden or shown again, as switching
+/// tabs does (headless Chromium has no tabs in front of one another).
+const SET_HIDDEN: &str = "
+    const hidden = arguments[0];
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => hidden ? 'hidden' : 'visible' });
+    document.dispatchEvent(new Event('visibilitychange'));
+";
+
+/// Waits until the tab's title and favicon satisfy `ok`; returns them.
+async fn wait_for_title(
+    window: &Window,
+    what: &str,
+    timeout: Duration,
+    ok: impl Fn(&str, &str) -> bool,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let seen = window
+            .script(
+                "return [document.title, document.getElementById('favicon').getAttribute('href')];",
+                vec![],
+            )
+            .await;
+        let title = seen[0].as_str().unwrap_or_default().to_owned();
+        let icon = seen[1].as_str().unwrap_or_default().to_owned();
+        if ok(&title, &icon) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: {what}: title {title:?}, favicon {icon:?}",
+            window.label()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn a_reply_to_a_hidden_tab_shows_in_its_title_and_is_read_only_when_seen() {
+    run(Duration::from_secs(120), async {
+        let stack = Stack::start();
+        let (alice, bob) = stack.alice_and_bob().await;
+        alice.type_message("Bed 7 is asking for you").await;
+        alice.press_enter("composer").await;
+        bob.wait_until("Alice's message", DELIVERY, |s| s.messages.len() == 1)
+            .await;
+
+        // Alice switches to another tab; Bob replies. A hidden tab polls
+        // slowly (every 15 s by default).
+        alice
+            .script(SET_HIDDEN, vec![serde_json::json!(true)])
+            .await;
+        bob.type_message("On my way").await;
+        bob.press_enter("composer").await;
+        wait_for_title(
+            &alice,
+            "the reply counted in the title, with a badge",
+            Duration::from_secs(40),
+            |title, icon| title.starts_with("(1) ") && icon.contains("circle"),
+        )
+        .await;
+        // Not shown on a visible screen yet: the reply is not read.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let s = bob.snapshot().await;
+        assert_eq!(
+            s.messages[1].status.as_deref(),
+            Some("sent"),
+            "read while the tab was hidden: {s:?}"
+        );
+
+        // Alice comes back: the count and the badge go, and Bob sees "read".
+        alice
+            .script(SET_HIDDEN, vec![serde_json::json!(false)])
+            .await;
+        wait_for_title(
+            &alice,
+            "no count and no badge once visible",
+            WAIT,
+            |title, icon| !title.starts_with('(') && !icon.contains("circle"),
+        )
+        .await;
+        bob.wait_until("the reply read", DELIVERY, |s| {
+            s.messages
+                .get(1)
+                .is_some_and(|m| m.status.as_deref() == Some("read"))
+        })
+        .await;
+    });
+}
