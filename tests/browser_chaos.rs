@@ -743,6 +743,16 @@ impl Rig {
         }
     }
 
+    /// Window `w` sends message number `i` of `scenario`, and every window
+    /// shows it; returns its line of the expected transcript.
+    async fn exchange(&mut self, w: usize, scenario: &str, i: usize) -> Vec<(String, String)> {
+        let from = self.windows[w].me.clone();
+        let text = message_text(scenario, i, &from);
+        self.send(w, &text).await;
+        self.wait_shown_everywhere(&text).await;
+        line(&from, &text)
+    }
+
     /// Types `text` into window `w` and presses Enter, once it may send.
     async fn send(&mut self, w: usize, text: &str) {
         let label = self.windows[w].label.clone();
@@ -1251,12 +1261,7 @@ fn chaos_fifty_messages_under_every_fault() {
         .await;
         let mut expected = Vec::new();
         for i in 0..50 {
-            let w = i % 2;
-            let from = rig.windows[w].me.clone();
-            let text = message_text("fifty", i, &from);
-            rig.send(w, &text).await;
-            rig.wait_shown_everywhere(&text).await;
-            expected.push(line(&from, &text));
+            expected.push(rig.exchange(i % 2, "fifty", i).await);
         }
         rig.settle(&expected).await;
         rig.finish();
@@ -1310,10 +1315,7 @@ fn chaos_server_down_for_thirty_seconds_while_sending() {
         .await;
         let mut expected = Vec::new();
         for i in 0..2 {
-            let text = message_text("down", i, rig.windows[i].me.as_str());
-            rig.send(i, &text).await;
-            rig.wait_shown_everywhere(&text).await;
-            expected.push(line(&rig.windows[i].me, &text));
+            expected.push(rig.exchange(i, "down", i).await);
         }
 
         // The server goes down right after Alice's message was stored,
@@ -1357,12 +1359,7 @@ fn chaos_server_down_for_thirty_seconds_while_sending() {
         expected.push(line(ALICE, &text));
 
         for i in 3..6 {
-            let w = i % 2;
-            let from = rig.windows[w].me.clone();
-            let text = message_text("down", i, &from);
-            rig.send(w, &text).await;
-            rig.wait_shown_everywhere(&text).await;
-            expected.push(line(&from, &text));
+            expected.push(rig.exchange(i % 2, "down", i).await);
         }
         rig.settle(&expected).await;
         rig.finish();
@@ -1509,11 +1506,7 @@ fn chaos_same_name_in_two_windows() {
         // Bob, Alice on her PC, Bob, Alice on her phone, ...
         for i in 0..14 {
             let w = if i % 2 == 0 { 2 } else { (i / 2) % 2 };
-            let from = rig.windows[w].me.clone();
-            let text = message_text("two-windows", i, &from);
-            rig.send(w, &text).await;
-            rig.wait_shown_everywhere(&text).await;
-            expected.push(line(&from, &text));
+            expected.push(rig.exchange(w, "two-windows", i).await);
         }
         rig.settle(&expected).await;
         rig.finish();
@@ -1598,12 +1591,7 @@ fn chaos_noisy_third_client_on_the_course_server() {
         let noise = Noise::start(rig.proxy.upstream().base_url(), 2);
         let mut expected = Vec::new();
         for i in 0..16 {
-            let w = i % 2;
-            let from = rig.windows[w].me.clone();
-            let text = message_text("course", i, &from);
-            rig.send(w, &text).await;
-            rig.wait_shown_everywhere(&text).await;
-            expected.push(line(&from, &text));
+            expected.push(rig.exchange(i % 2, "course", i).await);
         }
         rig.settle(&expected).await;
         let (requests, failures, lost) = noise.stop();
