@@ -655,7 +655,7 @@ pub fn poll_cost(history: usize, junk: usize) -> PollCost {
     );
     let client = ImClient::new(SERVER, SimTransport(&server));
     let mut now = 0;
-    let mut step = |session: &mut Session, now: u64, log: Option<&mut Vec<(Request, usize)>>| {
+    let step = |session: &mut Session, now: u64, log: Option<&mut Vec<(Request, usize)>>| {
         session.transcript_saved();
         if let Some(out) = session.poll_request(now) {
             let answer = pollster::block_on(client.run(&out.request));

@@ -272,13 +272,7 @@ impl ChromeDriver {
             return;
         };
         // The browsers are in ChromeDriver's process group: end them all.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", child.id())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = child.kill();
-        let _ = child.wait();
+        super::kill_process_group(&mut child);
     }
 }
 

@@ -258,13 +258,7 @@ impl PhpServer {
         };
         // The workers are in the child's process group: kill them all, or
         // orphaned workers would keep serving on the port.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", child.id())])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = child.kill();
-        let _ = child.wait();
+        kill_process_group(&mut child);
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline && port_is_open(self.port) {
             thread::sleep(Duration::from_millis(20));
@@ -681,4 +675,17 @@ impl Drop for PgCluster {
         let data = self.data_dir();
         let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
     }
+}
+
+/// Kills `child` and every process of its process group (a child started
+/// with `process_group(0)`: PHP's workers, ChromeDriver's browsers), then
+/// reaps it.
+pub fn kill_process_group(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
 }
