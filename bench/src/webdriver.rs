@@ -104,6 +104,9 @@ impl Driver {
         let profile = TempDir::new(&format!("profile-{label}"));
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        if let Ok(extra) = std::env::var("BLEEP_BENCH_CHROMIUM_ARGS") {
+            args.extend(extra.split_whitespace().map(str::to_owned));
+        }
         let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {

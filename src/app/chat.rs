@@ -18,6 +18,7 @@ use wasm_bindgen::JsCast;
 use super::device::DeviceClaim;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey};
+use crate::core::journal::Journal;
 use crate::core::{Budget, Connection, Delivery, Pair, SendError, Session, Settings, Turn};
 use crate::display::local_day;
 use crate::imserver::client::ImClient;
@@ -117,7 +118,8 @@ pub struct Chat {
     timer: RefCell<Option<Timeout>>,
     /// Saves the transcript a moment after it changed.
     transcript_timer: RefCell<Option<Timeout>>,
-    saved_transcript_revision: Cell<u64>,
+    /// Where the saved transcript's journal ends.
+    journal: RefCell<Journal>,
     busy: Cell<bool>,
     stopped: Cell<bool>,
     shown_revision: Cell<u64>,
@@ -133,14 +135,22 @@ impl Chat {
         let conversation = format!("{}{}", keys.prefix(), pair.me.normal());
         let claim = DeviceClaim::claim(&conversation);
         let storage_key = ChatKey::new(keys.prefix(), pair.me.normal(), claim.device().clone());
-        let saved = storage::load_session(&storage_key).filter(|(saved, _)| {
+        let saved = storage::load_session(&storage_key).filter(|(saved, _, _)| {
             saved.pair().me.normal() == pair.me.normal() && saved.device() == claim.device()
         });
-        let session = match saved {
-            Some((saved, transcript)) => {
-                Session::restore(saved, transcript, server, settings.clone(), seed)
+        let (session, journal) = match saved {
+            Some((saved, transcript, journal)) => (
+                Session::restore(saved, transcript, server, settings.clone(), seed),
+                journal,
+            ),
+            None => {
+                // Whatever transcript this device kept without a state to go
+                // with it is stale: the history is read from the server again.
+                storage::forget_transcript(&storage_key);
+                let session =
+                    Session::new(pair, claim.device().clone(), server, settings.clone(), seed);
+                (session, Journal::default())
             }
-            None => Session::new(pair, claim.device().clone(), server, settings.clone(), seed),
         };
         let timeout = u32::try_from(settings.request_timeout_ms).unwrap_or(u32::MAX);
         let chat = Rc::new(Chat {
@@ -151,7 +161,7 @@ impl Chat {
             view: ChatView::new(),
             timer: RefCell::new(None),
             transcript_timer: RefCell::new(None),
-            saved_transcript_revision: Cell::new(0),
+            journal: RefCell::new(journal),
             busy: Cell::new(false),
             stopped: Cell::new(false),
             shown_revision: Cell::new(0),
@@ -273,8 +283,7 @@ impl Chat {
         self.shown_revision.set(revision);
         let session = self.session.borrow();
         let saved = storage::save_state(&self.storage_key, &session.saved());
-        let transcript_changed =
-            session.transcript_revision() != self.saved_transcript_revision.get();
+        let transcript_changed = !session.unsaved_transcript().is_empty();
         drop(session);
         if self.view.storage_failed.get_untracked() == saved {
             self.view.storage_failed.set(!saved);
@@ -285,7 +294,6 @@ impl Chat {
                 Some(Timeout::new(TRANSCRIPT_SAVE_DELAY_MS, move || {
                     chat.transcript_timer.borrow_mut().take();
                     if chat.save_transcript() {
-                        chat.session.borrow_mut().transcript_saved();
                         chat.changed();
                         chat.pump();
                     }
@@ -294,18 +302,22 @@ impl Chat {
         self.refresh_view();
     }
 
-    /// Writes the transcript to storage; says whether it was stored.
+    /// Appends what changed in the transcript to storage, and tells the
+    /// session once it is stored; says whether it was.
     fn save_transcript(&self) -> bool {
-        let session = self.session.borrow();
-        let revision = session.transcript_revision();
-        if revision == self.saved_transcript_revision.get() {
+        let mut session = self.session.borrow_mut();
+        if session.unsaved_transcript().is_empty() {
             return true;
         }
-        let stored = storage::save_transcript(&self.storage_key, &session.transcript());
-        if stored {
-            self.saved_transcript_revision.set(revision);
+        let journal = self.journal.borrow().clone();
+        match storage::save_transcript(&self.storage_key, &journal, session.unsaved_transcript()) {
+            Some(next) => {
+                *self.journal.borrow_mut() = next;
+                session.transcript_saved();
+                true
+            }
+            None => false,
         }
-        stored
     }
 
     fn refresh_view(&self) {
@@ -319,7 +331,18 @@ impl Chat {
         if self.view.turn.get_untracked() != turn {
             self.view.turn.set(turn);
         }
-        // Only the newest messages are on screen; older ones on request.
+        // Only the newest messages are on screen; older ones on request. New
+        // messages extend the window rather than push its oldest row out: an
+        // append then lays out and paints one row, not every row moved up.
+        let total = session.message_count();
+        let before = self.view.total.get_untracked();
+        if before > 0
+            && total > before
+            && total - before <= SHOWN_AT_FIRST
+            && !session.is_loading_history()
+        {
+            self.view.limit.update_untracked(|l| *l += total - before);
+        }
         let limit = self.view.limit.get_untracked();
         let offset = js_sys::Date::new_0().get_timezone_offset() as i32;
         let mut rows: Vec<MessageRow> = session
@@ -337,7 +360,6 @@ impl Chat {
             })
             .collect();
         rows.reverse();
-        let total = session.message_count();
         if self.view.total.get_untracked() != total {
             self.view.total.set(total);
         }

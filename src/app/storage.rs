@@ -10,6 +10,7 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::core::claim::Lease;
+use crate::core::journal::{self, Change, Journal};
 use crate::core::{DeviceId, Envelope, Saved, Settings};
 
 fn storage() -> Option<web_sys::Storage> {
@@ -139,12 +140,59 @@ pub fn drop_lease(device: &DeviceId) {
     remove(&lease_key(device));
 }
 
-/// The protocol state of a conversation, as this device left it, and the
-/// transcript as last saved (which may be older than the state).
-pub fn load_session(chat: &ChatKey) -> Option<(Saved, Vec<Envelope>)> {
+/// A conversation as this device left it: the protocol state, and the
+/// transcript as last saved (which may be older than the state) with the
+/// journal it was read from.
+pub fn load_session(chat: &ChatKey) -> Option<(Saved, Vec<Envelope>, Journal)> {
     let saved = read_json(&conversation_key("session", chat))?;
-    let transcript = read_json(&conversation_key("transcript", chat)).unwrap_or_default();
-    Some((saved, transcript))
+    let mut chunks = read_chunks(chat);
+    if chunks.is_empty() {
+        chunks = migrate_transcript(chat);
+    }
+    let transcript = journal::replay(chunks.iter().map(String::as_str));
+    Some((saved, transcript, Journal::resume(&chunks)))
+}
+
+/// Chunk `n` of a conversation's saved transcript journal.
+fn chunk_key(chat: &ChatKey, n: usize) -> String {
+    conversation_key(&format!("log.{n}"), chat)
+}
+
+fn read_chunks(chat: &ChatKey) -> Vec<String> {
+    (0..).map_while(|n| read(&chunk_key(chat, n))).collect()
+}
+
+/// Earlier versions kept the transcript as one JSON array: turns it into
+/// journal chunks (the array is removed once they are stored).
+fn migrate_transcript(chat: &ChatKey) -> Vec<String> {
+    let old_key = conversation_key("transcript", chat);
+    let Some(transcript) = read_json::<Vec<Envelope>>(&old_key) else {
+        return Vec::new();
+    };
+    let changes: Vec<Change> = transcript.into_iter().map(Change::Added).collect();
+    let (_, writes) = Journal::default().record(&changes);
+    if write_chunks(chat, &writes) {
+        remove(&old_key);
+    }
+    writes.into_iter().map(|(_, text)| text).collect()
+}
+
+fn write_chunks(chat: &ChatKey, writes: &[journal::ChunkWrite]) -> bool {
+    writes
+        .iter()
+        .all(|(n, text)| write(&chunk_key(chat, *n), text))
+}
+
+/// Removes a conversation's saved transcript of one device.
+pub fn forget_transcript(chat: &ChatKey) {
+    remove(&conversation_key("transcript", chat));
+    for n in 0.. {
+        let key = chunk_key(chat, n);
+        if read(&key).is_none() {
+            break;
+        }
+        remove(&key);
+    }
 }
 
 /// Saves the protocol state (small: done after every change); says whether
@@ -153,9 +201,12 @@ pub fn save_state(chat: &ChatKey, saved: &Saved) -> bool {
     write_json(&conversation_key("session", chat), saved)
 }
 
-/// Saves the transcript (large: done at most about twice a second).
-pub fn save_transcript(chat: &ChatKey, transcript: &[Envelope]) -> bool {
-    write_json(&conversation_key("transcript", chat), &transcript)
+/// Appends `changes` to the saved transcript (done at most about twice a
+/// second; it rewrites only the journal's last chunk or two). Returns the
+/// journal as now stored, or `None` if storage refused.
+pub fn save_transcript(chat: &ChatKey, journal: &Journal, changes: &[Change]) -> Option<Journal> {
+    let (next, writes) = journal.record(changes);
+    write_chunks(chat, &writes).then_some(next)
 }
 
 /// Forgets everything this browser kept of a conversation, for every device.
@@ -165,9 +216,10 @@ pub fn forget_conversation(conversation: &str) {
             conversation: conversation.to_owned(),
             device,
         };
-        for what in ["session", "transcript", "draft"] {
+        for what in ["session", "draft"] {
             remove(&conversation_key(what, &chat));
         }
+        forget_transcript(&chat);
     }
 }
 

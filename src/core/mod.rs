@@ -3,6 +3,7 @@
 //! - [`participants`]: names, conversations and the keys they use;
 //! - [`envelope`]: what is stored under those keys;
 //! - [`log`]: the transcript in the order both sides agree on;
+//! - [`journal`]: the transcript as a browser saves it, chunk by chunk;
 //! - [`session`]: the turn machine, outbox, polling and repair;
 //! - [`settings`]: the intervals it runs on;
 //! - [`claim`]: which device id a browser tab speaks as.
@@ -11,6 +12,7 @@
 
 pub mod claim;
 pub mod envelope;
+pub mod journal;
 pub mod log;
 pub mod participants;
 pub mod session;

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use super::envelope::{map_of, merge_max, Envelope, Record, ENVELOPE_VERSION};
+use super::journal::Change;
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyKind, KeyLayout, Name, Pair};
 use super::settings::Settings;
@@ -256,6 +257,8 @@ pub struct Session {
     /// Own messages to read back because the saved transcript lacked them.
     refetch_own: BTreeSet<u64>,
     transcript_revision: u64,
+    /// What happened to the transcript since it was last saved, in order.
+    unsaved: Vec<Change>,
     /// Per device, how far the last saved transcript holds its messages.
     durable: BTreeMap<DeviceId, u64>,
     /// Per device, how far a visible screen has shown its messages (what
@@ -310,6 +313,7 @@ impl Session {
             rewrite: BTreeSet::new(),
             refetch_own: BTreeSet::new(),
             transcript_revision: 0,
+            unsaved: Vec::new(),
             durable: BTreeMap::new(),
             shown: BTreeMap::new(),
             follows: BTreeMap::new(),
@@ -373,12 +377,9 @@ impl Session {
         }
         // What the saved transcript holds is durable; the rest is not yet.
         session.transcript_saved();
-        for envelope in saved
-            .recent_own
-            .into_iter()
-            .filter(|e| e.device == session.device)
-        {
-            session.log.insert(envelope);
+        let device = session.device.clone();
+        for envelope in saved.recent_own.into_iter().filter(|e| e.device == device) {
+            session.insert(envelope);
         }
         session.outbox = saved
             .outbox
@@ -429,16 +430,23 @@ impl Session {
         }
     }
 
-    /// The transcript, to save beside [`Session::saved`].
+    /// The transcript, in agreed order.
     pub fn transcript(&self) -> Vec<Envelope> {
         self.log.iter().cloned().collect()
     }
 
-    /// Tells the session that [`Session::transcript`] was just saved: only
-    /// what a saved transcript holds is ever acknowledged to the others
-    /// (they stop repairing what we acknowledge), and own messages are kept
-    /// in [`Saved`] until then.
+    /// What happened to the transcript since it was last saved, to append
+    /// to the saved journal (see [`super::journal`]).
+    pub fn unsaved_transcript(&self) -> &[Change] {
+        &self.unsaved
+    }
+
+    /// Tells the session that [`Session::unsaved_transcript`] was just
+    /// saved: only what a saved transcript holds is ever acknowledged to the
+    /// others (they stop repairing what we acknowledge), and own messages are
+    /// kept in [`Saved`] until then.
     pub fn transcript_saved(&mut self) {
+        self.unsaved.clear();
         let mut durable = map_of(self.follows.iter().map(|(d, f)| (d.clone(), f.have)));
         let mut own = 0;
         while self.log.contains(&self.device, own + 1) {
@@ -957,6 +965,7 @@ impl Session {
                 // Another window wrote a different message under our number:
                 // it shares our device id. Renumber ours and write it again.
                 self.log.remove(&self.device, seq);
+                self.unsaved.push(Change::Removed(self.device.clone(), seq));
                 self.transcript_revision += 1;
                 let mut renumbered = ours;
                 renumbered.seq = self.next_seq;
@@ -1185,7 +1194,8 @@ impl Session {
 
     /// Adds a message to the transcript.
     fn insert(&mut self, envelope: Envelope) {
-        if self.log.insert(envelope) == Inserted::New {
+        if self.log.insert(envelope.clone()) == Inserted::New {
+            self.unsaved.push(Change::Added(envelope));
             self.transcript_revision += 1;
             self.changed();
         }

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 
+use bleep::core::journal::{self, Journal};
 use bleep::core::session::Delivery;
 use bleep::core::{DeviceId, Pair, Session, Settings, Turn};
 use bleep::imserver::client::{HttpAnswer, ImClient, Transport, TransportError};
@@ -255,7 +256,34 @@ struct Window {
     to_send: u32,
     next_typing_at: u64,
     /// The transcript as last saved (it lags behind the session).
-    saved_transcript: Vec<bleep::core::Envelope>,
+    saved_transcript: SavedTranscript,
+}
+
+/// A window's saved transcript: the journal chunks, as the browser keeps them.
+#[derive(Default)]
+struct SavedTranscript {
+    journal: Journal,
+    chunks: Vec<String>,
+}
+
+impl SavedTranscript {
+    /// Appends what changed since the last save, as the browser does.
+    fn save(&mut self, session: &mut Session) {
+        let (journal, writes) = self.journal.record(session.unsaved_transcript());
+        for (index, text) in writes {
+            if index == self.chunks.len() {
+                self.chunks.push(text);
+            } else {
+                self.chunks[index] = text;
+            }
+        }
+        self.journal = journal;
+        session.transcript_saved();
+    }
+
+    fn transcript(&self) -> Vec<bleep::core::Envelope> {
+        journal::replay(self.chunks.iter().map(String::as_str))
+    }
 }
 
 /// The settings every simulated window uses: the defaults, a bit faster.
@@ -292,7 +320,7 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             in_flight: None,
             to_send: 1 + rng.below(5) as u32,
             next_typing_at: rng.below(500),
-            saved_transcript: Vec::new(),
+            saved_transcript: SavedTranscript::default(),
         },
         Window {
             name: "bob",
@@ -300,7 +328,7 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             in_flight: None,
             to_send: 1 + rng.below(5) as u32,
             next_typing_at: rng.below(500),
-            saved_transcript: Vec::new(),
+            saved_transcript: SavedTranscript::default(),
         },
     ];
     if rng.chance(300) {
@@ -310,7 +338,7 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             in_flight: None,
             to_send: rng.below(3) as u32,
             next_typing_at: rng.below(3_000),
-            saved_transcript: Vec::new(),
+            saved_transcript: SavedTranscript::default(),
         });
     }
     if !repair {
@@ -435,14 +463,13 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
                 eprintln!(
                     "{now} {} reloads with {} saved messages",
                     w.name,
-                    w.saved_transcript.len()
+                    w.saved_transcript.transcript().len()
                 );
             }
             let saved = w.session.saved();
             // Through JSON, as the browser's local storage does it.
             let saved = serde_json::from_str(&serde_json::to_string(&saved).unwrap()).unwrap();
-            let transcript =
-                serde_json::from_str(&serde_json::to_string(&w.saved_transcript).unwrap()).unwrap();
+            let transcript = w.saved_transcript.transcript();
             w.session = Session::restore(saved, transcript, SERVER, settings(), rng.next());
             if !repair {
                 w.session.disable_repair();
@@ -451,8 +478,7 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
         // The browser saves the transcript now and then.
         for w in &mut windows {
             if rng.chance(300) {
-                w.saved_transcript = w.session.transcript();
-                w.session.transcript_saved();
+                w.saved_transcript.save(&mut w.session);
             }
         }
         // Advance the clock to the next thing that happens.
@@ -567,7 +593,7 @@ pub fn run_new_window_schedule(seed: u64) -> Outcome {
             in_flight: None,
             to_send: 5,
             next_typing_at: 0,
-            saved_transcript: Vec::new(),
+            saved_transcript: SavedTranscript::default(),
         },
         Window {
             name: "bob",
@@ -575,7 +601,7 @@ pub fn run_new_window_schedule(seed: u64) -> Outcome {
             in_flight: None,
             to_send: 5,
             next_typing_at: 100,
-            saved_transcript: Vec::new(),
+            saved_transcript: SavedTranscript::default(),
         },
     ];
     let mut sent = Vec::new();
@@ -588,7 +614,7 @@ pub fn run_new_window_schedule(seed: u64) -> Outcome {
                 in_flight: None,
                 to_send: 0,
                 next_typing_at: 0,
-                saved_transcript: Vec::new(),
+                saved_transcript: SavedTranscript::default(),
             });
         }
         for w in &mut windows {
