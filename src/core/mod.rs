@@ -5,12 +5,15 @@
 //! - [`log`]: the transcript in the order both sides agree on;
 //! - [`session`]: the turn machine, outbox, polling and repair;
 //! - [`settings`]: the intervals it runs on;
-//! - [`claim`]: which device id a browser tab speaks as.
+//! - [`claim`]: which device id a browser tab speaks as;
+//! - [`json`]: how all of it is written as JSON, on the server and in the
+//!   browser.
 //!
 //! `PROTOCOL.md` at the root of the repository describes the protocol itself.
 
 pub mod claim;
 pub mod envelope;
+pub mod json;
 pub mod log;
 pub mod participants;
 pub mod session;
