@@ -14,6 +14,8 @@
 pub mod claim;
 pub mod envelope;
 pub mod json;
+#[cfg(test)]
+mod json_compat;
 pub mod log;
 pub mod participants;
 pub mod session;
