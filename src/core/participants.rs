@@ -351,6 +351,8 @@ mod tests {
         assert_eq!(Name::parse("   "), Err(NameError::Empty));
         assert_eq!(Name::parse(&"x".repeat(41)), Err(NameError::TooLong));
         assert_eq!(Name::parse("a\u{7}b"), Err(NameError::ControlCharacter));
+        // Unicode's default lower-casing, as the browser's toLowerCase does it.
+        assert_eq!(Name::parse("ÉLODIE ΟΔΟΣ").unwrap().normal(), "élodie οδος");
     }
 
     #[test]
