@@ -37,6 +37,11 @@ pub struct Joined {
 /// Mounts the app on the page's body.
 pub fn start() {
     console_error_panic_hook::set_once();
+    // Names fold case with String.prototype.toLowerCase, which follows
+    // Unicode's default case conversion as str::to_lowercase does.
+    crate::core::participants::set_lowercase(|text| {
+        js_sys::JsString::from(text).to_lower_case().into()
+    });
     leptos::mount::mount_to_body(App);
 }
 

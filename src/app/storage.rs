@@ -7,10 +7,9 @@
 //! function here then does nothing or returns `None`, and Bleep still works
 //! for the life of the tab.
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
-
 use crate::core::claim::Lease;
 use crate::core::journal::{self, Change, Journal};
+use crate::core::json::{self, FromJson, ToJson, Value, Writer};
 use crate::core::{DeviceId, Envelope, Saved, Settings};
 
 fn storage() -> Option<web_sys::Storage> {
@@ -31,20 +30,41 @@ fn remove(key: &str) {
     }
 }
 
-fn read_json<T: DeserializeOwned>(key: &str) -> Option<T> {
-    serde_json::from_str(&read(key)?).ok()
+fn read_json<T: FromJson>(key: &str) -> Option<T> {
+    json::from_str(&read(key)?).ok()
 }
 
-fn write_json<T: Serialize>(key: &str, value: &T) -> bool {
-    serde_json::to_string(value).is_ok_and(|text| write(key, &text))
+fn write_json<T: ToJson + ?Sized>(key: &str, value: &T) -> bool {
+    write(key, &json::to_string(value))
 }
 
 /// The last sign-in, to fill the form next time.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SignIn {
     pub me: String,
     pub peer: String,
     pub server: String,
+}
+
+impl ToJson for SignIn {
+    fn write_json(&self, out: &mut Writer) {
+        out.object(&[
+            ("me", &self.me),
+            ("peer", &self.peer),
+            ("server", &self.server),
+        ]);
+    }
+}
+
+impl FromJson for SignIn {
+    fn from_json(value: &Value) -> Result<SignIn, json::Error> {
+        let f = value.fields()?;
+        Ok(SignIn {
+            me: f.get("me")?,
+            peer: f.get("peer")?,
+            server: f.get("server")?,
+        })
+    }
 }
 
 pub fn last_sign_in() -> Option<SignIn> {
@@ -56,12 +76,33 @@ pub fn remember_sign_in(sign_in: &SignIn) {
 }
 
 /// Preferences that are not part of the protocol.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+/// Any field left out of the JSON takes its default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Preferences {
     pub timing: Settings,
     pub sound: bool,
     pub notifications: bool,
+}
+
+impl ToJson for Preferences {
+    fn write_json(&self, out: &mut Writer) {
+        out.object(&[
+            ("timing", &self.timing),
+            ("sound", &self.sound),
+            ("notifications", &self.notifications),
+        ]);
+    }
+}
+
+impl FromJson for Preferences {
+    fn from_json(value: &Value) -> Result<Preferences, json::Error> {
+        let f = value.fields()?;
+        Ok(Preferences {
+            timing: f.get_or("timing", Settings::default())?,
+            sound: f.get_or("sound", false)?,
+            notifications: f.get_or("notifications", false)?,
+        })
+    }
 }
 
 pub fn preferences() -> Preferences {

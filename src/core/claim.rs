@@ -8,8 +8,7 @@
 //! it every [`LEASE_RENEW_MS`], and drop it when the page goes away; a device
 //! whose lease is missing or older than [`LEASE_TTL_MS`] is free.
 
-use serde::{Deserialize, Serialize};
-
+use super::json::{self, FromJson, ToJson, Value, Writer};
 use super::participants::DeviceId;
 use super::session::Millis;
 
@@ -20,12 +19,31 @@ pub const LEASE_RENEW_MS: u64 = 2_000;
 pub const LEASE_TTL_MS: u64 = 6_000;
 
 /// An open tab's hold on a device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
     /// Random per page load: tells one tab from another, and a duplicated
     /// tab (which copies its original's session storage) from its original.
     pub instance: String,
     pub renewed_at: Millis,
+}
+
+impl ToJson for Lease {
+    fn write_json(&self, out: &mut Writer) {
+        out.object(&[
+            ("instance", &self.instance),
+            ("renewed_at", &self.renewed_at),
+        ]);
+    }
+}
+
+impl FromJson for Lease {
+    fn from_json(value: &Value) -> Result<Lease, json::Error> {
+        let f = value.fields()?;
+        Ok(Lease {
+            instance: f.get("instance")?,
+            renewed_at: f.get("renewed_at")?,
+        })
+    }
 }
 
 impl Lease {

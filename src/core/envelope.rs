@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::json::{self, FromJson, ToJson, Value, Writer};
 use super::participants::DeviceId;
 
 /// The envelope format written by this version.
@@ -17,39 +18,62 @@ pub const ENVELOPE_VERSION: u32 = 1;
 ///
 /// Writing the same envelope twice stores the same bytes, so a retry never
 /// makes a second message.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
     /// Format version, so that an encrypted form can come later.
-    #[serde(rename = "v")]
     pub version: u32,
     /// The sender's name as typed.
-    #[serde(rename = "n")]
     pub from: String,
     /// The sending window.
-    #[serde(rename = "d")]
     pub device: DeviceId,
     /// The sender's sequence number: 1, 2, 3… per device.
-    #[serde(rename = "s")]
     pub seq: u64,
     /// Logical clock: one more than the highest clock the sender had seen.
-    #[serde(rename = "c")]
     pub clock: u64,
     /// The sender's wall-clock time, in milliseconds since 1970, for display.
-    #[serde(rename = "t")]
     pub sent_at: u64,
     /// The message text.
-    #[serde(rename = "x")]
     pub text: String,
+}
+
+/// In JSON, fields are named by one letter: `v`, `n`, `d`, `s`, `c`, `t`, `x`.
+impl ToJson for Envelope {
+    fn write_json(&self, out: &mut Writer) {
+        out.object(&[
+            ("v", &self.version),
+            ("n", &self.from),
+            ("d", &self.device),
+            ("s", &self.seq),
+            ("c", &self.clock),
+            ("t", &self.sent_at),
+            ("x", &self.text),
+        ]);
+    }
+}
+
+impl FromJson for Envelope {
+    fn from_json(value: &Value) -> Result<Envelope, json::Error> {
+        let f = value.fields()?;
+        Ok(Envelope {
+            version: f.get("v")?,
+            from: f.get("n")?,
+            device: f.get("d")?,
+            seq: f.get("s")?,
+            clock: f.get("c")?,
+            sent_at: f.get("t")?,
+            text: f.get("x")?,
+        })
+    }
 }
 
 impl Envelope {
     pub fn encode(&self) -> Vec<u8> {
-        encode_json(self)
+        json::to_html_safe(self)
     }
 
     /// Decodes an envelope read from `device`'s key number `seq`.
     pub fn decode(bytes: &[u8], device: &DeviceId, seq: u64) -> Option<Envelope> {
-        let envelope: Envelope = serde_json::from_slice(bytes).ok()?;
+        let envelope: Envelope = json::from_slice(bytes).ok()?;
         let valid = envelope.version == ENVELOPE_VERSION
             && &envelope.device == device
             && envelope.seq == seq
@@ -61,25 +85,41 @@ impl Envelope {
 
 /// A participant's record: how far each of their windows has sent, and how
 /// far each of their windows has shown every window's messages.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Record {
     /// Highest message number stored, per device of this participant.
-    #[serde(rename = "h", default)]
     pub heads: BTreeMap<DeviceId, u64>,
     /// Per device of this participant: per sending device (either
     /// participant's), the highest number it has shown, all before it too.
     /// For the colleague's devices these are read receipts.
-    #[serde(rename = "s", default)]
     pub seen: BTreeMap<DeviceId, BTreeMap<DeviceId, u64>>,
+}
+
+/// In JSON: `{"h":{device:head,…},"s":{reader:{sender:seen,…},…}}`; either
+/// may be left out.
+impl ToJson for Record {
+    fn write_json(&self, out: &mut Writer) {
+        out.object(&[("h", &self.heads), ("s", &self.seen)]);
+    }
+}
+
+impl FromJson for Record {
+    fn from_json(value: &Value) -> Result<Record, json::Error> {
+        let f = value.fields()?;
+        Ok(Record {
+            heads: f.get_or("h", BTreeMap::new())?,
+            seen: f.get_or("s", BTreeMap::new())?,
+        })
+    }
 }
 
 impl Record {
     pub fn encode(&self) -> Vec<u8> {
-        encode_json(self)
+        json::to_html_safe(self)
     }
 
     pub fn decode(bytes: &[u8]) -> Option<Record> {
-        serde_json::from_slice(bytes).ok()
+        json::from_slice(bytes).ok()
     }
 
     /// Takes the higher of each number from `other`; says whether anything grew.
@@ -144,20 +184,6 @@ pub fn merge_max(into: &mut BTreeMap<DeviceId, u64>, from: &BTreeMap<DeviceId, u
         }
     }
     grew
-}
-
-fn encode_json(value: &impl serde::Serialize) -> Vec<u8> {
-    let json = serde_json::to_string(value).expect("envelopes and records always serialise");
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            c => out.push(c),
-        }
-    }
-    out.into_bytes()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::envelope::Envelope;
-use super::participants::DeviceId;
+use super::participants::{lowercase, DeviceId};
 
 /// Where a message sits in the agreed order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,12 +25,13 @@ impl Position {
     fn of(envelope: &Envelope) -> Position {
         Position {
             clock: envelope.clock,
-            sender: envelope
-                .from
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase(),
+            sender: lowercase(
+                &envelope
+                    .from
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             device: envelope.device.clone(),
             seq: envelope.seq,
         }

@@ -6,13 +6,18 @@
 //! - [`journal`]: the transcript as a browser saves it, chunk by chunk;
 //! - [`session`]: the turn machine, outbox, polling and repair;
 //! - [`settings`]: the intervals it runs on;
-//! - [`claim`]: which device id a browser tab speaks as.
+//! - [`claim`]: which device id a browser tab speaks as;
+//! - [`json`]: how all of it is written as JSON, on the server and in the
+//!   browser.
 //!
 //! `PROTOCOL.md` at the root of the repository describes the protocol itself.
 
 pub mod claim;
 pub mod envelope;
 pub mod journal;
+pub mod json;
+#[cfg(test)]
+mod json_compat;
 pub mod log;
 pub mod participants;
 pub mod session;

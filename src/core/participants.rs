@@ -8,13 +8,16 @@
 //! and keys written by other programs are never read as ours.
 
 use std::fmt;
+use std::sync::OnceLock;
+
+use super::json::{self, FromJson, ToJson, Value, Writer};
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 40;
 
 /// A participant's name: as typed (for display) and in normal form (for
 /// comparisons and keys).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Name {
     typed: String,
     normal: String,
@@ -33,7 +36,7 @@ impl Name {
         if typed.chars().any(char::is_control) {
             return Err(NameError::ControlCharacter);
         }
-        let normal = typed.to_lowercase();
+        let normal = lowercase(&typed);
         Ok(Name { typed, normal })
     }
 
@@ -51,6 +54,56 @@ impl Name {
     pub fn is(&self, other: &str) -> bool {
         Name::parse(other).is_ok_and(|n| n.normal == self.normal)
     }
+}
+
+/// In JSON: `{"typed":…,"normal":…}`, read back as written.
+impl ToJson for Name {
+    fn write_json(&self, out: &mut Writer) {
+        out.object(&[("typed", &self.typed), ("normal", &self.normal)]);
+    }
+}
+
+impl FromJson for Name {
+    fn from_json(value: &Value) -> Result<Name, json::Error> {
+        let f = value.fields()?;
+        Ok(Name {
+            typed: f.get("typed")?,
+            normal: f.get("normal")?,
+        })
+    }
+}
+
+/// Lower-cases text as Unicode's default case conversion does, which is how
+/// names are compared. Native builds use the standard library's tables; the
+/// browser build installs the browser's own (`String.prototype.toLowerCase`)
+/// with [`set_lowercase`] at start-up, so that its WebAssembly need not carry
+/// the tables too.
+pub fn lowercase(text: &str) -> String {
+    match LOWERCASE.get() {
+        Some(lower) => lower(text),
+        None => builtin_lowercase(text),
+    }
+}
+
+/// Makes [`lowercase`] use `lower`, which must implement Unicode's default
+/// lower-casing. Only the first call counts: names already compared must not
+/// change their normal form.
+pub fn set_lowercase(lower: fn(&str) -> String) {
+    let _ = LOWERCASE.set(lower);
+}
+
+static LOWERCASE: OnceLock<fn(&str) -> String> = OnceLock::new();
+
+#[cfg(not(target_arch = "wasm32"))]
+fn builtin_lowercase(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// In the browser the app calls [`set_lowercase`] before any name is read;
+/// lower-casing ASCII alone keeps the tables out of the WebAssembly.
+#[cfg(target_arch = "wasm32")]
+fn builtin_lowercase(text: &str) -> String {
+    text.to_ascii_lowercase()
 }
 
 impl fmt::Display for Name {
@@ -86,7 +139,7 @@ impl fmt::Display for NameError {
 impl std::error::Error for NameError {}
 
 /// The two people in a conversation, seen from one of them.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pair {
     pub me: Name,
     pub peer: Name,
@@ -109,6 +162,22 @@ impl Pair {
     }
 }
 
+impl ToJson for Pair {
+    fn write_json(&self, out: &mut Writer) {
+        out.object(&[("me", &self.me), ("peer", &self.peer)]);
+    }
+}
+
+impl FromJson for Pair {
+    fn from_json(value: &Value) -> Result<Pair, json::Error> {
+        let f = value.fields()?;
+        Ok(Pair {
+            me: f.get("me")?,
+            peer: f.get("peer")?,
+        })
+    }
+}
+
 /// Which sign-in field a [`NameError`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -118,9 +187,7 @@ pub enum Field {
 
 /// A window's identity on the server: random letters, chosen once per
 /// browser profile, so that one person's windows never write the same key.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DeviceId(String);
 
 impl DeviceId {
@@ -150,6 +217,19 @@ impl DeviceId {
 impl fmt::Display for DeviceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// In JSON, a device id is a string.
+impl ToJson for DeviceId {
+    fn write_json(&self, out: &mut Writer) {
+        out.string(&self.0);
+    }
+}
+
+impl FromJson for DeviceId {
+    fn from_json(value: &Value) -> Result<DeviceId, json::Error> {
+        DeviceId::parse(&String::from_json(value)?).ok_or(json::Error::new("Expected a device id."))
     }
 }
 
@@ -271,6 +351,8 @@ mod tests {
         assert_eq!(Name::parse("   "), Err(NameError::Empty));
         assert_eq!(Name::parse(&"x".repeat(41)), Err(NameError::TooLong));
         assert_eq!(Name::parse("a\u{7}b"), Err(NameError::ControlCharacter));
+        // Unicode's default lower-casing, as the browser's toLowerCase does it.
+        assert_eq!(Name::parse("ÉLODIE ΟΔΟΣ").unwrap().normal(), "élodie οδος");
     }
 
     #[test]

@@ -25,6 +25,7 @@ use std::fmt;
 
 use super::envelope::{map_of, merge_max, Envelope, Record, ENVELOPE_VERSION};
 use super::journal::Change;
+use super::json::{self, FromJson, ToJson, Value, Writer};
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyKind, KeyLayout, Name, Pair};
 use super::settings::Settings;
@@ -146,7 +147,7 @@ pub struct Outgoing {
 }
 
 /// Who a followed device belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Owner {
     /// Another window of yours.
     Me,
@@ -154,20 +155,58 @@ enum Owner {
 }
 
 /// What is known of another window's messages.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Follow {
     owner: Owner,
     /// The highest number known to exist.
     head: u64,
     /// Messages 1..=have are in the log (or known lost for good).
-    #[serde(skip)]
+    /// Not saved: recounted on restore.
     have: u64,
-    /// Do not ask again for a missing message before this time.
-    #[serde(skip)]
+    /// Do not ask again for a missing message before this time. Not saved.
     retry_at: Millis,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// In JSON: `"Me"` or `"Peer"`.
+impl ToJson for Owner {
+    fn write_json(&self, out: &mut Writer) {
+        out.string(match self {
+            Owner::Me => "Me",
+            Owner::Peer => "Peer",
+        });
+    }
+}
+
+impl FromJson for Owner {
+    fn from_json(value: &Value) -> Result<Owner, json::Error> {
+        match String::from_json(value)?.as_str() {
+            "Me" => Ok(Owner::Me),
+            "Peer" => Ok(Owner::Peer),
+            _ => Err(json::Error::new("Expected Me or Peer.")),
+        }
+    }
+}
+
+/// In JSON: `{"owner":…,"head":…}`.
+impl ToJson for Follow {
+    fn write_json(&self, out: &mut Writer) {
+        out.object(&[("owner", &self.owner), ("head", &self.head)]);
+    }
+}
+
+impl FromJson for Follow {
+    fn from_json(value: &Value) -> Result<Follow, json::Error> {
+        let f = value.fields()?;
+        Ok(Follow {
+            owner: f.get("owner")?,
+            head: f.get("head")?,
+            have: 0,
+            retry_at: 0,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     Write,
     Verify,
@@ -210,7 +249,7 @@ enum Check {
 /// the transcript: small, so it can be saved after every change and before
 /// every request. The transcript ([`Session::transcript`]) may be saved less
 /// often: whatever it lacks on restore is fetched again.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Saved {
     version: u32,
     pair: Pair,
@@ -221,12 +260,50 @@ pub struct Saved {
     recent_own: Vec<Envelope>,
     /// Those of them still in the outbox.
     outbox: Vec<u64>,
-    /// Whether the first load of the history had not happened yet.
-    #[serde(default)]
+    /// Whether the first load of the history had not happened yet (may be
+    /// left out of the JSON: `false`).
     history_pending: bool,
     follows: BTreeMap<DeviceId, Follow>,
     peer_record: Record,
     record: Record,
+}
+
+/// In JSON, an object with the field names above, in that order.
+impl ToJson for Saved {
+    fn write_json(&self, out: &mut Writer) {
+        out.object(&[
+            ("version", &self.version),
+            ("pair", &self.pair),
+            ("device", &self.device),
+            ("next_seq", &self.next_seq),
+            ("sent_head", &self.sent_head),
+            ("recent_own", &self.recent_own),
+            ("outbox", &self.outbox),
+            ("history_pending", &self.history_pending),
+            ("follows", &self.follows),
+            ("peer_record", &self.peer_record),
+            ("record", &self.record),
+        ]);
+    }
+}
+
+impl FromJson for Saved {
+    fn from_json(value: &Value) -> Result<Saved, json::Error> {
+        let f = value.fields()?;
+        Ok(Saved {
+            version: f.get("version")?,
+            pair: f.get("pair")?,
+            device: f.get("device")?,
+            next_seq: f.get("next_seq")?,
+            sent_head: f.get("sent_head")?,
+            recent_own: f.get("recent_own")?,
+            outbox: f.get("outbox")?,
+            history_pending: f.get_or("history_pending", false)?,
+            follows: f.get("follows")?,
+            peer_record: f.get("peer_record")?,
+            record: f.get("record")?,
+        })
+    }
 }
 
 impl Saved {
@@ -1229,8 +1306,8 @@ mod tests {
         )
     }
 
-    fn through_json<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> T {
-        serde_json::from_str(&serde_json::to_string(value).unwrap()).unwrap()
+    fn through_json<T: ToJson + FromJson>(value: &T) -> T {
+        json::from_str(&json::to_string(value)).unwrap()
     }
 
     #[test]

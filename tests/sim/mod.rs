@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 
 use bleep::core::journal::{self, Journal};
+use bleep::core::json;
 use bleep::core::session::Delivery;
 use bleep::core::{DeviceId, Pair, Session, Settings, Turn};
 use bleep::imserver::client::{HttpAnswer, ImClient, Transport, TransportError};
@@ -468,7 +469,7 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             }
             let saved = w.session.saved();
             // Through JSON, as the browser's local storage does it.
-            let saved = serde_json::from_str(&serde_json::to_string(&saved).unwrap()).unwrap();
+            let saved = json::from_str(&json::to_string(&saved)).unwrap();
             let transcript = w.saved_transcript.transcript();
             w.session = Session::restore(saved, transcript, SERVER, settings(), rng.next());
             if !repair {
