@@ -1,5 +1,11 @@
 //! Wording shared by the screens, kept here so it is tested natively.
 
+/// How many of the newest messages a transcript shows before "show earlier"
+/// (and how many more each press shows). A screen holds a dozen; the rest is
+/// scrollback, and every row in the page makes each new message cost more to
+/// lay out.
+pub const SHOWN_AT_FIRST: usize = 100;
+
 /// "45 s", "3 min", "1 h 2 min": how long, in the fewest words.
 pub fn elapsed(ms: u64) -> String {
     let s = ms / 1_000;

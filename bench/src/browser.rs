@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use bleep::core::envelope::{Record, ENVELOPE_VERSION};
 use bleep::core::Envelope;
+use bleep::display::SHOWN_AT_FIRST;
 use bleep::imserver::wire::{self, Request};
 
 use crate::data::{self, ALICE, ALICE_DEVICE, BOB, BOB_DEVICE};
@@ -28,7 +29,7 @@ use crate::webdriver::{Browser, Driver};
 /// Runs in every document before the app.
 const PROBE: &str = r#"
 (() => {
-  const B = window.__bench = { seen: {}, tasks: [], longTasks: [], marks: {}, target: 200,
+  const B = window.__bench = { seen: {}, tasks: [], longTasks: [], marks: {}, target: __SHOWN__,
                                setTimeout: window.setTimeout.bind(window) };
   const now = () => performance.now();
   const measure = (kind, detail, t0, at) => {
@@ -139,7 +140,7 @@ fn conversation_url(store: &Store, me: &str, peer: &str) -> String {
 
 fn open_with_probe<'d>(driver: &'d Driver, label: &str) -> Result<Browser<'d>> {
     let browser = driver.open(label)?;
-    browser.on_new_document(PROBE)?;
+    browser.on_new_document(&PROBE.replace("__SHOWN__", &SHOWN_AT_FIRST.to_string()))?;
     Ok(browser)
 }
 
@@ -155,7 +156,7 @@ fn send(browser: &Browser, text: &str) -> Result<(f64, f64)> {
         result["before"].as_u64().unwrap_or(0),
         result["after"].as_u64().unwrap_or(0),
     );
-    if after <= before && before < 200 {
+    if after <= before && before < SHOWN_AT_FIRST as u64 {
         let state = browser.exec(&format!("return {DESCRIBE};"), json!([]))?;
         return Err(format!(
             "{}: the message did not appear on sending ({state})",
@@ -489,9 +490,9 @@ pub fn render_and_memory(
     let smooth = p95_gap <= 20.0 && max_gap < 50.0 && scroll_long == 0;
 
     details.push_str(&format!(
-        "History of {HISTORY} messages (Alice ↔ Bob) seeded on the server; the app shows the newest 200.\n\n\
+        "History of {HISTORY} messages (Alice ↔ Bob) seeded on the server; the app shows the newest {SHOWN_AT_FIRST}.\n\n\
 | measurement | value |\n|---|---:|\n\
-| initial render, new device (navigation → 200 messages in the DOM; history read from the page, {:.0} KB) | {:.0} ms ({} long tasks, longest {:.0} ms) |\n\
+| initial render, new device (navigation → {SHOWN_AT_FIRST} messages in the DOM; history read from the page, {:.0} KB) | {:.0} ms ({} long tasks, longest {:.0} ms) |\n\
 | initial render, returning device (transcript from localStorage) | {:.0} ms ({} long tasks, longest {:.0} ms) |\n\
 | append by sending: click → DOM updated and laid out (max / median of {APPENDS}) | {:.1} / {:.1} ms |\n\
 | append by receiving: the answer task that shows the reply (max / median of {APPENDS}) | {:.1} / {:.1} ms |\n\
@@ -499,7 +500,7 @@ pub fn render_and_memory(
 | any fetch answer handled (median / max, {} answers) | {:.1} / {:.1} ms |\n\
 | clock tick, once a second (median / max, {} ticks) | {:.1} / {:.1} ms |\n\
 | scrolling the transcript top → bottom in 120 frames: frame interval p95 / max | {:.1} / {:.1} ms ({} long tasks) |\n\
-| \"show earlier\" (200 → 400 messages) | {} |\n\n",
+| \"show earlier\" ({} → {} messages) | {} |\n\n",
         fresh.page_kb,
         fresh.full_ms,
         fresh.long_tasks,
@@ -523,6 +524,8 @@ pub fn render_and_memory(
         p95_gap,
         max_gap,
         scroll_long,
+        earlier["before"].as_u64().unwrap_or(0),
+        earlier["after"].as_u64().unwrap_or(0),
         earlier_ms.map(|ms| format!("{ms:.0} ms")).unwrap_or_else(|| "not offered".into()),
     ));
     details.push_str(&format!(

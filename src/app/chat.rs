@@ -20,14 +20,12 @@ use super::http::BrowserTransport;
 use super::storage::{self, ChatKey};
 use crate::core::journal::Journal;
 use crate::core::{Budget, Connection, Delivery, Pair, SendError, Session, Settings, Turn};
-use crate::display::local_day;
+use crate::display::{local_day, SHOWN_AT_FIRST};
 use crate::imserver::client::ImClient;
 
 /// How long after a change the transcript is saved (it can be large).
 const TRANSCRIPT_SAVE_DELAY_MS: u32 = 500;
 
-/// How many of the newest messages a transcript shows before "show earlier".
-pub const SHOWN_AT_FIRST: usize = 200;
 
 /// Milliseconds since 1970, from the browser's clock.
 pub fn now_ms() -> u64 {

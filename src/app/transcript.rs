@@ -6,9 +6,10 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::chat::{MessageRow, SHOWN_AT_FIRST};
+use super::chat::MessageRow;
 use super::conversation::use_conversation;
 use crate::core::Delivery;
+use crate::display::SHOWN_AT_FIRST;
 
 /// After this long, a pending message says it has not been sent yet.
 const SLOW_PENDING_MS: u64 = 5_000;

@@ -599,7 +599,11 @@ impl Session {
     }
 
     fn view<'a>(&'a self, envelope: &'a Envelope) -> MessageView<'a> {
-        let mine = self.pair.me.is(&envelope.from);
+        // Names as typed are compared first: the full comparison folds case,
+        // and this runs for every row on screen at every change.
+        let from = envelope.from.as_str();
+        let mine = from == self.pair.me.typed()
+            || (from != self.pair.peer.typed() && self.pair.me.is(from));
         let delivery = mine.then(|| self.delivery(&envelope.device, envelope.seq));
         MessageView {
             envelope,
