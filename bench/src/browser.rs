@@ -255,7 +255,7 @@ pub const HISTORY: u64 = 10_000;
 pub const APPEND_BUDGET_MS: f64 = 4.0;
 pub const INITIAL_BUDGET_MS: f64 = 1000.0;
 pub const HEAP_BUDGET_MB: f64 = 50.0;
-const APPENDS: usize = 10;
+const APPENDS: usize = 30;
 
 /// Bob, writing his replies straight to the server as his window would.
 struct NativeBob {
@@ -529,7 +529,7 @@ pub fn render_and_memory(
         earlier_ms.map(|ms| format!("{ms:.0} ms")).unwrap_or_else(|| "not offered".into()),
     ));
     details.push_str(&format!(
-        "Memory after the history, the ten appends and the scrolling, after a forced garbage collection: JS heap {:.1} MB used ({:.1} MB allocated); WebAssembly linear memory {}; {} DOM elements; {:.1} MB of localStorage.\n\n",
+        "Memory after the history, the appends and the scrolling, after a forced garbage collection: JS heap {:.1} MB used ({:.1} MB allocated); WebAssembly linear memory {}; {} DOM elements; {:.1} MB of localStorage.\n\n",
         heap_mb,
         memory["total"].as_f64().unwrap_or(f64::NAN) / 1e6,
         wasm_mb.map(|m| format!("{m:.1} MB")).unwrap_or_else(|| "unknown".into()),

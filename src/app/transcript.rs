@@ -53,10 +53,14 @@ pub fn Transcript() -> impl IntoView {
     let pinned = RwSignal::new(true);
     let new_below = RwSignal::new(false);
 
+    // In the next frame, once every change of this one is in the page:
+    // reading the height here would lay the page out once more.
     let scroll_to_end = move || {
-        if let Some(el) = scroller.get_untracked() {
-            el.set_scroll_top(el.scroll_height());
-        }
+        request_animation_frame(move || {
+            if let Some(el) = scroller.get_untracked() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
         new_below.set(false);
     };
     // Keep the newest message in view, unless the reader scrolled up.
