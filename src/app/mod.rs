@@ -36,7 +36,10 @@ pub struct Joined {
 
 /// Mounts the app on the page's body.
 pub fn start() {
-    console_error_panic_hook::set_once();
+    // A panic aborts the app: say why in the console.
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&info.to_string().into());
+    }));
     leptos::mount::mount_to_body(App);
 }
 

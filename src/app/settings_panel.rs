@@ -6,20 +6,24 @@ use leptos::prelude::*;
 use super::conversation::use_conversation;
 use super::storage::{self, Preferences};
 use crate::display::{format_seconds, parse_seconds};
-use crate::imserver::client::ImError;
+use crate::imserver::{Answer, ImClient, ImError, Request};
 
-/// Removes every key of this conversation from the server.
+/// Removes every key of this conversation from the server. (Every request
+/// goes through `run`, like the chat's: one copy of its code.)
 async fn clear_conversation(
-    client: &crate::imserver::client::ImClient<super::http::BrowserTransport>,
+    client: &ImClient<super::http::BrowserTransport>,
     prefix: &str,
 ) -> Result<usize, ImError> {
-    let keys = client.keys().await?;
+    let keys = match client.run(&Request::Keys).await? {
+        Answer::Keys(keys) => keys,
+        _ => Vec::new(),
+    };
     let ours: Vec<_> = keys
         .into_iter()
         .filter(|k| k.starts_with(prefix.as_bytes()))
         .collect();
     for key in &ours {
-        client.unset(key).await?;
+        client.run(&Request::Unset { key: key.clone() }).await?;
     }
     Ok(ours.len())
 }
@@ -95,7 +99,7 @@ pub fn SettingsPanel(
         status.set(Some("Clearing…".into()));
         leptos::task::spawn_local(async move {
             let client = chat.with_value(|chat| {
-                crate::imserver::client::ImClient::new(
+                ImClient::new(
                     chat.client().server(),
                     super::http::BrowserTransport::new(8_000),
                 )

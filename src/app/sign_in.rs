@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::http::BrowserTransport;
 use super::{storage, Joined, DEFAULT_SERVER};
 use crate::core::{Field, Pair};
-use crate::imserver::client::ImClient;
+use crate::imserver::{ImClient, Request};
 
 /// What the connection check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,7 +20,11 @@ pub enum ServerCheck {
 /// means it is there and working.
 pub async fn check_server(server: &str) -> ServerCheck {
     let client = ImClient::new(server, BrowserTransport::new(5_000));
-    match client.get(b"bleep.connection-check").await {
+    // Through `run`, like every request of the app: one copy of its code.
+    let probe = Request::Get {
+        key: b"bleep.connection-check".to_vec(),
+    };
+    match client.run(&probe).await {
         Ok(_) => ServerCheck::Connected,
         Err(error) => ServerCheck::Unreachable(error.to_string()),
     }
