@@ -120,7 +120,7 @@ pub fn SettingsPanel(
             <h2>"Settings"</h2>
             <form class="server-form" on:submit=change_server>
                 <label for="settings-server">"Server address"</label>
-                <input id="settings-server" prop:value=move || server.get() on:input=move |ev| server.set(event_target_value(&ev)) />
+                <input id="settings-server" prop:value=server.get_untracked() on:input=move |ev| server.set(event_target_value(&ev)) />
                 <button type="submit" class="secondary">"Use this server (sign in again)"</button>
             </form>
             <fieldset>
@@ -132,12 +132,12 @@ pub fn SettingsPanel(
             <fieldset>
                 <legend>"When a reply arrives in a hidden tab"</legend>
                 <label class="check">
-                    <input type="checkbox" prop:checked=move || preferences.with(|p| p.sound)
+                    <input type="checkbox" prop:checked=preferences.with_untracked(|p| p.sound)
                         on:change=move |ev| { let on = event_target_checked(&ev); update(&|p| p.sound = on); } />
                     "Play a sound"
                 </label>
                 <label class="check">
-                    <input type="checkbox" prop:checked=move || preferences.with(|p| p.notifications)
+                    <input type="checkbox" prop:checked=preferences.with_untracked(|p| p.notifications)
                         on:change=toggle_notifications />
                     "Show a desktop notification"
                 </label>
