@@ -18,6 +18,7 @@ pub mod storage;
 pub mod transcript;
 pub mod turn_banner;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::core::Pair;
@@ -59,8 +60,8 @@ pub fn App() -> impl IntoView {
     view! {
         <main class="app">
             {move || match joined.get() {
-                None => view! { <SignIn on_join=on_join /> }.into_any(),
-                Some(j) => view! { <ConversationScreen joined=j on_leave=on_leave /> }.into_any(),
+                None => Either::Left(view! { <SignIn on_join=on_join /> }),
+                Some(j) => Either::Right(view! { <ConversationScreen joined=j on_leave=on_leave /> }),
             }}
         </main>
     }
