@@ -15,18 +15,18 @@ pub fn Composer() -> impl IntoView {
     let c = use_conversation();
     let chat = c.chat;
     let turn = c.view.turn;
-    let key = chat.with_value(|chat| chat.storage_key().clone());
+    let key = chat.get_value().storage_key().clone();
     let draft = RwSignal::new(storage::draft(&key));
     let error = RwSignal::new(None::<String>);
     let textarea: NodeRef<html::Textarea> = NodeRef::new();
 
-    let budget = Memo::new(move |_| draft.with(|d| chat.with_value(|chat| chat.budget(d))));
+    let budget = move || draft.with(|d| chat.get_value().budget(d));
     let peer = c.peer.clone();
     // Why sending is locked, the budget note and the send button change
     // together: one reactive closure draws the bar (in place, so the button
     // stays the same element).
     let bar = move || {
-        let b = budget.get();
+        let b = budget();
         let over = !b.fits();
         let lock_reason = match turn.get() {
             TurnState::Idle => None,
@@ -51,7 +51,7 @@ pub fn Composer() -> impl IntoView {
         let key = key.clone();
         move || {
             let text = draft.get_untracked();
-            match chat.with_value(|chat| chat.send(&text)) {
+            match chat.get_value().send(&text) {
                 Ok(()) => {
                     draft.set(String::new());
                     storage::save_draft(&key, "");

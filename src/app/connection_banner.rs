@@ -12,7 +12,7 @@ pub fn ConnectionBanner() -> impl IntoView {
     let offline = c.view.offline;
     let storage_failed = c.view.storage_failed;
     let chat = c.chat;
-    let retry = move |_| chat.with_value(|chat| chat.retry_now());
+    let retry = move |_| chat.get_value().retry_now();
     // One reactive closure draws the banner (the live region itself stays).
     move || {
         let reason = offline.get();

@@ -43,7 +43,7 @@ pub fn SettingsPanel(
         preferences.update(|p| change(p));
         let p = preferences.get_untracked();
         storage::save_preferences(&p);
-        chat.with_value(|chat| chat.set_settings(p.timing.clone()));
+        chat.get_value().set_settings(p.timing.clone());
     };
     let interval_field = move |label: &'static str,
                                id: &'static str,
@@ -93,20 +93,18 @@ pub fn SettingsPanel(
         if !confirmed {
             return;
         }
-        let prefix = chat.with_value(|chat| chat.key_prefix());
-        let conversation = chat.with_value(|chat| chat.storage_key().conversation.clone());
+        let prefix = chat.get_value().key_prefix();
+        let conversation = chat.get_value().storage_key().conversation.clone();
         let on_leave = on_leave.clone();
         status.set(Some("Clearing…".into()));
         leptos::task::spawn_local(async move {
-            let client = chat.with_value(|chat| {
-                ImClient::new(
-                    chat.client().server(),
-                    super::http::BrowserTransport::new(8_000),
-                )
-            });
+            let client = ImClient::new(
+                chat.get_value().client().server(),
+                super::http::BrowserTransport::new(8_000),
+            );
             match clear_conversation(&client, &prefix).await {
                 Ok(_) => {
-                    chat.with_value(|chat| chat.stop());
+                    chat.get_value().stop();
                     storage::forget_conversation(&conversation);
                     on_leave();
                 }
