@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::chat::TurnState;
 use super::conversation::use_conversation;
+use super::message_text;
 use super::storage;
 use crate::display::budget_note;
 
@@ -93,7 +94,7 @@ pub fn Composer() -> impl IntoView {
                 prop:value=move || draft.get()
                 on:input=on_input on:keydown=on_keydown></textarea>
             <div class="composer-bar">{bar}</div>
-            <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">{move || error.get()}</p>
+            <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">{message_text(error)}</p>
         </form>
     }
 }

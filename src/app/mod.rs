@@ -67,6 +67,19 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// The text of `message` while there is one: the line that says what went
+/// wrong, or what is going on. Shared by every such line, so that their
+/// drawing code exists once.
+pub fn message_text(message: RwSignal<Option<String>>) -> impl IntoView {
+    move || message.get()
+}
+
+/// Keeps `value` equal to what is typed into the field the handler is on
+/// (for `on:input`). Shared by the text fields, so its code exists once.
+pub fn keep_typed(value: RwSignal<String>) -> impl FnMut(web_sys::Event) + Clone + 'static {
+    move |ev| value.set(event_target_value(&ev))
+}
+
 /// Reads `?me=&peer=&server=` so that a link can open a conversation.
 fn joined_from_url() -> Option<Joined> {
     let search = web_sys::window()?.location().search().ok()?;

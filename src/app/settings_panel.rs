@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::conversation::use_conversation;
+use super::{keep_typed, message_text};
 use super::storage::{self, Preferences};
 use crate::display::{format_seconds, parse_seconds};
 use crate::imserver::{Answer, ImClient, ImError, Request};
@@ -118,7 +119,7 @@ pub fn SettingsPanel(
             <h2>"Settings"</h2>
             <form class="server-form" on:submit=change_server>
                 <label for="settings-server">"Server address"</label>
-                <input id="settings-server" prop:value=server.get_untracked() on:input=move |ev| server.set(event_target_value(&ev)) />
+                <input id="settings-server" prop:value=server.get_untracked() on:input=keep_typed(server) />
                 <button type="submit" class="secondary">"Use this server (sign in again)"</button>
             </form>
             <fieldset>
@@ -141,7 +142,7 @@ pub fn SettingsPanel(
                 </label>
             </fieldset>
             <button type="button" class="danger" on:click=clear>"Clear this conversation…"</button>
-            <p class="status" role="status">{move || status.get()}</p>
+            <p class="status" role="status">{message_text(status)}</p>
         </section>
     }
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::http::BrowserTransport;
-use super::{storage, Joined, DEFAULT_SERVER};
+use super::{keep_typed, message_text, storage, Joined, DEFAULT_SERVER};
 use crate::core::{Field, Pair};
 use crate::imserver::{ImClient, Request};
 
@@ -67,8 +67,8 @@ fn NameField(
         <label for=id>{label}</label>
         <input id=id data-testid=id name=id autocomplete=autocomplete required
             aria-describedby=error_id prop:value=value.get_untracked()
-            on:input=move |ev| value.set(event_target_value(&ev)) />
-        <p id=error_id class="field-error" role="alert">{move || error.get()}</p>
+            on:input=keep_typed(value) />
+        <p id=error_id class="field-error" role="alert">{message_text(error)}</p>
     }
 }
 
@@ -135,7 +135,7 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
                 <label for="server">"Server address"</label>
                 <input id="server" data-testid="server" name="server" inputmode="url"
                     prop:value=server.get_untracked()
-                    on:input=move |ev| server.set(event_target_value(&ev))
+                    on:input=keep_typed(server)
                     on:change=move |_| run_check() />
                 <ServerStatus check=check />
                 <div class="actions">
