@@ -16,7 +16,11 @@ pub fn ConnectionBanner() -> impl IntoView {
     // One reactive closure draws the banner (the live region itself stays).
     move || {
         let reason = offline.get();
-        let state = if reason.is_some() { "offline" } else { "online" };
+        let state = if reason.is_some() {
+            "offline"
+        } else {
+            "online"
+        };
         let message = match reason {
             Some(reason) => Either::Left(view! {
                 <p class="banner warning">
@@ -28,7 +32,9 @@ pub fn ConnectionBanner() -> impl IntoView {
                     <button type="button" class="link" on:click=retry>"Retry now"</button>
                 </p>
             }),
-            None => Either::Right(view! { <span class="sr-only">"Connected to the server."</span> }),
+            None => {
+                Either::Right(view! { <span class="sr-only">"Connected to the server."</span> })
+            }
         };
         let storage_warning = storage_failed.get().then(|| view! {
             <p class="banner warning">

@@ -54,8 +54,8 @@ fn js_failure(error: &JsValue) -> String {
 
 /// Starts `fetch(url)` without caching, abortable through `signal`.
 fn start_fetch(url: &str, signal: &AbortSignal) -> Result<js_sys::Promise, TransportError> {
-    let window = web_sys::window()
-        .ok_or_else(|| TransportError::Network("no browser window".to_owned()))?;
+    let window =
+        web_sys::window().ok_or_else(|| TransportError::Network("no browser window".to_owned()))?;
     let init = RequestInit::new();
     init.set_cache(RequestCache::NoStore);
     init.set_signal(Some(signal));
@@ -64,8 +64,8 @@ fn start_fetch(url: &str, signal: &AbortSignal) -> Result<js_sys::Promise, Trans
 
 impl Transport for BrowserTransport {
     async fn fetch(&self, url: &str) -> Result<HttpAnswer, TransportError> {
-        let controller = AbortController::new()
-            .map_err(|e| TransportError::Network(js_failure(&e)))?;
+        let controller =
+            AbortController::new().map_err(|e| TransportError::Network(js_failure(&e)))?;
         let signal = controller.signal();
         let guard = AbortOnDrop(controller);
         let on_timeout = guard.0.clone();

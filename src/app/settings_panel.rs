@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use super::conversation::use_conversation;
-use super::{keep_typed, message_text};
 use super::storage::{self, Preferences};
+use super::{keep_typed, message_text};
 use crate::display::{format_seconds, parse_seconds};
 use crate::imserver::{Answer, ImClient, ImError, Request};
 
