@@ -26,7 +26,6 @@ use crate::imserver::client::ImClient;
 /// How long after a change the transcript is saved (it can be large).
 const TRANSCRIPT_SAVE_DELAY_MS: u32 = 500;
 
-
 /// Milliseconds since 1970, from the browser's clock.
 pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::chat::TurnState;
 use super::conversation::use_conversation;
+use super::message_text;
 use super::storage;
 use crate::display::budget_note;
 
@@ -15,33 +16,43 @@ pub fn Composer() -> impl IntoView {
     let c = use_conversation();
     let chat = c.chat;
     let turn = c.view.turn;
-    let key = chat.with_value(|chat| chat.storage_key().clone());
+    let key = chat.get_value().storage_key().clone();
     let draft = RwSignal::new(storage::draft(&key));
     let error = RwSignal::new(None::<String>);
     let textarea: NodeRef<html::Textarea> = NodeRef::new();
 
-    let budget = Memo::new(move |_| draft.with(|d| chat.with_value(|chat| chat.budget(d))));
-    let note = move || {
-        let b = budget.get();
-        budget_note(b.used, b.limit)
-    };
-    let over = move || !budget.get().fits();
-    let locked = move || turn.get() != TurnState::Idle;
+    let budget = move || draft.with(|d| chat.get_value().budget(d));
     let peer = c.peer.clone();
-    let lock_reason = move || match turn.get() {
-        TurnState::Idle => None,
-        TurnState::Loading => Some("Loading the conversation from the server…".to_owned()),
-        TurnState::Sending => Some("Sending your message…".to_owned()),
-        TurnState::Waiting { .. } => Some(format!(
-            "Waiting for {peer}'s reply: you can write your next message meanwhile."
-        )),
+    // Why sending is locked, the budget note and the send button change
+    // together: one reactive closure draws the bar (in place, so the button
+    // stays the same element).
+    let bar = move || {
+        let b = budget();
+        let over = !b.fits();
+        let lock_reason = match turn.get() {
+            TurnState::Idle => None,
+            TurnState::Loading => Some("Loading the conversation from the server…".to_owned()),
+            TurnState::Sending => Some("Sending your message…".to_owned()),
+            TurnState::Waiting { .. } => Some(format!(
+                "Waiting for {peer}'s reply: you can write your next message meanwhile."
+            )),
+        };
+        let disabled = lock_reason.is_some() || over;
+        view! {
+            <p id="composer-lock" class="lock">{lock_reason}</p>
+            <p id="composer-note" class="budget" class:over=over>{budget_note(b.used, b.limit)}</p>
+            <button type="submit" class="primary" data-testid="send"
+                disabled=disabled aria-disabled=if disabled { "true" } else { "false" }>
+                "Send"
+            </button>
+        }
     };
 
     let send = {
         let key = key.clone();
         move || {
             let text = draft.get_untracked();
-            match chat.with_value(|chat| chat.send(&text)) {
+            match chat.get_value().send(&text) {
                 Ok(()) => {
                     draft.set(String::new());
                     storage::save_draft(&key, "");
@@ -82,16 +93,8 @@ pub fn Composer() -> impl IntoView {
                 aria-describedby="composer-note composer-lock composer-error"
                 prop:value=move || draft.get()
                 on:input=on_input on:keydown=on_keydown></textarea>
-            <div class="composer-bar">
-                <p id="composer-lock" class="lock">{lock_reason}</p>
-                <p id="composer-note" class="budget" class:over=over>{note}</p>
-                <button type="submit" class="primary" data-testid="send"
-                    disabled=move || locked() || over()
-                    aria-disabled=move || (locked() || over()).to_string()>
-                    "Send"
-                </button>
-            </div>
-            <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">{move || error.get()}</p>
+            <div class="composer-bar">{bar}</div>
+            <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">{message_text(error)}</p>
         </form>
     }
 }

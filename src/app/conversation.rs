@@ -52,7 +52,7 @@ pub fn ConversationScreen(
     let clock = StoredValue::new_local(Some(Interval::new(1_000, move || now.set(now_ms()))));
     on_cleanup(move || {
         clock.update_value(|c| drop(c.take()));
-        chat.with_value(|c| c.stop());
+        chat.get_value().stop();
     });
     let conversation = Conversation {
         chat,

@@ -1,6 +1,6 @@
 //! The browser side of Bleep: Leptos screens over the protocol core.
 //!
-//! - [`App`] chooses between the sign-in form and a conversation;
+//! - [`start`] shows the sign-in form or a conversation, one at a time;
 //! - [`chat`] runs the core with real requests, timers and storage;
 //! - the other modules are the pieces of the screen, each named for what the
 //!   clinician sees.
@@ -18,7 +18,12 @@ pub mod storage;
 pub mod transcript;
 pub mod turn_banner;
 
+use std::any::Any;
+use std::cell::RefCell;
+
+use leptos::mount::mount_to;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::core::Pair;
 use conversation::ConversationScreen;
@@ -34,38 +39,96 @@ pub struct Joined {
     pub server: String,
 }
 
-/// Mounts the app on the page's body.
+/// Starts the app: a `<main>` on the page's body, showing the sign-in form,
+/// or the conversation a link asks for.
 pub fn start() {
-    console_error_panic_hook::set_once();
+    // A panic aborts the app: say why in the console.
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&info.to_string().into());
+    }));
     // Names fold case with String.prototype.toLowerCase, which follows
     // Unicode's default case conversion as str::to_lowercase does.
     crate::core::participants::set_lowercase(|text| {
         js_sys::JsString::from(text).to_lower_case().into()
     });
-    leptos::mount::mount_to_body(App);
+    let Some(main) = app_element() else {
+        return;
+    };
+    PAGE.with(|page| page.borrow_mut().main = Some(main));
+    show(joined_from_url());
 }
 
-/// The whole app: the sign-in form until a conversation is opened.
-#[component]
-pub fn App() -> impl IntoView {
-    let joined = RwSignal::new(joined_from_url());
-    let on_join = move |j: Joined| {
-        storage::remember_sign_in(&storage::SignIn {
-            me: j.pair.me.typed().to_owned(),
-            peer: j.pair.peer.typed().to_owned(),
-            server: j.server.clone(),
-        });
-        joined.set(Some(j));
+/// What the page shows: the `<main>` element and the screen in it.
+#[derive(Default)]
+struct Page {
+    main: Option<web_sys::HtmlElement>,
+    /// The screen's mount handle: dropping it takes the screen off the page
+    /// and runs its clean-ups (a conversation stops its chat).
+    screen: Option<Box<dyn Any>>,
+}
+
+thread_local! {
+    static PAGE: RefCell<Page> = RefCell::default();
+}
+
+/// Adds `<main class="app">` to the page's body.
+fn app_element() -> Option<web_sys::HtmlElement> {
+    let document = web_sys::window()?.document()?;
+    let main = document.create_element("main").ok()?;
+    main.set_class_name("app");
+    document.body()?.append_child(&main).ok()?;
+    main.dyn_into().ok()
+}
+
+/// Shows the sign-in form (`None`) or the conversation `joined`, in place
+/// of what was shown. Each screen is mounted on its own and replaced whole
+/// (never redrawn in place), so no code exists to redraw one into another.
+fn show(joined: Option<Joined>) {
+    let (main, old) = PAGE.with(|page| {
+        let mut page = page.borrow_mut();
+        (page.main.clone(), page.screen.take())
+    });
+    // The old screen goes first, so that its chat stops before a new starts.
+    drop(old);
+    let Some(main) = main else {
+        return;
     };
-    let on_leave = move || joined.set(None);
-    view! {
-        <main class="app">
-            {move || match joined.get() {
-                None => view! { <SignIn on_join=on_join /> }.into_any(),
-                Some(j) => view! { <ConversationScreen joined=j on_leave=on_leave /> }.into_any(),
-            }}
-        </main>
-    }
+    let screen: Box<dyn Any> = match joined {
+        None => Box::new(mount_to(main, || view! { <SignIn on_join=join /> })),
+        Some(joined) => Box::new(mount_to(main, move || {
+            view! { <ConversationScreen joined=joined on_leave=leave /> }
+        })),
+    };
+    PAGE.with(|page| page.borrow_mut().screen = Some(screen));
+}
+
+/// Remembers the sign-in and opens the conversation. The switch waits until
+/// the event that asked for it is handled: its screen is about to go.
+fn join(joined: Joined) {
+    storage::remember_sign_in(&storage::SignIn {
+        me: joined.pair.me.typed().to_owned(),
+        peer: joined.pair.peer.typed().to_owned(),
+        server: joined.server.clone(),
+    });
+    leptos::task::spawn_local(async move { show(Some(joined)) });
+}
+
+/// Back to the sign-in form (after the event that asked for it).
+fn leave() {
+    leptos::task::spawn_local(async { show(None) });
+}
+
+/// The text of `message` while there is one: the line that says what went
+/// wrong, or what is going on. Shared by every such line, so that their
+/// drawing code exists once.
+pub fn message_text(message: RwSignal<Option<String>>) -> impl IntoView {
+    move || message.get()
+}
+
+/// Keeps `value` equal to what is typed into the field the handler is on
+/// (for `on:input`). Shared by the text fields, so its code exists once.
+pub fn keep_typed(value: RwSignal<String>) -> impl FnMut(web_sys::Event) + Clone + 'static {
+    move |ev| value.set(event_target_value(&ev))
 }
 
 /// Reads `?me=&peer=&server=` so that a link can open a conversation.

@@ -5,21 +5,26 @@ use leptos::prelude::*;
 
 use super::conversation::use_conversation;
 use super::storage::{self, Preferences};
+use super::{keep_typed, message_text};
 use crate::display::{format_seconds, parse_seconds};
-use crate::imserver::client::ImError;
+use crate::imserver::{Answer, ImClient, ImError, Request};
 
-/// Removes every key of this conversation from the server.
+/// Removes every key of this conversation from the server. (Every request
+/// goes through `run`, like the chat's: one copy of its code.)
 async fn clear_conversation(
-    client: &crate::imserver::client::ImClient<super::http::BrowserTransport>,
+    client: &ImClient<super::http::BrowserTransport>,
     prefix: &str,
 ) -> Result<usize, ImError> {
-    let keys = client.keys().await?;
+    let keys = match client.run(&Request::Keys).await? {
+        Answer::Keys(keys) => keys,
+        _ => Vec::new(),
+    };
     let ours: Vec<_> = keys
         .into_iter()
         .filter(|k| k.starts_with(prefix.as_bytes()))
         .collect();
     for key in &ours {
-        client.unset(key).await?;
+        client.run(&Request::Unset { key: key.clone() }).await?;
     }
     Ok(ours.len())
 }
@@ -39,7 +44,7 @@ pub fn SettingsPanel(
         preferences.update(|p| change(p));
         let p = preferences.get_untracked();
         storage::save_preferences(&p);
-        chat.with_value(|chat| chat.set_settings(p.timing.clone()));
+        chat.get_value().set_settings(p.timing.clone());
     };
     let interval_field = move |label: &'static str,
                                id: &'static str,
@@ -89,20 +94,18 @@ pub fn SettingsPanel(
         if !confirmed {
             return;
         }
-        let prefix = chat.with_value(|chat| chat.key_prefix());
-        let conversation = chat.with_value(|chat| chat.storage_key().conversation.clone());
+        let prefix = chat.get_value().key_prefix();
+        let conversation = chat.get_value().storage_key().conversation.clone();
         let on_leave = on_leave.clone();
         status.set(Some("Clearing…".into()));
         leptos::task::spawn_local(async move {
-            let client = chat.with_value(|chat| {
-                crate::imserver::client::ImClient::new(
-                    chat.client().server(),
-                    super::http::BrowserTransport::new(8_000),
-                )
-            });
+            let client = ImClient::new(
+                chat.get_value().client().server(),
+                super::http::BrowserTransport::new(8_000),
+            );
             match clear_conversation(&client, &prefix).await {
                 Ok(_) => {
-                    chat.with_value(|chat| chat.stop());
+                    chat.get_value().stop();
                     storage::forget_conversation(&conversation);
                     on_leave();
                 }
@@ -116,7 +119,7 @@ pub fn SettingsPanel(
             <h2>"Settings"</h2>
             <form class="server-form" on:submit=change_server>
                 <label for="settings-server">"Server address"</label>
-                <input id="settings-server" prop:value=move || server.get() on:input=move |ev| server.set(event_target_value(&ev)) />
+                <input id="settings-server" prop:value=server.get_untracked() on:input=keep_typed(server) />
                 <button type="submit" class="secondary">"Use this server (sign in again)"</button>
             </form>
             <fieldset>
@@ -128,18 +131,18 @@ pub fn SettingsPanel(
             <fieldset>
                 <legend>"When a reply arrives in a hidden tab"</legend>
                 <label class="check">
-                    <input type="checkbox" prop:checked=move || preferences.with(|p| p.sound)
+                    <input type="checkbox" prop:checked=preferences.with_untracked(|p| p.sound)
                         on:change=move |ev| { let on = event_target_checked(&ev); update(&|p| p.sound = on); } />
                     "Play a sound"
                 </label>
                 <label class="check">
-                    <input type="checkbox" prop:checked=move || preferences.with(|p| p.notifications)
+                    <input type="checkbox" prop:checked=preferences.with_untracked(|p| p.notifications)
                         on:change=toggle_notifications />
                     "Show a desktop notification"
                 </label>
             </fieldset>
             <button type="button" class="danger" on:click=clear>"Clear this conversation…"</button>
-            <p class="status" role="status">{move || status.get()}</p>
+            <p class="status" role="status">{message_text(status)}</p>
         </section>
     }
 }

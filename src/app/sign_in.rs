@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 
 use super::http::BrowserTransport;
-use super::{storage, Joined, DEFAULT_SERVER};
+use super::{keep_typed, message_text, storage, Joined, DEFAULT_SERVER};
 use crate::core::{Field, Pair};
-use crate::imserver::client::ImClient;
+use crate::imserver::{ImClient, Request};
 
 /// What the connection check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,29 +20,55 @@ pub enum ServerCheck {
 /// means it is there and working.
 pub async fn check_server(server: &str) -> ServerCheck {
     let client = ImClient::new(server, BrowserTransport::new(5_000));
-    match client.get(b"bleep.connection-check").await {
+    // Through `run`, like every request of the app: one copy of its code.
+    let probe = Request::Get {
+        key: b"bleep.connection-check".to_vec(),
+    };
+    match client.run(&probe).await {
         Ok(_) => ServerCheck::Connected,
         Err(error) => ServerCheck::Unreachable(error.to_string()),
     }
 }
 
 /// The line under the form that says whether the server answers.
+///
+/// One reactive closure draws the whole line: its state and its words
+/// change together (the paragraph itself stays, as the live region must).
 #[component]
 pub fn ServerStatus(check: RwSignal<ServerCheck>) -> impl IntoView {
-    let state = move || match check.get() {
-        ServerCheck::Checking => "checking",
-        ServerCheck::Connected => "connected",
-        ServerCheck::Unreachable(_) => "unreachable",
-    };
-    let text = move || match check.get() {
-        ServerCheck::Checking => "Checking the server…".to_owned(),
-        ServerCheck::Connected => "✓ Connected: the server answers.".to_owned(),
-        ServerCheck::Unreachable(why) => format!("✗ Server not reachable. {why}"),
-    };
+    move || {
+        let (state, text) = match check.get() {
+            ServerCheck::Checking => ("checking", "Checking the server…".to_owned()),
+            ServerCheck::Connected => ("connected", "✓ Connected: the server answers.".to_owned()),
+            ServerCheck::Unreachable(why) => {
+                ("unreachable", format!("✗ Server not reachable. {why}"))
+            }
+        };
+        view! {
+            <p class="server-status" data-testid="server-status" data-state=state role="status" aria-live="polite">
+                {text}
+            </p>
+        }
+    }
+}
+
+/// A name field with its label and the line that says what is wrong with
+/// it. Only typing changes the name, so the field is filled once.
+#[component]
+fn NameField(
+    id: &'static str,
+    label: &'static str,
+    error_id: &'static str,
+    autocomplete: Option<&'static str>,
+    value: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
     view! {
-        <p class="server-status" data-testid="server-status" data-state=state role="status" aria-live="polite">
-            {text}
-        </p>
+        <label for=id>{label}</label>
+        <input id=id data-testid=id name=id autocomplete=autocomplete required
+            aria-describedby=error_id prop:value=value.get_untracked()
+            on:input=keep_typed(value) />
+        <p id=error_id class="field-error" role="alert">{message_text(error)}</p>
     }
 }
 
@@ -101,22 +127,15 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
             <h1 class="brand">"Bleep"</h1>
             <p class="tagline">"Messages between colleagues, one turn at a time."</p>
             <form class="sign-in card" data-testid="sign-in" on:submit=submit novalidate>
-                <label for="me">"Your name"</label>
-                <input id="me" data-testid="me" name="me" autocomplete="name" required
-                    aria-describedby="me-error" prop:value=move || me.get()
-                    on:input=move |ev| me.set(event_target_value(&ev)) />
-                <p id="me-error" class="field-error" role="alert">{move || me_error.get()}</p>
-
-                <label for="peer">"Your colleague's name"</label>
-                <input id="peer" data-testid="peer" name="peer" required
-                    aria-describedby="peer-error" prop:value=move || peer.get()
-                    on:input=move |ev| peer.set(event_target_value(&ev)) />
-                <p id="peer-error" class="field-error" role="alert">{move || peer_error.get()}</p>
+                <NameField id="me" label="Your name" error_id="me-error"
+                    autocomplete=Some("name") value=me error=me_error />
+                <NameField id="peer" label="Your colleague's name" error_id="peer-error"
+                    autocomplete=None value=peer error=peer_error />
 
                 <label for="server">"Server address"</label>
                 <input id="server" data-testid="server" name="server" inputmode="url"
-                    prop:value=move || server.get()
-                    on:input=move |ev| server.set(event_target_value(&ev))
+                    prop:value=server.get_untracked()
+                    on:input=keep_typed(server)
                     on:change=move |_| run_check() />
                 <ServerStatus check=check />
                 <div class="actions">
