@@ -861,3 +861,86 @@ fn a_reply_to_a_hidden_tab_shows_in_its_title_and_is_read_only_when_seen() {
         .await;
     });
 }
+
+/// Clicks the button whose words are `label`; says whether there was one.
+async fn click_button(window: &Window, label: &str) -> bool {
+    let script = "const [label] = arguments; \
+        for (const b of document.querySelectorAll('button')) \
+          if (b.textContent.trim() === label) { b.click(); return true; } \
+        return false;";
+    window.script(script, vec![label.into()]).await == serde_json::json!(true)
+}
+
+/// Replaces what the sign-in field `testid` holds with `text`.
+async fn retype(window: &Window, testid: &str, text: &str) {
+    let field = window.wait_for_testid(testid, WAIT).await;
+    field
+        .clear()
+        .await
+        .unwrap_or_else(|e| panic!("{}: cannot clear [{testid}]: {e}", window.label()));
+    window.type_into(testid, text).await;
+}
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn switching_colleague_and_back_keeps_each_conversation() {
+    run(Duration::from_secs(150), async {
+        let stack = Stack::start();
+        let (alice, bob) = stack.alice_and_bob().await;
+        let texts = ["Bed 4 needs a review", "On my way"];
+        exchange(&alice, &bob, &texts).await;
+
+        // Alice turns to Carol: the form comes back with her own name kept.
+        assert!(
+            click_button(&alice, "Switch colleague").await,
+            "no 'Switch colleague'"
+        );
+        alice.wait_for_testid("sign-in", WAIT).await;
+        let me = alice
+            .script(
+                "return document.querySelector('[data-testid=\"me\"]').value;",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            me,
+            serde_json::json!("Alice"),
+            "the form forgot who signed in"
+        );
+        retype(&alice, "peer", "Carol").await;
+        alice.click("join").await;
+        let s = alice.wait_until_loaded().await;
+        assert!(
+            s.messages.is_empty(),
+            "Carol's conversation shows others' messages: {s:#?}"
+        );
+        let screens = alice
+            .script(
+                "return [document.querySelectorAll('main').length, \
+                         document.querySelectorAll('[data-testid=\"turn\"]').length, \
+                         document.querySelectorAll('[data-testid=\"sign-in\"]').length];",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            screens,
+            serde_json::json!([1, 1, 0]),
+            "main, turn banners, sign-in forms"
+        );
+
+        // And back to Bob: the conversation is there, read from this browser,
+        // and it goes on.
+        assert!(click_button(&alice, "Switch colleague").await);
+        alice.wait_for_testid("sign-in", WAIT).await;
+        retype(&alice, "peer", "Bob").await;
+        alice.click("join").await;
+        alice
+            .wait_until("the conversation with Bob again", WAIT, |s| {
+                s.lines() == lines(&[("Alice", texts[0]), ("Bob", texts[1])])
+            })
+            .await;
+        exchange(&alice, &bob, &["Gas sent"]).await;
+        let s = bob.snapshot().await;
+        assert_eq!(s.messages.len(), 3, "Bob's transcript: {s:#?}");
+    });
+}

@@ -95,21 +95,25 @@ fn show(joined: Option<Joined>) {
     };
     let screen: Box<dyn Any> = match joined {
         None => Box::new(mount_to(main, || view! { <SignIn on_join=join /> })),
-        Some(joined) => Box::new(mount_to(main, move || {
-            view! { <ConversationScreen joined=joined on_leave=leave /> }
-        })),
+        Some(joined) => {
+            // Remembered however it was opened (form or link), so that the
+            // form comes back filled in after "Switch colleague".
+            storage::remember_sign_in(&storage::SignIn {
+                me: joined.pair.me.typed().to_owned(),
+                peer: joined.pair.peer.typed().to_owned(),
+                server: joined.server.clone(),
+            });
+            Box::new(mount_to(main, move || {
+                view! { <ConversationScreen joined=joined on_leave=leave /> }
+            }))
+        }
     };
     PAGE.with(|page| page.borrow_mut().screen = Some(screen));
 }
 
-/// Remembers the sign-in and opens the conversation. The switch waits until
-/// the event that asked for it is handled: its screen is about to go.
+/// Opens the conversation. The switch waits until the event that asked for
+/// it is handled: its screen is about to go.
 fn join(joined: Joined) {
-    storage::remember_sign_in(&storage::SignIn {
-        me: joined.pair.me.typed().to_owned(),
-        peer: joined.pair.peer.typed().to_owned(),
-        server: joined.server.clone(),
-    });
     leptos::task::spawn_local(async move { show(Some(joined)) });
 }
 

@@ -49,6 +49,8 @@ pub fn Transcript() -> impl IntoView {
     let total = c.view.total;
     let chat = c.chat;
     let hidden_above = move || total.get().saturating_sub(messages.with(Vec::len));
+    // The button stays put while messages arrive; only its count changes.
+    let has_earlier = Memo::new(move |_| hidden_above() > 0);
     let scroller: NodeRef<html::Div> = NodeRef::new();
     let pinned = RwSignal::new(true);
     let new_below = RwSignal::new(false);
@@ -108,18 +110,20 @@ pub fn Transcript() -> impl IntoView {
     view! {
         <div class="transcript" node_ref=scroller on:scroll=on_scroll tabindex="0"
             aria-label="Messages">
-            <Show when=move || loading.get() && messages.with(Vec::is_empty)>
-                <p class="hint">"Loading the conversation…"</p>
-            </Show>
-            <Show when=move || !loading.get() && messages.with(Vec::is_empty)>
-                <p class="hint">"No messages yet. Either of you may start."</p>
-            </Show>
-            <Show when=move || { hidden_above() > 0 }>
+            {move || messages.with(Vec::is_empty).then(|| {
+                let hint = if loading.get() {
+                    "Loading the conversation…"
+                } else {
+                    "No messages yet. Either of you may start."
+                };
+                view! { <p class="hint">{hint}</p> }
+            })}
+            {move || has_earlier.get().then(|| view! {
                 <button type="button" class="secondary earlier"
                     on:click=move |_| chat.with_value(|chat| chat.show_earlier(SHOWN_AT_FIRST))>
                     {move || format!("Show earlier messages ({} more)", hidden_above())}
                 </button>
-            </Show>
+            })}
             <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
                 <For
                     each=move || with_days(messages.get())
@@ -127,11 +131,11 @@ pub fn Transcript() -> impl IntoView {
                     children=move |(row, separator)| view! { <Message row=row separator=separator /> }
                 />
             </ol>
-            <Show when=move || new_below.get()>
+            {move || new_below.get().then(|| view! {
                 <button type="button" class="new-messages" on:click=move |_| { pinned.set(true); scroll_to_end(); }>
                     "↓ New messages"
                 </button>
-            </Show>
+            })}
         </div>
     }
 }
@@ -169,12 +173,12 @@ fn Message(row: MessageRow, separator: Option<String>) -> impl IntoView {
                 {status}
             </div>
             <p class="text" data-testid="message-text">{row.text.clone()}</p>
-            <Show when=slow>
+            {move || slow().then(|| view! {
                 <p class="slow">
                     "Not sent yet — retrying. "
                     <button type="button" class="link" on:click=retry>"Retry now"</button>
                 </p>
-            </Show>
+            })}
         </li>
     }
 }
