@@ -173,7 +173,15 @@ fn twiggy_report(rustc_wasm: &Path) -> Result<String> {
     text.push_str(
         "twiggy, on the shipped code with its names kept (rustc's wasm → wasm-bindgen → `wasm-opt -Oz -g`):\n\n```text\n",
     );
-    text.push_str(&tool("twiggy", &["top", "-n", "25", &named_text])?);
+    // Names of view types run to thousands of characters: keep their start.
+    for line in tool("twiggy", &["top", "-n", "25", &named_text])?.lines() {
+        let short: String = line.chars().take(160).collect();
+        text.push_str(&short);
+        if short.len() < line.len() {
+            text.push('…');
+        }
+        text.push('\n');
+    }
     text.push_str("```\n\n");
 
     // Everything but the name section, summed by the first path segment of
