@@ -944,3 +944,63 @@ fn switching_colleague_and_back_keeps_each_conversation() {
         assert_eq!(s.messages.len(), 3, "Bob's transcript: {s:#?}");
     });
 }
+
+/// Fills the page's local storage until the browser refuses more.
+const FILL_STORAGE: &str = "let n = 0; \
+    for (const size of [1 << 20, 1 << 14, 1 << 8, 1]) { \
+      const junk = 'x'.repeat(size); \
+      try { for (;;) { localStorage.setItem('junk.' + n, junk); n++; } } catch (e) {} \
+    } \
+    return n;";
+
+const EMPTY_STORAGE_OF_JUNK: &str = "for (const key of Object.keys(localStorage)) \
+      if (key.startsWith('junk.')) localStorage.removeItem(key); \
+    return true;";
+
+const STORAGE_WARNING: &str =
+    "return document.body.innerText.includes('This browser will not save messages');";
+
+/// Waits until the warning that storage refuses to save is `shown` or not.
+async fn wait_for_storage_warning(window: &Window, shown: bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while window.script(STORAGE_WARNING, vec![]).await != serde_json::json!(shown) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}: the storage warning should be {}",
+            window.label(),
+            if shown { "shown" } else { "gone" }
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn a_full_storage_is_shown_and_the_warning_goes_once_it_saves_again() {
+    run(Duration::from_secs(120), async {
+        let stack = Stack::start();
+        let (alice, bob) = stack.alice_and_bob().await;
+        exchange(&alice, &bob, &["Obs for bed 7 please"]).await;
+        assert_eq!(
+            alice.script(STORAGE_WARNING, vec![]).await,
+            serde_json::json!(false)
+        );
+
+        let filled = alice.script(FILL_STORAGE, vec![]).await;
+        assert!(
+            filled.as_u64().unwrap_or(0) > 0,
+            "nothing was stored: {filled}"
+        );
+        exchange(&bob, &alice, &["Done: 36.8, 88, 120/70"]).await;
+        wait_for_storage_warning(&alice, true).await;
+
+        // Room again: the next change is saved and the warning goes.
+        alice.script(EMPTY_STORAGE_OF_JUNK, vec![]).await;
+        exchange(&alice, &bob, &["Thanks"]).await;
+        wait_for_storage_warning(&alice, false).await;
+        // And what was said is there after a reload.
+        alice.reload().await;
+        let s = alice.wait_until_loaded().await;
+        assert_eq!(s.messages.len(), 3, "after the reload: {s:#?}");
+    });
+}

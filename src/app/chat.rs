@@ -117,6 +117,9 @@ pub struct Chat {
     transcript_timer: RefCell<Option<Timeout>>,
     /// Where the saved transcript's journal ends.
     journal: RefCell<Journal>,
+    /// Whether the last save of the state, and of the transcript, failed.
+    state_unsaved: Cell<bool>,
+    transcript_unsaved: Cell<bool>,
     busy: Cell<bool>,
     stopped: Cell<bool>,
     shown_revision: Cell<u64>,
@@ -159,6 +162,8 @@ impl Chat {
             timer: RefCell::new(None),
             transcript_timer: RefCell::new(None),
             journal: RefCell::new(journal),
+            state_unsaved: Cell::new(false),
+            transcript_unsaved: Cell::new(false),
             busy: Cell::new(false),
             stopped: Cell::new(false),
             shown_revision: Cell::new(0),
@@ -282,15 +287,16 @@ impl Chat {
         let saved = storage::save_state(&self.storage_key, &session.saved());
         let transcript_changed = !session.unsaved_transcript().is_empty();
         drop(session);
-        if self.view.storage_failed.get_untracked() == saved {
-            self.view.storage_failed.set(!saved);
-        }
+        self.state_unsaved.set(!saved);
+        self.show_storage_state();
         if transcript_changed && self.transcript_timer.borrow().is_none() {
             let chat = Rc::clone(self);
             *self.transcript_timer.borrow_mut() =
                 Some(Timeout::new(TRANSCRIPT_SAVE_DELAY_MS, move || {
                     chat.transcript_timer.borrow_mut().take();
-                    if chat.save_transcript() {
+                    let saved = chat.save_transcript();
+                    chat.show_storage_state();
+                    if saved {
                         chat.changed();
                         chat.pump();
                     }
@@ -307,13 +313,25 @@ impl Chat {
             return true;
         }
         let journal = self.journal.borrow().clone();
-        match storage::save_transcript(&self.storage_key, &journal, session.unsaved_transcript()) {
+        let stored =
+            storage::save_transcript(&self.storage_key, &journal, session.unsaved_transcript());
+        self.transcript_unsaved.set(stored.is_none());
+        match stored {
             Some(next) => {
                 *self.journal.borrow_mut() = next;
                 session.transcript_saved();
                 true
             }
             None => false,
+        }
+    }
+
+    /// Warns on screen while the browser refuses to keep the state or the
+    /// transcript (storage full or turned off).
+    fn show_storage_state(&self) {
+        let failed = self.state_unsaved.get() || self.transcript_unsaved.get();
+        if self.view.storage_failed.get_untracked() != failed {
+            self.view.storage_failed.set(failed);
         }
     }
 
