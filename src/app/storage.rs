@@ -10,6 +10,7 @@
 use crate::core::claim::Lease;
 use crate::core::journal::{self, Change, Journal};
 use crate::core::json::{self, FromJson, ToJson, Value, Writer};
+use crate::core::log::MessageLog;
 use crate::core::{DeviceId, Envelope, Saved, Settings};
 
 fn storage() -> Option<web_sys::Storage> {
@@ -184,7 +185,7 @@ pub fn drop_lease(device: &DeviceId) {
 /// A conversation as this device left it: the protocol state, and the
 /// transcript as last saved (which may be older than the state) with the
 /// journal it was read from.
-pub fn load_session(chat: &ChatKey) -> Option<(Saved, Vec<Envelope>, Journal)> {
+pub fn load_session(chat: &ChatKey) -> Option<(Saved, MessageLog, Journal)> {
     let saved = read_json(&conversation_key("session", chat))?;
     let mut chunks = read_chunks(chat);
     if chunks.is_empty() {

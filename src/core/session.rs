@@ -247,8 +247,9 @@ enum Check {
 
 /// What a window must keep to resume after a reload or a crash, apart from
 /// the transcript: small, so it can be saved after every change and before
-/// every request. The transcript ([`Session::transcript`]) may be saved less
-/// often: whatever it lacks on restore is fetched again.
+/// every request. The transcript ([`Session::unsaved_transcript`], appended
+/// to a [`super::journal`]) may be saved less often: whatever it lacks on
+/// restore is fetched again.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Saved {
     version: u32,
@@ -333,7 +334,6 @@ pub struct Session {
     rewrite: BTreeSet<u64>,
     /// Own messages to read back because the saved transcript lacked them.
     refetch_own: BTreeSet<u64>,
-    transcript_revision: u64,
     /// What happened to the transcript since it was last saved, in order.
     unsaved: Vec<Change>,
     /// Per device, how far the last saved transcript holds its messages.
@@ -389,7 +389,6 @@ impl Session {
             outbox: VecDeque::new(),
             rewrite: BTreeSet::new(),
             refetch_own: BTreeSet::new(),
-            transcript_revision: 0,
             unsaved: Vec::new(),
             durable: BTreeMap::new(),
             shown: BTreeMap::new(),
@@ -429,7 +428,7 @@ impl Session {
     /// are forgotten; anything they might not have done is done again.
     pub fn restore(
         saved: Saved,
-        transcript: Vec<Envelope>,
+        transcript: MessageLog,
         server: &str,
         settings: Settings,
         seed: u64,
@@ -445,9 +444,7 @@ impl Session {
             follow.have = 0;
             follow.retry_at = 0;
         }
-        for envelope in transcript {
-            session.log.insert(envelope);
-        }
+        session.log = transcript;
         let devices: Vec<DeviceId> = session.follows.keys().cloned().collect();
         for device in devices {
             session.advance(&device);
@@ -507,11 +504,6 @@ impl Session {
         }
     }
 
-    /// The transcript, in agreed order.
-    pub fn transcript(&self) -> Vec<Envelope> {
-        self.log.iter().cloned().collect()
-    }
-
     /// What happened to the transcript since it was last saved, to append
     /// to the saved journal (see [`super::journal`]).
     pub fn unsaved_transcript(&self) -> &[Change] {
@@ -532,11 +524,6 @@ impl Session {
         durable.insert(self.device.clone(), own);
         self.durable = durable;
         self.update_receipts();
-    }
-
-    /// Grows whenever the transcript gains or loses a message.
-    pub fn transcript_revision(&self) -> u64 {
-        self.transcript_revision
     }
 
     // ----- what the screen shows -------------------------------------------
@@ -1047,7 +1034,6 @@ impl Session {
                 // it shares our device id. Renumber ours and write it again.
                 self.log.remove(&self.device, seq);
                 self.unsaved.push(Change::Removed(self.device.clone(), seq));
-                self.transcript_revision += 1;
                 let mut renumbered = ours;
                 renumbered.seq = self.next_seq;
                 self.next_seq += 1;
@@ -1275,9 +1261,13 @@ impl Session {
 
     /// Adds a message to the transcript.
     fn insert(&mut self, envelope: Envelope) {
-        if self.log.insert(envelope.clone()) == Inserted::New {
-            self.unsaved.push(Change::Added(envelope));
-            self.transcript_revision += 1;
+        let (device, seq) = (envelope.device.clone(), envelope.seq);
+        if self.log.insert(envelope) == Inserted::New {
+            // Copied for the journal only when new: messages are read again
+            // and again while repairing.
+            if let Some(added) = self.log.get(&device, seq) {
+                self.unsaved.push(Change::Added(added.clone()));
+            }
             self.changed();
         }
     }
@@ -1321,7 +1311,13 @@ mod tests {
         alice.send("bed 4 desaturating", 1_000).unwrap();
         assert_eq!(alice.turn(), Turn::Sending);
         let saved = through_json(&alice.saved());
-        let alice = Session::restore(saved, Vec::new(), "IMserver.php", Settings::default(), 8);
+        let alice = Session::restore(
+            saved,
+            MessageLog::new(),
+            "IMserver.php",
+            Settings::default(),
+            8,
+        );
         let texts: Vec<_> = alice
             .messages()
             .map(|m| (m.envelope.text.clone(), m.delivery))

@@ -282,7 +282,7 @@ impl SavedTranscript {
         session.transcript_saved();
     }
 
-    fn transcript(&self) -> Vec<bleep::core::Envelope> {
+    fn transcript(&self) -> bleep::core::log::MessageLog {
         journal::replay(self.chunks.iter().map(String::as_str))
     }
 }
