@@ -960,18 +960,11 @@ const EMPTY_STORAGE_OF_JUNK: &str = "for (const key of Object.keys(localStorage)
 const STORAGE_WARNING: &str =
     "return document.body.innerText.includes('This browser will not save messages');";
 
-/// Waits until the warning that storage refuses to save is `shown` or not.
-async fn wait_for_storage_warning(window: &Window, shown: bool) {
-    let deadline = std::time::Instant::now() + WAIT;
-    while window.script(STORAGE_WARNING, vec![]).await != serde_json::json!(shown) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}: the storage warning should be {}",
-            window.label(),
-            if shown { "shown" } else { "gone" }
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Whether the connection banner warns that this browser will not save.
+fn warns_of_storage(s: &Snapshot) -> bool {
+    s.connection_text
+        .as_deref()
+        .is_some_and(|t| t.contains("This browser will not save messages"))
 }
 
 #[test]
@@ -992,12 +985,16 @@ fn a_full_storage_is_shown_and_the_warning_goes_once_it_saves_again() {
             "nothing was stored: {filled}"
         );
         exchange(&bob, &alice, &["Done: 36.8, 88, 120/70"]).await;
-        wait_for_storage_warning(&alice, true).await;
+        alice
+            .wait_until("the storage warning", WAIT, warns_of_storage)
+            .await;
 
         // Room again: the next change is saved and the warning goes.
         alice.script(EMPTY_STORAGE_OF_JUNK, vec![]).await;
         exchange(&alice, &bob, &["Thanks"]).await;
-        wait_for_storage_warning(&alice, false).await;
+        alice
+            .wait_until("no storage warning", WAIT, |s| !warns_of_storage(s))
+            .await;
         // And what was said is there after a reload.
         alice.reload().await;
         let s = alice.wait_until_loaded().await;
