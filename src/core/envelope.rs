@@ -6,10 +6,9 @@
 //! HTML. Anything that does not decode, or decodes to something impossible, is
 //! treated as if the key were missing: junk on the server is never ours.
 
-use std::collections::BTreeMap;
-
 use super::json::{self, FromJson, ToJson, Value, Writer};
 use super::participants::DeviceId;
+use super::small_map::SmallMap;
 
 /// The envelope format written by this version.
 pub const ENVELOPE_VERSION: u32 = 1;
@@ -88,11 +87,11 @@ impl Envelope {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Record {
     /// Highest message number stored, per device of this participant.
-    pub heads: BTreeMap<DeviceId, u64>,
+    pub heads: SmallMap<DeviceId, u64>,
     /// Per device of this participant: per sending device (either
     /// participant's), the highest number it has shown, all before it too.
     /// For the colleague's devices these are read receipts.
-    pub seen: BTreeMap<DeviceId, BTreeMap<DeviceId, u64>>,
+    pub seen: SmallMap<DeviceId, SmallMap<DeviceId, u64>>,
 }
 
 /// In JSON: `{"h":{device:head,…},"s":{reader:{sender:seen,…},…}}`; either
@@ -107,8 +106,8 @@ impl FromJson for Record {
     fn from_json(value: &Value) -> Result<Record, json::Error> {
         let f = value.fields()?;
         Ok(Record {
-            heads: f.get_or("h", BTreeMap::new())?,
-            seen: f.get_or("s", BTreeMap::new())?,
+            heads: f.get_or("h", SmallMap::new())?,
+            seen: f.get_or("s", SmallMap::new())?,
         })
     }
 }
@@ -126,9 +125,9 @@ impl Record {
     pub fn merge(&mut self, other: &Record) -> bool {
         let mut grew = merge_max(&mut self.heads, &other.heads);
         for (reader, seen) in &other.seen {
-            let mine = self.seen.entry(reader.clone()).or_insert_with(|| {
+            let mine = self.seen.get_or_insert_with(reader.clone(), || {
                 grew = true;
-                BTreeMap::new()
+                SmallMap::new()
             });
             grew |= merge_max(mine, seen);
         }
@@ -137,7 +136,7 @@ impl Record {
 
     /// Whether every number in `self` is also in `other`, at least as high.
     pub fn is_covered_by(&self, other: &Record) -> bool {
-        let covered = |mine: &BTreeMap<DeviceId, u64>, theirs: Option<&BTreeMap<DeviceId, u64>>| {
+        let covered = |mine: &SmallMap<DeviceId, u64>, theirs: Option<&SmallMap<DeviceId, u64>>| {
             mine.iter()
                 .all(|(d, n)| theirs.and_then(|t| t.get(d)).is_some_and(|m| m >= n))
         };
@@ -162,11 +161,10 @@ impl Record {
     }
 }
 
-/// A map built by inserting entries one by one. `collect()` and
-/// `BTreeMap::from` sort their input first, and every sort they instantiate
-/// costs kilobytes of WebAssembly in the browser build.
-pub fn map_of(entries: impl IntoIterator<Item = (DeviceId, u64)>) -> BTreeMap<DeviceId, u64> {
-    let mut map = BTreeMap::new();
+/// A map built by inserting entries one by one (`collect()` would sort, and
+/// every sort instantiated costs kilobytes of WebAssembly in the browser).
+pub fn map_of(entries: impl IntoIterator<Item = (DeviceId, u64)>) -> SmallMap<DeviceId, u64> {
+    let mut map = SmallMap::new();
     for (device, n) in entries {
         map.insert(device, n);
     }
@@ -174,10 +172,10 @@ pub fn map_of(entries: impl IntoIterator<Item = (DeviceId, u64)>) -> BTreeMap<De
 }
 
 /// Raises each entry of `into` to the one in `from`; says whether any grew.
-pub fn merge_max(into: &mut BTreeMap<DeviceId, u64>, from: &BTreeMap<DeviceId, u64>) -> bool {
+pub fn merge_max(into: &mut SmallMap<DeviceId, u64>, from: &SmallMap<DeviceId, u64>) -> bool {
     let mut grew = false;
     for (device, &n) in from {
-        let slot = into.entry(device.clone()).or_insert(0);
+        let slot = into.get_or_insert_with(device.clone(), || 0);
         if n > *slot {
             *slot = n;
             grew = true;
@@ -233,12 +231,11 @@ mod tests {
         let mut b = Record::default();
         b.heads.insert(a_dev.clone(), 2);
         b.seen
-            .entry(reader.clone())
-            .or_default()
+            .get_or_insert_with(reader.clone(), SmallMap::new)
             .insert(b_dev.clone(), 5);
         assert!(!a.is_covered_by(&b));
         assert!(a.merge(&b));
-        assert_eq!(a.heads[&a_dev], 3);
+        assert_eq!(a.heads.get(&a_dev), Some(&3));
         assert_eq!(a.seen_by(&reader, &b_dev), 5);
         assert_eq!(a.seen_by(&reader, &a_dev), 0);
         assert!(!a.merge(&b));
@@ -247,7 +244,7 @@ mod tests {
         assert_eq!(Record::decode(b"{\"h\":7}"), None);
         // A device that has shown nothing yet still announces itself.
         let mut c = Record::default();
-        c.seen.insert(device("dddddddddd"), BTreeMap::new());
+        c.seen.insert(device("dddddddddd"), SmallMap::new());
         assert!(!c.is_covered_by(&a));
         assert!(a.merge(&c));
         assert!(c.is_covered_by(&a));

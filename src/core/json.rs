@@ -13,10 +13,10 @@
 //! and an object may not name a field twice. Fields a type does not know are
 //! skipped, so that a later version may add some.
 
-use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
 use super::participants::DeviceId;
+use super::small_map::SmallMap;
 
 /// How deeply arrays and objects may nest in what is read.
 pub const MAX_DEPTH: usize = 64;
@@ -185,7 +185,7 @@ impl<T: ToJson> ToJson for Vec<T> {
 }
 
 /// Maps keyed by device are objects with the device ids as field names.
-impl<V: ToJson> ToJson for BTreeMap<DeviceId, V> {
+impl<V: ToJson> ToJson for SmallMap<DeviceId, V> {
     fn write_json(&self, out: &mut Writer) {
         out.text.push('{');
         for (i, (device, value)) in self.iter().enumerate() {
@@ -292,9 +292,9 @@ impl<T: FromJson> FromJson for Vec<T> {
     }
 }
 
-impl<V: FromJson> FromJson for BTreeMap<DeviceId, V> {
-    fn from_json(value: &Value) -> Result<BTreeMap<DeviceId, V>, Error> {
-        let mut map = BTreeMap::new();
+impl<V: FromJson> FromJson for SmallMap<DeviceId, V> {
+    fn from_json(value: &Value) -> Result<SmallMap<DeviceId, V>, Error> {
+        let mut map = SmallMap::new();
         for (key, value) in value.fields()?.0 {
             let device = DeviceId::parse(key).ok_or(Error("Expected a device id."))?;
             map.insert(device, V::from_json(value)?);

@@ -6,6 +6,7 @@
 //! - [`journal`]: the transcript as a browser saves it, chunk by chunk;
 //! - [`session`]: the turn machine, outbox, polling and repair;
 //! - [`settings`]: the intervals it runs on;
+//! - [`small_map`]: ordered maps and sets for a handful of entries;
 //! - [`claim`]: which device id a browser tab speaks as;
 //! - [`json`]: how all of it is written as JSON, on the server and in the
 //!   browser.
@@ -22,6 +23,7 @@ pub mod log;
 pub mod participants;
 pub mod session;
 pub mod settings;
+pub mod small_map;
 
 pub use envelope::Envelope;
 pub use participants::{DeviceId, Field, KeyLayout, Name, NameError, Pair};

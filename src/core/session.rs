@@ -20,7 +20,7 @@
 //!    one of the colleague's windows). A poll is two small requests, whatever
 //!    the length of the history or the size of the store.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 
 use super::envelope::{map_of, merge_max, Envelope, Record, ENVELOPE_VERSION};
@@ -29,6 +29,7 @@ use super::json::{self, FromJson, ToJson, Value, Writer};
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyKind, KeyLayout, Name, Pair};
 use super::settings::Settings;
+use super::small_map::{SmallMap, SmallSet};
 use crate::imserver::client::{Answer, ImError};
 use crate::imserver::wire::{self, Request};
 
@@ -264,7 +265,7 @@ pub struct Saved {
     /// Whether the first load of the history had not happened yet (may be
     /// left out of the JSON: `false`).
     history_pending: bool,
-    follows: BTreeMap<DeviceId, Follow>,
+    follows: SmallMap<DeviceId, Follow>,
     peer_record: Record,
     record: Record,
 }
@@ -331,17 +332,17 @@ pub struct Session {
     /// Highest own message read back from the server (all before it were too).
     sent_head: u64,
     outbox: VecDeque<(u64, Stage)>,
-    rewrite: BTreeSet<u64>,
+    rewrite: SmallSet<u64>,
     /// Own messages to read back because the saved transcript lacked them.
-    refetch_own: BTreeSet<u64>,
+    refetch_own: SmallSet<u64>,
     /// What happened to the transcript since it was last saved, in order.
     unsaved: Vec<Change>,
     /// Per device, how far the last saved transcript holds its messages.
-    durable: BTreeMap<DeviceId, u64>,
+    durable: SmallMap<DeviceId, u64>,
     /// Per device, how far a visible screen has shown its messages (what
     /// is above it counts as unread).
-    shown: BTreeMap<DeviceId, u64>,
-    follows: BTreeMap<DeviceId, Follow>,
+    shown: SmallMap<DeviceId, u64>,
+    follows: SmallMap<DeviceId, Follow>,
     /// The colleague's record, merged from every read (numbers only grow).
     peer_record: Record,
     /// What our record on the server should say.
@@ -387,20 +388,20 @@ impl Session {
             next_seq: 1,
             sent_head: 0,
             outbox: VecDeque::new(),
-            rewrite: BTreeSet::new(),
-            refetch_own: BTreeSet::new(),
+            rewrite: SmallSet::new(),
+            refetch_own: SmallSet::new(),
             unsaved: Vec::new(),
-            durable: BTreeMap::new(),
-            shown: BTreeMap::new(),
-            follows: BTreeMap::new(),
+            durable: SmallMap::new(),
+            shown: SmallMap::new(),
+            follows: SmallMap::new(),
             peer_record: Record::default(),
             // Announce this device at once, so that senders keep repairing
             // their messages until it has them too.
             record: Record {
-                heads: BTreeMap::new(),
+                heads: SmallMap::new(),
                 seen: {
-                    let mut seen = BTreeMap::new();
-                    seen.insert(device.clone(), BTreeMap::new());
+                    let mut seen = SmallMap::new();
+                    seen.insert(device.clone(), SmallMap::new());
                     seen
                 },
             },
@@ -795,10 +796,10 @@ impl Session {
                 Stage::Verify => Purpose::VerifyMessage(seq),
             });
         }
-        if let Some(&seq) = self.rewrite.iter().next() {
+        if let Some(&seq) = self.rewrite.first() {
             return Some(Purpose::RewriteMessage(seq));
         }
-        if let Some(&seq) = self.refetch_own.iter().next() {
+        if let Some(&seq) = self.refetch_own.first() {
             return Some(Purpose::RefetchOwn(seq));
         }
         if let Some((device, follow)) = self
@@ -857,13 +858,12 @@ impl Session {
             }
             Check::Probe => {
                 let after = self.probe_cursor.clone();
-                let next = self
+                let (next, follow) = self
                     .follows
-                    .keys()
-                    .find(|d| after.as_ref().is_none_or(|a| *d > a))
-                    .or_else(|| self.follows.keys().next())
-                    .cloned()?;
-                let seq = self.follows[&next].have + 1;
+                    .iter()
+                    .find(|(d, _)| after.as_ref().is_none_or(|a| *d > a))
+                    .or_else(|| self.follows.iter().next())?;
+                let (next, seq) = (next.clone(), follow.have + 1);
                 self.probe_cursor = Some(next.clone());
                 Some(Purpose::Fetch(next, seq))
             }
@@ -1094,7 +1094,7 @@ impl Session {
         if device == &self.device {
             return None;
         }
-        let follow = self.follows.entry(device.clone()).or_insert(Follow {
+        let follow = self.follows.get_or_insert_with(device.clone(), || Follow {
             owner,
             head: 0,
             have: 0,
@@ -1178,7 +1178,9 @@ impl Session {
                 .filter(|(_, n)| *n > 0),
         );
         if merge_max(
-            self.record.seen.entry(self.device.clone()).or_default(),
+            self.record
+                .seen
+                .get_or_insert_with(self.device.clone(), SmallMap::new),
             &shown,
         ) {
             self.record_dirty = true;
