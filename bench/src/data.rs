@@ -2,9 +2,8 @@
 //! "Alice" and "Bob", stored exactly as Bleep stores it (PROTOCOL.md), and
 //! unrelated keys of other programs and other conversations.
 
-use std::collections::BTreeMap;
-
 use bleep::core::envelope::{Record, ENVELOPE_VERSION};
+use bleep::core::small_map::SmallMap;
 use bleep::core::{DeviceId, Envelope, Pair};
 
 use crate::util::Rng;
@@ -137,16 +136,16 @@ pub fn conversation(messages: u64, seed: u64, t0: u64) -> Entries {
     }
     let record = |own: &DeviceId, head: u64, other: &DeviceId, seen: u64| Record {
         heads: if head > 0 {
-            BTreeMap::from([(own.clone(), head)])
+            SmallMap::from_iter([(own.clone(), head)])
         } else {
-            BTreeMap::new()
+            SmallMap::new()
         },
-        seen: BTreeMap::from([(
+        seen: SmallMap::from_iter([(
             own.clone(),
             if seen > 0 {
-                BTreeMap::from([(other.clone(), seen)])
+                SmallMap::from_iter([(other.clone(), seen)])
             } else {
-                BTreeMap::new()
+                SmallMap::new()
             },
         )]),
     };

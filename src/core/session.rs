@@ -450,7 +450,17 @@ impl Session {
         for device in devices {
             session.advance(&device);
         }
-        // What the saved transcript holds is durable; the rest is not yet.
+        // What the saved transcript holds is durable (own messages up to the
+        // highest number in it); the rest is not yet.
+        let own = session.device.clone();
+        let own_seqs = move |log: &MessageLog| {
+            log.iter()
+                .filter(|e| e.device == own)
+                .map(|e| e.seq)
+                .max()
+                .unwrap_or(0)
+        };
+        session.next_seq = own_seqs(&session.log) + 1;
         session.transcript_saved();
         let device = session.device.clone();
         for envelope in saved.recent_own.into_iter().filter(|e| e.device == device) {
@@ -463,13 +473,7 @@ impl Session {
             .map(|seq| (seq, Stage::Write))
             .collect();
         // Never reuse a number that may already be on the server.
-        let highest = session
-            .log
-            .iter()
-            .filter(|e| e.device == session.device)
-            .map(|e| e.seq)
-            .max();
-        session.next_seq = saved.next_seq.max(highest.unwrap_or(0) + 1);
+        session.next_seq = saved.next_seq.max(own_seqs(&session.log) + 1);
         // Own messages the saved transcript is too old to hold: read them back.
         for seq in 1..=session.sent_head {
             if !session.log.contains(&session.device, seq) {
@@ -488,21 +492,22 @@ impl Session {
             device: self.device.clone(),
             next_seq: self.next_seq,
             sent_head: self.sent_head,
-            recent_own: self
-                .log
-                .iter()
-                .filter(|e| {
-                    e.device == self.device
-                        && e.seq > self.durable.get(&self.device).copied().unwrap_or(0)
-                })
-                .cloned()
-                .collect(),
+            recent_own: self.unsaved_own().cloned().collect(),
             outbox: self.outbox.iter().map(|(seq, _)| *seq).collect(),
             history_pending: self.history_pending,
             follows: self.follows.clone(),
             peer_record: self.peer_record.clone(),
             record: self.record.clone(),
         }
+    }
+
+    /// Own messages the saved transcript may not hold yet, by number. Every
+    /// own message is numbered below `next_seq`, so this looks up only the
+    /// numbers after the saved ones, never the whole transcript: it runs at
+    /// every change.
+    fn unsaved_own(&self) -> impl Iterator<Item = &Envelope> + '_ {
+        let saved = self.durable.get(&self.device).copied().unwrap_or(0);
+        (saved + 1..self.next_seq).filter_map(|seq| self.log.get(&self.device, seq))
     }
 
     /// What happened to the transcript since it was last saved, to append
@@ -518,11 +523,9 @@ impl Session {
     pub fn transcript_saved(&mut self) {
         self.unsaved.clear();
         let mut durable = map_of(self.follows.iter().map(|(d, f)| (d.clone(), f.have)));
-        let mut own = 0;
-        while self.log.contains(&self.device, own + 1) {
-            own += 1;
-        }
-        durable.insert(self.device.clone(), own);
+        // Every own message in the transcript was just saved, and each is
+        // numbered below `next_seq`.
+        durable.insert(self.device.clone(), self.next_seq.saturating_sub(1));
         self.durable = durable;
         self.update_receipts();
     }
@@ -1312,14 +1315,17 @@ mod tests {
         alice.history_pending = false;
         alice.send("bed 4 desaturating", 1_000).unwrap();
         assert_eq!(alice.turn(), Turn::Sending);
-        let saved = through_json(&alice.saved());
-        let alice = Session::restore(
-            saved,
-            MessageLog::new(),
-            "IMserver.php",
-            Settings::default(),
-            8,
-        );
+        // Reloaded twice, the transcript never saved in between.
+        let mut alice = alice;
+        for seed in [8, 9] {
+            alice = Session::restore(
+                through_json(&alice.saved()),
+                MessageLog::new(),
+                "IMserver.php",
+                Settings::default(),
+                seed,
+            );
+        }
         let texts: Vec<_> = alice
             .messages()
             .map(|m| (m.envelope.text.clone(), m.delivery))
@@ -1350,5 +1356,45 @@ mod tests {
         after.send("second", 4).unwrap_err(); // it is Bob's turn now
         assert_eq!(after.turn(), Turn::Waiting { since: 1 });
         assert_eq!(after.next_seq, 2);
+    }
+
+    #[test]
+    fn a_renumbered_message_is_kept_in_the_saved_state_until_its_transcript_is_saved() {
+        let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+        alice.history_pending = false;
+        alice.send("bed 4 desaturating", 1).unwrap();
+        alice.transcript_saved();
+        assert_eq!(alice.saved().recent_own, vec![]);
+
+        // Another tab with the same device id wrote its own message 1.
+        let mut theirs = alice.log.get(&alice.device, 1).unwrap().clone();
+        theirs.text = "written by another tab".into();
+        let key = alice.keys.message(&alice.device, 1).into_bytes();
+        for now in 2..40 {
+            let Some(out) = alice.poll_request(now) else {
+                continue;
+            };
+            let answer = match &out.request {
+                Request::Get { key: k } if *k == key => Answer::Value(Some(theirs.encode())),
+                Request::Get { .. } => Answer::Value(None),
+                _ => Answer::Done,
+            };
+            alice.handle_answer(out.id, Ok(answer), now);
+            if alice.log.contains(&alice.device, 2) {
+                break;
+            }
+        }
+        let renumbered = alice
+            .log
+            .get(&alice.device, 2)
+            .expect("renumbered as 2")
+            .clone();
+        assert_eq!(renumbered.text, "bed 4 desaturating");
+        assert!(!alice.log.contains(&alice.device, 1));
+        // The saved state carries the renumbered message until the
+        // transcript with it is saved.
+        assert_eq!(alice.saved().recent_own, vec![renumbered]);
+        alice.transcript_saved();
+        assert_eq!(alice.saved().recent_own, vec![]);
     }
 }

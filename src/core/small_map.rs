@@ -110,6 +110,17 @@ impl<'a, K: Ord, V> IntoIterator for &'a SmallMap<K, V> {
     }
 }
 
+/// Built by inserting the entries one by one; a later entry wins.
+impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> SmallMap<K, V> {
+        let mut map = SmallMap::new();
+        for (key, value) in entries {
+            map.insert(key, value);
+        }
+        map
+    }
+}
+
 /// An ordered set, for a few entries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmallSet<K> {
