@@ -96,7 +96,7 @@ pub fn Attention() -> impl IntoView {
             if p.notifications {
                 let text = messages
                     .with_untracked(|m| m.iter().rev().find(|m| !m.mine).map(|m| m.text.clone()));
-                notify(&peer, &text.unwrap_or_default());
+                notify(&peer, text.as_deref().unwrap_or(""));
             }
         }
         count

@@ -9,6 +9,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
@@ -31,14 +32,15 @@ pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// One message as a row of the transcript.
+/// One message as a row of the transcript. Its text is shared, not copied:
+/// the rows on screen are copied and compared at every change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRow {
     /// Stable identity: the sending window and its number.
-    pub id: String,
-    pub from: String,
+    pub id: Arc<str>,
+    pub from: Arc<str>,
     pub mine: bool,
-    pub text: String,
+    pub text: Arc<str>,
     pub sent_at: u64,
     /// The local calendar day it was sent (see [`crate::display::local_day`]).
     pub day: i64,
@@ -260,11 +262,20 @@ impl Chat {
                 if chat.stopped.get() {
                     return;
                 }
+                let before = chat.session.borrow().revision();
                 chat.session
                     .borrow_mut()
                     .handle_answer(outgoing.id, answer, now_ms());
                 chat.changed();
-                chat.pump();
+                if chat.session.borrow().revision() == before {
+                    chat.pump();
+                } else {
+                    // Something new is on screen: the next request starts
+                    // in a task of its own, after the browser has had the
+                    // chance to draw it.
+                    let again = Rc::clone(&chat);
+                    *chat.timer.borrow_mut() = Some(Timeout::new(0, move || again.pump()));
+                }
             });
             return;
         }
@@ -365,10 +376,10 @@ impl Chat {
             .rev()
             .take(limit)
             .map(|m| MessageRow {
-                id: format!("{}.{}", m.envelope.device, m.envelope.seq),
-                from: m.envelope.from.clone(),
+                id: format!("{}.{}", m.envelope.device, m.envelope.seq).into(),
+                from: m.envelope.from.as_str().into(),
                 mine: m.mine,
-                text: m.envelope.text.clone(),
+                text: m.envelope.text.as_str().into(),
                 sent_at: m.envelope.sent_at,
                 day: local_day(m.envelope.sent_at, offset),
                 delivery: m.delivery,

@@ -1,12 +1,14 @@
 //! The transcript: every message in the agreed order, your own with how far
 //! each got; it stays pinned to the newest message unless you scrolled up.
 
+use std::rc::Rc;
+
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::chat::MessageRow;
+use super::chat::{Chat, MessageRow};
 use super::conversation::use_conversation;
 use crate::core::Delivery;
 use crate::display::SHOWN_AT_FIRST;
@@ -48,6 +50,7 @@ pub fn Transcript() -> impl IntoView {
     let loading = c.view.loading;
     let total = c.view.total;
     let chat = c.chat;
+    let now = c.now;
     let hidden_above = move || total.get().saturating_sub(messages.with(Vec::len));
     // The button stays put while messages arrive; only its count changes.
     let has_earlier = Memo::new(move |_| hidden_above() > 0);
@@ -128,7 +131,7 @@ pub fn Transcript() -> impl IntoView {
                 <For
                     each=move || with_days(messages.get())
                     key=|(row, separator)| (row.id.clone(), row.delivery, separator.clone())
-                    children=move |(row, separator)| view! { <Message row=row separator=separator /> }
+                    children=move |(row, separator)| view! { <Message row=row separator=separator now=now chat=chat /> }
                 />
             </ol>
             {move || new_below.get().then(|| view! {
@@ -142,43 +145,51 @@ pub fn Transcript() -> impl IntoView {
 
 /// One message, with its sender, time and (for yours) delivery state.
 #[component]
-fn Message(row: MessageRow, separator: Option<String>) -> impl IntoView {
-    let c = use_conversation();
-    let now = c.now;
-    let pending_since = (row.delivery == Some(Delivery::Pending)).then_some(row.sent_at);
-    let slow =
-        move || pending_since.is_some_and(|at| now.get().saturating_sub(at) > SLOW_PENDING_MS);
-    let chat = c.chat;
-    let retry = move |_| chat.with_value(|chat| chat.retry_now());
+fn Message(
+    row: MessageRow,
+    separator: Option<String>,
+    /// The ticking clock, for "not sent yet".
+    now: RwSignal<u64>,
+    chat: StoredValue<Rc<Chat>, LocalStorage>,
+) -> impl IntoView {
+    // Only a pending message watches the clock.
+    let slow_note = (row.delivery == Some(Delivery::Pending)).then(|| {
+        let at = row.sent_at;
+        let retry = move |_| chat.with_value(|chat| chat.retry_now());
+        move || {
+            (now.get().saturating_sub(at) > SLOW_PENDING_MS).then(|| {
+                view! {
+                    <p class="slow">
+                        "Not sent yet — retrying. "
+                        <button type="button" class="link" on:click=retry>"Retry now"</button>
+                    </p>
+                }
+            })
+        }
+    });
+    // One element for the mark: its label is what a screen reader says.
     let status = row.delivery.map(|d| {
         let (icon, label) = match d {
             Delivery::Pending => ("◷", "Pending"),
             Delivery::Sent => ("✓", "Sent"),
             Delivery::Read => ("✓✓", "Read"),
         };
-        view! {
-            <span class="delivery" title=label>
-                <span aria-hidden="true">{icon}</span>
-                <span class="sr-only">{label}</span>
-            </span>
-        }
+        view! { <span class="delivery" role="img" title=label aria-label=label>{icon}</span> }
     });
+    // Few elements per row, in plain inline flow: an append creates, styles
+    // and lays out as little as it can.
     view! {
         {separator.map(|day| view! { <li class="day"><span>{day}</span></li> })}
         <li class="message" class:mine=row.mine data-testid="message" data-from=row.from.clone()
             data-status=row.delivery.map(Delivery::as_str)>
-            <div class="meta">
+            <p class="meta">
                 <span class="from">{row.from.clone()}</span>
+                " "
                 <time>{clock_time(row.sent_at)}</time>
                 {status}
-            </div>
+            </p>
             <p class="text" data-testid="message-text">{row.text.clone()}</p>
-            {move || slow().then(|| view! {
-                <p class="slow">
-                    "Not sent yet — retrying. "
-                    <button type="button" class="link" on:click=retry>"Retry now"</button>
-                </p>
-            })}
+            {slow_note}
         </li>
     }
 }

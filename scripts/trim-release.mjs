@@ -1,0 +1,144 @@
+// Trunk post-build hook (Trunk.toml), release builds only: makes the files
+// that wasm-bindgen and wasm-opt wrote smaller, then puts their new
+// integrity hashes in the page (Trunk wrote it with the old ones).
+//
+// 1. Classes nobody uses. Leptos links server_fn, and server_fn links
+//    wasm-streams, whose `#[wasm_bindgen]` classes (IntoUnderlyingSource,
+//    IntoUnderlyingSink, IntoUnderlyingByteSource) wasm-bindgen exports from
+//    any app that links them. Bleep has no server functions and never makes
+//    one. An export is a root for every optimiser, so their code stays in the
+//    wasm until the exports go: the glue drops the classes, the wasm drops
+//    the exports only they called, and wasm-opt drops what only those
+//    reached (about 2 KB gzip in all). Bleep exports no class of its own, so
+//    every exported class of the glue goes.
+// 2. The glue is minified with terser (about 2 KB gzip less).
+//
+// The glue is wasm-bindgen's output at the version Cargo.lock pins. If its
+// shape is not the one expected, step 1 is skipped with a warning; after it,
+// the glue and the wasm are checked against each other (every export the
+// glue calls, every import the wasm needs) and the build fails if they
+// disagree, so a broken pair is never shipped.
+//
+// Tools come from .bleep/tools (scripts/setup installs them): terser, and
+// wasm-opt from binaryen.
+
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const staging = process.env.TRUNK_STAGING_DIR;
+if (!staging) {
+  console.error("trim-release: TRUNK_STAGING_DIR is not set (run by Trunk only)");
+  process.exit(1);
+}
+if (process.env.TRUNK_PROFILE !== "release") {
+  process.exit(0);
+}
+
+const tools = join(process.env.TRUNK_SOURCE_DIR || process.cwd(), ".bleep", "tools");
+const { minify } = createRequire(join(tools, "package.json"))("terser");
+const wasmOpt = join(tools, "node_modules", ".bin", "wasm-opt");
+// The features index.html gives Trunk's own wasm-opt run.
+const features = [
+  "--enable-bulk-memory", "--enable-bulk-memory-opt", "--enable-nontrapping-float-to-int",
+  "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue",
+];
+
+const integrity = (bytes) => "sha384-" + createHash("sha384").update(bytes).digest("base64");
+const say = (text) => console.log(`trim-release: ${text}`);
+
+/** The glue without its exported classes, and the wasm exports they used. */
+function withoutClasses(glue) {
+  const names = [...glue.matchAll(/^export class (\w+) \{$/gm)].map((m) => m[1]);
+  let out = glue;
+  const dropped = new Set();
+  for (const name of names) {
+    // The class, to the first closing brace at the start of a line.
+    const start = out.indexOf(`export class ${name} {\n`);
+    const end = out.indexOf("\n}\n", start);
+    if (start < 0 || end < 0) return null;
+    const body = out.slice(start, end + 3);
+    for (const m of body.matchAll(/\bwasm\.(\w+)\(/g)) dropped.add(m[1]);
+    out = out.slice(0, start) + out.slice(end + 3);
+    // Its `Symbol.dispose` alias and its finalization registry.
+    const dispose = `if (Symbol.dispose) ${name}.prototype[Symbol.dispose] = ${name}.prototype.free;\n`;
+    const registry = new RegExp(
+      `^const ${name}Finalization = \\(typeof FinalizationRegistry === 'undefined'\\)\\n` +
+        `    \\? \\{ register: \\(\\) => \\{\\}, unregister: \\(\\) => \\{\\} \\}\\n` +
+        `    : new FinalizationRegistry\\(ptr => wasm\\.(\\w+)\\(ptr(?: >>> 0)?, 1\\)\\);\\n`,
+      "m",
+    );
+    if (!out.includes(dispose) || !registry.test(out)) return null;
+    out = out.replace(dispose, "").replace(registry, "");
+    if (new RegExp(`\\b${name}\\b`).test(out)) return null;
+  }
+  // Exports the rest of the glue still calls stay.
+  for (const m of out.matchAll(/\bwasm\.(\w+)\b/g)) dropped.delete(m[1]);
+  return { glue: out, classes: names, exports: [...dropped] };
+}
+
+/** The import entries of the glue (`name: function(...) {...},`) the wasm no longer imports go. */
+function withoutImports(glue, needed) {
+  return glue.replace(
+    /^ {8}(\w+): function\([^)]*\) \{\n[\s\S]*?^ {8}\},\n/gm,
+    (entry, name) => (needed.has(name) ? entry : ""),
+  );
+}
+
+/** Fails the build if the glue calls an export the wasm lacks, or lacks an import it needs. */
+function check(glue, wasmBytes) {
+  const module = new WebAssembly.Module(wasmBytes);
+  const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const provided = new Set([...glue.matchAll(/^ {8}(\w+):/gm)].map((m) => m[1]));
+  const missingExports = [...new Set([...glue.matchAll(/\bwasm\.(\w+)\b/g)].map((m) => m[1]))]
+    .filter((name) => !exported.has(name));
+  const missingImports = WebAssembly.Module.imports(module)
+    .filter((i) => i.kind === "function" && !provided.has(i.name))
+    .map((i) => i.name);
+  if (missingExports.length || missingImports.length) {
+    console.error(`trim-release: glue and wasm disagree: exports ${missingExports}, imports ${missingImports}`);
+    process.exit(1);
+  }
+}
+
+const page = join(staging, "index.html");
+let html = readFileSync(page, "utf8");
+for (const name of readdirSync(staging).filter((f) => f.endsWith(".js"))) {
+  const jsPath = join(staging, name);
+  const wasmPath = join(staging, name.replace(/\.js$/, "_bg.wasm"));
+  const oldGlue = readFileSync(jsPath);
+  const oldWasm = readFileSync(wasmPath);
+  let glue = oldGlue.toString("utf8");
+  let wasm = oldWasm;
+
+  const trimmed = withoutClasses(glue);
+  if (!trimmed) {
+    say(`${name}: not the glue this script knows; exported classes kept`);
+  } else if (trimmed.classes.length) {
+    // Exports first, then -Oz again to drop the code they kept.
+    const args = [...features, wasmPath, "-o", wasmPath];
+    if (trimmed.exports.length) {
+      args.push("--remove-exports", `--pass-arg=remove-exports@${trimmed.exports.join(",")}`);
+    }
+    args.push("-Oz");
+    execFileSync(wasmOpt, args, { stdio: "inherit" });
+    wasm = readFileSync(wasmPath);
+    const imported = WebAssembly.Module.imports(new WebAssembly.Module(wasm)).map((i) => i.name);
+    glue = withoutImports(trimmed.glue, new Set(imported));
+    say(`${name}: dropped ${trimmed.classes.join(", ")}; wasm ${oldWasm.length} -> ${wasm.length} bytes`);
+  }
+  check(glue, wasm);
+
+  const result = await minify(glue, { module: true, compress: { passes: 2 }, mangle: true });
+  if (!result.code) {
+    console.error(`trim-release: terser returned nothing for ${name}`);
+    process.exit(1);
+  }
+  writeFileSync(jsPath, result.code);
+  say(`${name}: glue ${oldGlue.length} -> ${result.code.length} bytes`);
+  html = html.split(integrity(oldGlue)).join(integrity(Buffer.from(result.code)));
+  html = html.split(integrity(oldWasm)).join(integrity(wasm));
+}
+writeFileSync(page, html);
