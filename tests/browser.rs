@@ -1001,3 +1001,45 @@ fn a_full_storage_is_shown_and_the_warning_goes_once_it_saves_again() {
         assert_eq!(s.messages.len(), 3, "after the reload: {s:#?}");
     });
 }
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn clearing_a_conversation_asks_first_then_removes_it_from_the_server_and_this_browser() {
+    run(Duration::from_secs(150), async {
+        let stack = Stack::start();
+        let (alice, bob) = stack.alice_and_bob().await;
+        exchange(&alice, &bob, &["Bed 4 needs a review", "On my way"]).await;
+        // Bob's window is closed: an open one would write its own messages
+        // back (it repairs what the server lost).
+        bob.close().await;
+        let (status, _) = stack
+            .php
+            .get("/IMserver.php?action=set&key=ward7.note&value=kept")
+            .expect("set an unrelated key");
+        assert_eq!(status, 200);
+        assert_eq!(stack.message_keys().len(), 2, "{:?}", stack.stored_keys());
+
+        // Cancelled: nothing goes.
+        alice.click("settings").await;
+        alice.click_css("button.danger").await;
+        let question = alice.open_dialog().await.expect("no confirmation asked");
+        assert!(question.contains("cannot be undone"), "asked: {question}");
+        alice.client().dismiss_alert().await.expect("dismiss");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(stack.message_keys().len(), 2, "removed without consent");
+        assert_eq!(alice.snapshot().await.messages.len(), 2);
+
+        // Confirmed: the conversation leaves the server, unrelated keys stay,
+        // and the sign-in form comes back.
+        alice.click_css("button.danger").await;
+        alice.open_dialog().await.expect("no confirmation asked");
+        alice.client().accept_alert().await.expect("accept");
+        alice.wait_for_testid("sign-in", DELIVERY).await;
+        assert_eq!(stack.stored_keys(), vec!["ward7.note".to_owned()]);
+
+        // This browser forgot it too: opened again, it is empty.
+        alice.goto(&stack.conversation_url("Alice", "Bob")).await;
+        let s = alice.wait_until_loaded().await;
+        assert!(s.messages.is_empty(), "cleared messages came back: {s:#?}");
+    });
+}
