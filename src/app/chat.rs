@@ -323,9 +323,11 @@ impl Chat {
         if session.unsaved_transcript().is_empty() {
             return true;
         }
-        let journal = self.journal.borrow().clone();
-        let stored =
-            storage::save_transcript(&self.storage_key, &journal, session.unsaved_transcript());
+        let stored = storage::save_transcript(
+            &self.storage_key,
+            &self.journal.borrow(),
+            session.unsaved_transcript(),
+        );
         self.transcript_unsaved.set(stored.is_none());
         match stored {
             Some(next) => {

@@ -161,16 +161,6 @@ impl Record {
     }
 }
 
-/// A map built by inserting entries one by one (`collect()` would sort, and
-/// every sort instantiated costs kilobytes of WebAssembly in the browser).
-pub fn map_of(entries: impl IntoIterator<Item = (DeviceId, u64)>) -> SmallMap<DeviceId, u64> {
-    let mut map = SmallMap::new();
-    for (device, n) in entries {
-        map.insert(device, n);
-    }
-    map
-}
-
 /// Raises each entry of `into` to the one in `from`; says whether any grew.
 pub fn merge_max(into: &mut SmallMap<DeviceId, u64>, from: &SmallMap<DeviceId, u64>) -> bool {
     let mut grew = false;

@@ -96,8 +96,13 @@ impl Journal {
     pub fn record(&self, changes: &[Change]) -> (Journal, Vec<ChunkWrite>) {
         let mut next = self.clone();
         let mut writes: Vec<ChunkWrite> = Vec::new();
+        // Each chunk this adds to is written once, with its final text.
+        let mut touched = false;
         for change in changes {
             if next.lines == CHUNK_ENTRIES {
+                if touched {
+                    writes.push((next.last, std::mem::take(&mut next.text)));
+                }
                 next.last += 1;
                 next.text.clear();
                 next.lines = 0;
@@ -107,10 +112,10 @@ impl Journal {
             }
             next.text.push_str(&change.line());
             next.lines += 1;
-            match writes.last_mut() {
-                Some((chunk, text)) if *chunk == next.last => text.clone_from(&next.text),
-                _ => writes.push((next.last, next.text.clone())),
-            }
+            touched = true;
+        }
+        if touched {
+            writes.push((next.last, next.text.clone()));
         }
         (next, writes)
     }

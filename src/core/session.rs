@@ -23,7 +23,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use super::envelope::{map_of, merge_max, Envelope, Record, ENVELOPE_VERSION};
+use super::envelope::{merge_max, Envelope, Record, ENVELOPE_VERSION};
 use super::journal::Change;
 use super::json::{self, FromJson, ToJson, Value, Writer};
 use super::log::{Inserted, MessageLog};
@@ -452,18 +452,18 @@ impl Session {
         }
         // What the saved transcript holds is durable (own messages up to the
         // highest number in it); the rest is not yet.
-        let own = session.device.clone();
-        let own_seqs = move |log: &MessageLog| {
-            log.iter()
-                .filter(|e| e.device == own)
-                .map(|e| e.seq)
-                .max()
-                .unwrap_or(0)
-        };
-        session.next_seq = own_seqs(&session.log) + 1;
-        session.transcript_saved();
         let device = session.device.clone();
+        let mut highest = session
+            .log
+            .iter()
+            .filter(|e| e.device == device)
+            .map(|e| e.seq)
+            .max()
+            .unwrap_or(0);
+        session.next_seq = highest + 1;
+        session.transcript_saved();
         for envelope in saved.recent_own.into_iter().filter(|e| e.device == device) {
+            highest = highest.max(envelope.seq);
             session.insert(envelope);
         }
         session.outbox = saved
@@ -473,7 +473,7 @@ impl Session {
             .map(|seq| (seq, Stage::Write))
             .collect();
         // Never reuse a number that may already be on the server.
-        session.next_seq = saved.next_seq.max(own_seqs(&session.log) + 1);
+        session.next_seq = saved.next_seq.max(highest + 1);
         // Own messages the saved transcript is too old to hold: read them back.
         for seq in 1..=session.sent_head {
             if !session.log.contains(&session.device, seq) {
@@ -522,7 +522,11 @@ impl Session {
     /// kept in [`Saved`] until then.
     pub fn transcript_saved(&mut self) {
         self.unsaved.clear();
-        let mut durable = map_of(self.follows.iter().map(|(d, f)| (d.clone(), f.have)));
+        let mut durable: SmallMap<_, _> = self
+            .follows
+            .iter()
+            .map(|(d, f)| (d.clone(), f.have))
+            .collect();
         // Every own message in the transcript was just saved, and each is
         // numbered below `next_seq`.
         durable.insert(self.device.clone(), self.next_seq.saturating_sub(1));
@@ -1165,21 +1169,25 @@ impl Session {
         if !self.visible {
             return;
         }
-        let on_screen = map_of(self.follows.iter().map(|(d, f)| (d.clone(), f.have)));
+        let on_screen: SmallMap<_, _> = self
+            .follows
+            .iter()
+            .map(|(d, f)| (d.clone(), f.have))
+            .collect();
         if merge_max(&mut self.shown, &on_screen) {
             self.changed();
         }
-        let shown = map_of(
-            self.follows
-                .iter()
-                .map(|(d, f)| {
-                    (
-                        d.clone(),
-                        f.have.min(self.durable.get(d).copied().unwrap_or(0)),
-                    )
-                })
-                .filter(|(_, n)| *n > 0),
-        );
+        let shown: SmallMap<_, _> = self
+            .follows
+            .iter()
+            .map(|(d, f)| {
+                (
+                    d.clone(),
+                    f.have.min(self.durable.get(d).copied().unwrap_or(0)),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
         if merge_max(
             self.record
                 .seen
@@ -1316,7 +1324,6 @@ mod tests {
         alice.send("bed 4 desaturating", 1_000).unwrap();
         assert_eq!(alice.turn(), Turn::Sending);
         // Reloaded twice, the transcript never saved in between.
-        let mut alice = alice;
         for seed in [8, 9] {
             alice = Session::restore(
                 through_json(&alice.saved()),

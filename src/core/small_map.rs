@@ -110,7 +110,8 @@ impl<'a, K: Ord, V> IntoIterator for &'a SmallMap<K, V> {
     }
 }
 
-/// Built by inserting the entries one by one; a later entry wins.
+/// Built by inserting the entries one by one (no sort is instantiated, which
+/// would cost kilobytes of WebAssembly); a later entry wins.
 impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> SmallMap<K, V> {
         let mut map = SmallMap::new();
