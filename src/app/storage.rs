@@ -9,7 +9,7 @@
 
 use crate::core::claim::Lease;
 use crate::core::journal::{self, Change, Journal};
-use crate::core::json::{self, FromJson, ToJson, Value, Writer};
+use crate::core::json::{self, json_object, FromJson, ToJson};
 use crate::core::log::MessageLog;
 use crate::core::{DeviceId, Envelope, Saved, Settings};
 
@@ -47,26 +47,11 @@ pub struct SignIn {
     pub server: String,
 }
 
-impl ToJson for SignIn {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[
-            ("me", &self.me),
-            ("peer", &self.peer),
-            ("server", &self.server),
-        ]);
-    }
-}
-
-impl FromJson for SignIn {
-    fn from_json(value: &Value) -> Result<SignIn, json::Error> {
-        let f = value.fields()?;
-        Ok(SignIn {
-            me: f.get("me")?,
-            peer: f.get("peer")?,
-            server: f.get("server")?,
-        })
-    }
-}
+json_object!(SignIn {
+    me: "me",
+    peer: "peer",
+    server: "server"
+});
 
 pub fn last_sign_in() -> Option<SignIn> {
     read_json("bleep.sign-in")
@@ -85,26 +70,11 @@ pub struct Preferences {
     pub notifications: bool,
 }
 
-impl ToJson for Preferences {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[
-            ("timing", &self.timing),
-            ("sound", &self.sound),
-            ("notifications", &self.notifications),
-        ]);
-    }
-}
-
-impl FromJson for Preferences {
-    fn from_json(value: &Value) -> Result<Preferences, json::Error> {
-        let f = value.fields()?;
-        Ok(Preferences {
-            timing: f.get_or("timing", Settings::default())?,
-            sound: f.get_or("sound", false)?,
-            notifications: f.get_or("notifications", false)?,
-        })
-    }
-}
+json_object!(Preferences {
+    timing: "timing" = Settings::default(),
+    sound: "sound" = false,
+    notifications: "notifications" = false,
+});
 
 pub fn preferences() -> Preferences {
     read_json("bleep.preferences").unwrap_or_default()

@@ -8,7 +8,7 @@
 //! it every [`LEASE_RENEW_MS`], and drop it when the page goes away; a device
 //! whose lease is missing or older than [`LEASE_TTL_MS`] is free.
 
-use super::json::{self, FromJson, ToJson, Value, Writer};
+use super::json::json_object;
 use super::participants::DeviceId;
 use super::session::Millis;
 
@@ -27,24 +27,10 @@ pub struct Lease {
     pub renewed_at: Millis,
 }
 
-impl ToJson for Lease {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[
-            ("instance", &self.instance),
-            ("renewed_at", &self.renewed_at),
-        ]);
-    }
-}
-
-impl FromJson for Lease {
-    fn from_json(value: &Value) -> Result<Lease, json::Error> {
-        let f = value.fields()?;
-        Ok(Lease {
-            instance: f.get("instance")?,
-            renewed_at: f.get("renewed_at")?,
-        })
-    }
-}
+json_object!(Lease {
+    instance: "instance",
+    renewed_at: "renewed_at"
+});
 
 impl Lease {
     pub fn is_live(&self, now: Millis) -> bool {

@@ -6,7 +6,7 @@
 //! HTML. Anything that does not decode, or decodes to something impossible, is
 //! treated as if the key were missing: junk on the server is never ours.
 
-use super::json::{self, FromJson, ToJson, Value, Writer};
+use super::json::{self, json_object};
 use super::participants::DeviceId;
 use super::small_map::SmallMap;
 
@@ -35,35 +35,16 @@ pub struct Envelope {
     pub text: String,
 }
 
-/// In JSON, fields are named by one letter: `v`, `n`, `d`, `s`, `c`, `t`, `x`.
-impl ToJson for Envelope {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[
-            ("v", &self.version),
-            ("n", &self.from),
-            ("d", &self.device),
-            ("s", &self.seq),
-            ("c", &self.clock),
-            ("t", &self.sent_at),
-            ("x", &self.text),
-        ]);
-    }
-}
-
-impl FromJson for Envelope {
-    fn from_json(value: &Value) -> Result<Envelope, json::Error> {
-        let f = value.fields()?;
-        Ok(Envelope {
-            version: f.get("v")?,
-            from: f.get("n")?,
-            device: f.get("d")?,
-            seq: f.get("s")?,
-            clock: f.get("c")?,
-            sent_at: f.get("t")?,
-            text: f.get("x")?,
-        })
-    }
-}
+// In JSON, fields are named by one letter: `v`, `n`, `d`, `s`, `c`, `t`, `x`.
+json_object!(Envelope {
+    version: "v",
+    from: "n",
+    device: "d",
+    seq: "s",
+    clock: "c",
+    sent_at: "t",
+    text: "x",
+});
 
 impl Envelope {
     pub fn encode(&self) -> Vec<u8> {
@@ -94,23 +75,12 @@ pub struct Record {
     pub seen: SmallMap<DeviceId, SmallMap<DeviceId, u64>>,
 }
 
-/// In JSON: `{"h":{device:head,…},"s":{reader:{sender:seen,…},…}}`; either
-/// may be left out.
-impl ToJson for Record {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[("h", &self.heads), ("s", &self.seen)]);
-    }
-}
-
-impl FromJson for Record {
-    fn from_json(value: &Value) -> Result<Record, json::Error> {
-        let f = value.fields()?;
-        Ok(Record {
-            heads: f.get_or("h", SmallMap::new())?,
-            seen: f.get_or("s", SmallMap::new())?,
-        })
-    }
-}
+// In JSON: `{"h":{device:head,…},"s":{reader:{sender:seen,…},…}}`; either
+// may be left out.
+json_object!(Record {
+    heads: "h" = SmallMap::new(),
+    seen: "s" = SmallMap::new(),
+});
 
 impl Record {
     pub fn encode(&self) -> Vec<u8> {

@@ -250,6 +250,49 @@ impl Fields<'_> {
     }
 }
 
+/// Implements [`ToJson`] and [`FromJson`] for a struct stored as a JSON
+/// object, naming each field once, in the order it is written:
+///
+/// - `field: "name"`: written under `name`, and must be there when read;
+/// - `field: "name" = default`: may be left out when read, `default` then;
+/// - after the list, `unsaved { field: value }`: never written, and set to
+///   `value` when read.
+///
+/// ```text
+/// json_object!(Follow { owner: "owner", head: "head" } unsaved { have: 0 });
+/// ```
+macro_rules! json_object {
+    (@read $fields:ident, $name:literal) => {
+        $fields.get($name)?
+    };
+    (@read $fields:ident, $name:literal, $default:expr) => {
+        $fields.get_or($name, $default)?
+    };
+    (
+        $ty:ident { $($field:ident : $name:literal $(= $default:expr)?),* $(,)? }
+        $(unsaved { $($other:ident : $value:expr),* $(,)? })?
+    ) => {
+        impl $crate::core::json::ToJson for $ty {
+            fn write_json(&self, out: &mut $crate::core::json::Writer) {
+                out.object(&[$(($name, &self.$field)),*]);
+            }
+        }
+
+        impl $crate::core::json::FromJson for $ty {
+            fn from_json(
+                value: &$crate::core::json::Value,
+            ) -> Result<$ty, $crate::core::json::Error> {
+                let fields = value.fields()?;
+                Ok($ty {
+                    $($field: $crate::core::json::json_object!(@read fields, $name $(, $default)?),)*
+                    $($($other: $value,)*)?
+                })
+            }
+        }
+    };
+}
+pub(crate) use json_object;
+
 impl FromJson for u64 {
     fn from_json(value: &Value) -> Result<u64, Error> {
         match value {

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use super::json::{self, FromJson, ToJson, Value, Writer};
+use super::json::{self, json_object, FromJson, ToJson, Value, Writer};
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 40;
@@ -56,22 +56,11 @@ impl Name {
     }
 }
 
-/// In JSON: `{"typed":…,"normal":…}`, read back as written.
-impl ToJson for Name {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[("typed", &self.typed), ("normal", &self.normal)]);
-    }
-}
-
-impl FromJson for Name {
-    fn from_json(value: &Value) -> Result<Name, json::Error> {
-        let f = value.fields()?;
-        Ok(Name {
-            typed: f.get("typed")?,
-            normal: f.get("normal")?,
-        })
-    }
-}
+// In JSON: `{"typed":…,"normal":…}`, read back as written.
+json_object!(Name {
+    typed: "typed",
+    normal: "normal"
+});
 
 /// Lower-cases text as Unicode's default case conversion does, which is how
 /// names are compared. Native builds use the standard library's tables; the
@@ -162,21 +151,10 @@ impl Pair {
     }
 }
 
-impl ToJson for Pair {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[("me", &self.me), ("peer", &self.peer)]);
-    }
-}
-
-impl FromJson for Pair {
-    fn from_json(value: &Value) -> Result<Pair, json::Error> {
-        let f = value.fields()?;
-        Ok(Pair {
-            me: f.get("me")?,
-            peer: f.get("peer")?,
-        })
-    }
-}
+json_object!(Pair {
+    me: "me",
+    peer: "peer"
+});
 
 /// Which sign-in field a [`NameError`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

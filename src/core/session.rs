@@ -25,7 +25,7 @@ use std::fmt;
 
 use super::envelope::{merge_max, Envelope, Record, ENVELOPE_VERSION};
 use super::journal::Change;
-use super::json::{self, FromJson, ToJson, Value, Writer};
+use super::json::{self, json_object, FromJson, ToJson, Value, Writer};
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyKind, KeyLayout, Name, Pair};
 use super::settings::Settings;
@@ -188,24 +188,8 @@ impl FromJson for Owner {
     }
 }
 
-/// In JSON: `{"owner":…,"head":…}`.
-impl ToJson for Follow {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[("owner", &self.owner), ("head", &self.head)]);
-    }
-}
-
-impl FromJson for Follow {
-    fn from_json(value: &Value) -> Result<Follow, json::Error> {
-        let f = value.fields()?;
-        Ok(Follow {
-            owner: f.get("owner")?,
-            head: f.get("head")?,
-            have: 0,
-            retry_at: 0,
-        })
-    }
-}
+// In JSON: `{"owner":…,"head":…}`.
+json_object!(Follow { owner: "owner", head: "head" } unsaved { have: 0, retry_at: 0 });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
@@ -270,43 +254,20 @@ pub struct Saved {
     record: Record,
 }
 
-/// In JSON, an object with the field names above, in that order.
-impl ToJson for Saved {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[
-            ("version", &self.version),
-            ("pair", &self.pair),
-            ("device", &self.device),
-            ("next_seq", &self.next_seq),
-            ("sent_head", &self.sent_head),
-            ("recent_own", &self.recent_own),
-            ("outbox", &self.outbox),
-            ("history_pending", &self.history_pending),
-            ("follows", &self.follows),
-            ("peer_record", &self.peer_record),
-            ("record", &self.record),
-        ]);
-    }
-}
-
-impl FromJson for Saved {
-    fn from_json(value: &Value) -> Result<Saved, json::Error> {
-        let f = value.fields()?;
-        Ok(Saved {
-            version: f.get("version")?,
-            pair: f.get("pair")?,
-            device: f.get("device")?,
-            next_seq: f.get("next_seq")?,
-            sent_head: f.get("sent_head")?,
-            recent_own: f.get("recent_own")?,
-            outbox: f.get("outbox")?,
-            history_pending: f.get_or("history_pending", false)?,
-            follows: f.get("follows")?,
-            peer_record: f.get("peer_record")?,
-            record: f.get("record")?,
-        })
-    }
-}
+// In JSON, an object with the field names above, in that order.
+json_object!(Saved {
+    version: "version",
+    pair: "pair",
+    device: "device",
+    next_seq: "next_seq",
+    sent_head: "sent_head",
+    recent_own: "recent_own",
+    outbox: "outbox",
+    history_pending: "history_pending" = false,
+    follows: "follows",
+    peer_record: "peer_record",
+    record: "record",
+});
 
 impl Saved {
     pub fn pair(&self) -> &Pair {

@@ -1,6 +1,6 @@
 //! Timing settings of the protocol, with defaults suited to a ward.
 
-use super::json::{self, FromJson, ToJson, Value, Writer};
+use super::json::json_object;
 
 /// How often Bleep asks the server for news, and how it backs off.
 ///
@@ -34,35 +34,16 @@ impl Default for Settings {
     }
 }
 
-/// In JSON, an object with the field names above; any left out take their
-/// default.
-impl ToJson for Settings {
-    fn write_json(&self, out: &mut Writer) {
-        out.object(&[
-            ("waiting_poll_ms", &self.waiting_poll_ms),
-            ("idle_poll_ms", &self.idle_poll_ms),
-            ("hidden_poll_ms", &self.hidden_poll_ms),
-            ("backoff_first_ms", &self.backoff_first_ms),
-            ("backoff_max_ms", &self.backoff_max_ms),
-            ("request_timeout_ms", &self.request_timeout_ms),
-        ]);
-    }
-}
-
-impl FromJson for Settings {
-    fn from_json(value: &Value) -> Result<Settings, json::Error> {
-        let f = value.fields()?;
-        let d = Settings::default();
-        Ok(Settings {
-            waiting_poll_ms: f.get_or("waiting_poll_ms", d.waiting_poll_ms)?,
-            idle_poll_ms: f.get_or("idle_poll_ms", d.idle_poll_ms)?,
-            hidden_poll_ms: f.get_or("hidden_poll_ms", d.hidden_poll_ms)?,
-            backoff_first_ms: f.get_or("backoff_first_ms", d.backoff_first_ms)?,
-            backoff_max_ms: f.get_or("backoff_max_ms", d.backoff_max_ms)?,
-            request_timeout_ms: f.get_or("request_timeout_ms", d.request_timeout_ms)?,
-        })
-    }
-}
+// In JSON, an object with the field names above; any left out take their
+// default.
+json_object!(Settings {
+    waiting_poll_ms: "waiting_poll_ms" = Settings::default().waiting_poll_ms,
+    idle_poll_ms: "idle_poll_ms" = Settings::default().idle_poll_ms,
+    hidden_poll_ms: "hidden_poll_ms" = Settings::default().hidden_poll_ms,
+    backoff_first_ms: "backoff_first_ms" = Settings::default().backoff_first_ms,
+    backoff_max_ms: "backoff_max_ms" = Settings::default().backoff_max_ms,
+    request_timeout_ms: "request_timeout_ms" = Settings::default().request_timeout_ms,
+});
 
 impl Settings {
     /// Brings every interval into a range that neither floods the server nor
