@@ -471,7 +471,9 @@ pub fn render_and_memory(
     std::thread::sleep(Duration::from_millis(300));
     let memory = alice.exec(
         "const B = window.__bench;
-         const wasm = B.wasm && B.wasm.memory ? B.wasm.memory.buffer.byteLength : null;
+         // The release build renames the exports (scripts/trim-release.mjs): find the memory.
+         const memory = B.wasm && Object.values(B.wasm).find(v => v instanceof WebAssembly.Memory);
+         const wasm = memory ? memory.buffer.byteLength : null;
          return { used: performance.memory.usedJSHeapSize, total: performance.memory.totalJSHeapSize, wasm,
                   nodes: document.getElementsByTagName('*').length,
                   storage: Object.keys(localStorage).reduce((n, k) => n + k.length + localStorage.getItem(k).length, 0) };",
