@@ -79,10 +79,8 @@ pub struct ChatView {
     pub offline: RwSignal<Option<String>>,
     pub unread: RwSignal<usize>,
     pub loading: RwSignal<bool>,
-    /// How many of the newest messages are on screen at most.
-    pub limit: RwSignal<usize>,
-    /// How many messages the transcript holds.
-    pub total: RwSignal<usize>,
+    /// How many earlier messages are not on screen.
+    pub earlier: RwSignal<usize>,
     /// Whether local storage refused to save (it is full or disabled).
     pub storage_failed: RwSignal<bool>,
 }
@@ -95,8 +93,7 @@ impl ChatView {
             offline: RwSignal::new(None),
             unread: RwSignal::new(0),
             loading: RwSignal::new(true),
-            limit: RwSignal::new(SHOWN_AT_FIRST),
-            total: RwSignal::new(0),
+            earlier: RwSignal::new(0),
             storage_failed: RwSignal::new(false),
         }
     }
@@ -125,6 +122,10 @@ pub struct Chat {
     busy: Cell<bool>,
     stopped: Cell<bool>,
     shown_revision: Cell<u64>,
+    /// How many of the newest messages are on screen at most, and how many
+    /// the transcript held when they were last counted.
+    limit: Cell<usize>,
+    total: Cell<usize>,
     listeners: RefCell<Vec<Listener>>,
 }
 
@@ -169,6 +170,8 @@ impl Chat {
             busy: Cell::new(false),
             stopped: Cell::new(false),
             shown_revision: Cell::new(0),
+            limit: Cell::new(SHOWN_AT_FIRST),
+            total: Cell::new(0),
             listeners: RefCell::new(Vec::new()),
         });
         chat.listen();
@@ -223,7 +226,7 @@ impl Chat {
 
     /// Shows `more` earlier messages above the transcript.
     pub fn show_earlier(&self, more: usize) {
-        self.view.limit.update(|l| *l += more);
+        self.limit.set(self.limit.get() + more);
         self.refresh_view();
     }
 
@@ -363,15 +366,15 @@ impl Chat {
         // messages extend the window rather than push its oldest row out: an
         // append then lays out and paints one row, not every row moved up.
         let total = session.message_count();
-        let before = self.view.total.get_untracked();
+        let before = self.total.replace(total);
         if before > 0
             && total > before
             && total - before <= SHOWN_AT_FIRST
             && !session.is_loading_history()
         {
-            self.view.limit.update_untracked(|l| *l += total - before);
+            self.limit.set(self.limit.get() + total - before);
         }
-        let limit = self.view.limit.get_untracked();
+        let limit = self.limit.get();
         let offset = js_sys::Date::new_0().get_timezone_offset() as i32;
         let mut rows: Vec<MessageRow> = session
             .messages()
@@ -388,8 +391,9 @@ impl Chat {
             })
             .collect();
         rows.reverse();
-        if self.view.total.get_untracked() != total {
-            self.view.total.set(total);
+        let earlier = total - rows.len();
+        if self.view.earlier.get_untracked() != earlier {
+            self.view.earlier.set(earlier);
         }
         if self.view.messages.with_untracked(|old| old != &rows) {
             self.view.messages.set(rows);

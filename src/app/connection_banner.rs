@@ -1,7 +1,6 @@
 //! The banner that says when the server cannot be reached, and that nothing
 //! is lost meanwhile. It clears itself when the server answers again.
 
-use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::conversation::use_conversation;
@@ -13,40 +12,25 @@ pub fn ConnectionBanner() -> impl IntoView {
     let storage_failed = c.view.storage_failed;
     let chat = c.chat;
     let retry = move |_| chat.get_value().retry_now();
-    // One reactive closure draws the banner (the live region itself stays).
-    move || {
-        let reason = offline.get();
-        let state = if reason.is_some() {
-            "offline"
-        } else {
-            "online"
-        };
-        let message = match reason {
-            Some(reason) => Either::Left(view! {
-                <p class="banner warning">
-                    <span aria-hidden="true">"⚠ "</span>
-                    <strong>"Server not reachable"</strong>
-                    " — your messages are kept and will be sent when it is back. "
-                    <span class="reason">{reason}</span>
-                    " "
-                    <button type="button" class="link" on:click=retry>"Retry now"</button>
-                </p>
-            }),
-            None => {
-                Either::Right(view! { <span class="sr-only">"Connected to the server."</span> })
-            }
-        };
-        let storage_warning = storage_failed.get().then(|| view! {
-            <p class="banner warning">
+    let is_offline = move || offline.with(Option::is_some);
+    // The banner's parts are always in the page (the live region must stay)
+    // and shown or hidden: cheaper to build than parts that come and go.
+    view! {
+        <div class="connection" data-testid="connection"
+            data-state=move || if is_offline() { "offline" } else { "online" }
+            role="status" aria-live="polite">
+            <p class="banner warning" hidden=move || !is_offline()>
+                <span aria-hidden="true">"⚠ "</span>
+                <strong>"Server not reachable"</strong>
+                " — your messages are kept and will be sent when it is back. "
+                <span class="reason">{move || offline.get().unwrap_or_default()}</span>
+                " "
+                <button type="button" class="link" on:click=retry>"Retry now"</button>
+            </p>
+            <span class="sr-only" hidden=is_offline>"Connected to the server."</span>
+            <p class="banner warning" hidden=move || !storage_failed.get()>
                 "This browser will not save messages (storage is full or turned off): keep this tab open until they are sent."
             </p>
-        });
-        view! {
-            <div class="connection" data-testid="connection" data-state=state
-                role="status" aria-live="polite">
-                {message}
-                {storage_warning}
-            </div>
-        }
+        </div>
     }
 }

@@ -30,25 +30,25 @@ pub async fn check_server(server: &str) -> ServerCheck {
     }
 }
 
-/// The line under the form that says whether the server answers.
-///
-/// One reactive closure draws the whole line: its state and its words
-/// change together (the paragraph itself stays, as the live region must).
+/// The line under the form that says whether the server answers. (The
+/// paragraph itself stays, as the live region must; its state and its words
+/// change together.)
 #[component]
 pub fn ServerStatus(check: RwSignal<ServerCheck>) -> impl IntoView {
-    move || {
-        let (state, text) = match check.get() {
-            ServerCheck::Checking => ("checking", "Checking the server…".to_owned()),
-            ServerCheck::Connected => ("connected", "✓ Connected: the server answers.".to_owned()),
-            ServerCheck::Unreachable(why) => {
-                ("unreachable", format!("✗ Server not reachable. {why}"))
-            }
-        };
-        view! {
-            <p class="server-status" data-testid="server-status" data-state=state role="status" aria-live="polite">
-                {text}
-            </p>
-        }
+    let state = move || match check.get() {
+        ServerCheck::Checking => "checking",
+        ServerCheck::Connected => "connected",
+        ServerCheck::Unreachable(_) => "unreachable",
+    };
+    let text = move || match check.get() {
+        ServerCheck::Checking => "Checking the server…".to_owned(),
+        ServerCheck::Connected => "✓ Connected: the server answers.".to_owned(),
+        ServerCheck::Unreachable(why) => format!("✗ Server not reachable. {why}"),
+    };
+    view! {
+        <p class="server-status" data-testid="server-status" data-state=state role="status" aria-live="polite">
+            {text}
+        </p>
     }
 }
 

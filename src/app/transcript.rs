@@ -48,12 +48,9 @@ pub fn Transcript() -> impl IntoView {
     let c = use_conversation();
     let messages = c.view.messages;
     let loading = c.view.loading;
-    let total = c.view.total;
+    let earlier = c.view.earlier;
     let chat = c.chat;
     let now = c.now;
-    let hidden_above = move || total.get().saturating_sub(messages.with(Vec::len));
-    // The button stays put while messages arrive; only its count changes.
-    let has_earlier = Memo::new(move |_| hidden_above() > 0);
     let scroller: NodeRef<html::Div> = NodeRef::new();
     let pinned = RwSignal::new(true);
     let new_below = RwSignal::new(false);
@@ -113,20 +110,19 @@ pub fn Transcript() -> impl IntoView {
     view! {
         <div class="transcript" node_ref=scroller on:scroll=on_scroll tabindex="0"
             aria-label="Messages">
-            {move || messages.with(Vec::is_empty).then(|| {
-                let hint = if loading.get() {
+            // Always in the page, shown and hidden: cheaper to build than
+            // elements that come and go.
+            <p class="hint" hidden=move || !messages.with(Vec::is_empty)>
+                {move || if loading.get() {
                     "Loading the conversation…"
                 } else {
                     "No messages yet. Either of you may start."
-                };
-                view! { <p class="hint">{hint}</p> }
-            })}
-            {move || has_earlier.get().then(|| view! {
-                <button type="button" class="secondary earlier"
-                    on:click=move |_| chat.with_value(|chat| chat.show_earlier(SHOWN_AT_FIRST))>
-                    {move || format!("Show earlier messages ({} more)", hidden_above())}
-                </button>
-            })}
+                }}
+            </p>
+            <button type="button" class="secondary earlier" hidden=move || earlier.get() == 0
+                on:click=move |_| chat.with_value(|chat| chat.show_earlier(SHOWN_AT_FIRST))>
+                {move || format!("Show earlier messages ({} more)", earlier.get())}
+            </button>
             <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
                 <For
                     each=move || with_days(messages.get())
@@ -134,11 +130,10 @@ pub fn Transcript() -> impl IntoView {
                     children=move |(row, separator)| view! { <Message row=row separator=separator now=now chat=chat /> }
                 />
             </ol>
-            {move || new_below.get().then(|| view! {
-                <button type="button" class="new-messages" on:click=move |_| { pinned.set(true); scroll_to_end(); }>
-                    "↓ New messages"
-                </button>
-            })}
+            <button type="button" class="new-messages" hidden=move || !new_below.get()
+                on:click=move |_| { pinned.set(true); scroll_to_end(); }>
+                "↓ New messages"
+            </button>
         </div>
     }
 }
@@ -155,16 +150,12 @@ fn Message(
     // Only a pending message watches the clock.
     let slow_note = (row.delivery == Some(Delivery::Pending)).then(|| {
         let at = row.sent_at;
-        let retry = move |_| chat.with_value(|chat| chat.retry_now());
-        move || {
-            (now.get().saturating_sub(at) > SLOW_PENDING_MS).then(|| {
-                view! {
-                    <p class="slow">
-                        "Not sent yet — retrying. "
-                        <button type="button" class="link" on:click=retry>"Retry now"</button>
-                    </p>
-                }
-            })
+        view! {
+            <p class="slow" hidden=move || now.get().saturating_sub(at) <= SLOW_PENDING_MS>
+                "Not sent yet — retrying. "
+                <button type="button" class="link"
+                    on:click=move |_| chat.with_value(|chat| chat.retry_now())>"Retry now"</button>
+            </p>
         }
     });
     // One element for the mark: its label is what a screen reader says.

@@ -12,28 +12,28 @@ pub fn TurnBanner() -> impl IntoView {
     let turn = c.view.turn;
     let now = c.now;
     let peer = c.peer.clone();
-    // One reactive closure draws the banner: its state, icon and words
-    // change together (the banner itself stays, as the live region must).
-    move || {
-        let state = turn.get();
-        let (icon, text) = match state {
-            TurnState::Loading => ("⟳", "Loading the conversation…".to_owned()),
-            TurnState::Idle => ("✎", "Your turn".to_owned()),
-            TurnState::Sending => ("⇡", "Sending…".to_owned()),
-            TurnState::Waiting { since } => (
-                "⏳",
-                format!(
-                    "Waiting for {peer} to reply ({})",
-                    elapsed(now.get().saturating_sub(since))
-                ),
-            ),
-        };
-        view! {
-            <div class="turn" data-testid="turn" data-state=state.as_str()
-                role="status" aria-live="assertive" aria-atomic="true">
-                <span class="turn-icon" aria-hidden="true">{icon}</span>
-                <span class="turn-text">{text}</span>
-            </div>
-        }
+    let icon = move || match turn.get() {
+        TurnState::Loading => "⟳",
+        TurnState::Idle => "✎",
+        TurnState::Sending => "⇡",
+        TurnState::Waiting { .. } => "⏳",
+    };
+    let text = move || match turn.get() {
+        TurnState::Loading => "Loading the conversation…".to_owned(),
+        TurnState::Idle => "Your turn".to_owned(),
+        TurnState::Sending => "Sending…".to_owned(),
+        TurnState::Waiting { since } => format!(
+            "Waiting for {peer} to reply ({})",
+            elapsed(now.get().saturating_sub(since))
+        ),
+    };
+    // The banner stays, as the live region must; its state, icon and words
+    // change together.
+    view! {
+        <div class="turn" data-testid="turn" data-state=move || turn.get().as_str()
+            role="status" aria-live="assertive" aria-atomic="true">
+            <span class="turn-icon" aria-hidden="true">{icon}</span>
+            <span class="turn-text">{text}</span>
+        </div>
     }
 }

@@ -352,7 +352,7 @@ pub struct Snapshot {
     /// `data-state` of `turn` and its text.
     pub turn: Option<String>,
     pub turn_text: Option<String>,
-    /// `data-state` of `connection` and its text.
+    /// `data-state` of `connection` and the text it shows.
     pub connection: Option<String>,
     pub connection_text: Option<String>,
     /// Whether `send` is disabled (`None`: no such button).
@@ -456,7 +456,8 @@ const snap = () => {
     turn: state('turn'),
     turn_text: text('turn'),
     connection: state('connection'),
-    connection_text: text('connection'),
+    // What it shows: its parts are hidden, not removed, when they do not apply.
+    connection_text: q('connection') ? q('connection').innerText : null,
     send_disabled: send ? send.disabled : null,
     composer: composer ? composer.value : null,
     composer_error: text('composer-error'),
