@@ -17,7 +17,9 @@
 //    wasm-opt renames the imports, their module and the exports to one or two
 //    letters and prints the renaming, which the glue then follows (about
 //    4 KB gzip less). Exports the glue never calls go first.
-// 3. The glue is minified with terser (about 2 KB gzip less).
+// 3. Custom sections go (the producers of the wasm, its target features,
+//    wasm-split's marker): browsers ignore them.
+// 4. The glue is minified with terser (about 2 KB gzip less).
 //
 // The glue is wasm-bindgen's output at the version Cargo.lock pins. If its
 // shape is not the one expected, step 1 is skipped with a warning; after it,
@@ -91,6 +93,29 @@ function withoutImports(glue, needed) {
     /^ {8}(\w+): function\([^)]*\) \{\n[\s\S]*?^ {8}\},\n/gm,
     (entry, name) => (needed.has(name) ? entry : ""),
   );
+}
+
+/** `bytes` without the wasm's custom sections (id 0). */
+function withoutCustomSections(bytes) {
+  const leb = (at) => {
+    let value = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return [value, at];
+  };
+  const kept = [bytes.subarray(0, 8)];
+  let at = 8;
+  while (at < bytes.length) {
+    const [size, body] = leb(at + 1);
+    if (bytes[at] !== 0) kept.push(bytes.subarray(at, body + size));
+    at = body + size;
+  }
+  return Buffer.concat(kept);
 }
 
 /** The import modules the glue provides: the keys of the object `__wbg_get_imports` returns. */
@@ -181,6 +206,9 @@ for (const name of readdirSync(staging).filter((f) => f.endsWith(".js"))) {
     check(glue, wasm);
     say(`${name}: short import and export names; wasm ${before} -> ${wasm.length} bytes`);
   }
+  wasm = withoutCustomSections(wasm);
+  writeFileSync(wasmPath, wasm);
+  check(glue, wasm);
 
   const result = await minify(glue, { module: true, compress: { passes: 2 }, mangle: true });
   if (!result.code) {
