@@ -5,11 +5,11 @@
 //! code, a twentieth of Bleep's download, and most of it splits and merges
 //! free blocks to save memory that this app never runs short of. Here a
 //! request is rounded up to a power of two (at least 8 bytes) and served
-//! from that size's free list; a freed block goes back on its list and is
-//! never merged or split again. Sizes below 64 KiB are cut from a fresh
-//! 64 KiB page when their list is empty, larger ones take whole pages. At
-//! worst a block is twice what was asked for; a Vec or String that grows by
-//! doubling fits its blocks exactly.
+//! from that size's free list. When the list is empty, the smallest larger
+//! free block is halved down to the size (the other halves go on their
+//! lists), or new pages are: at least one 64 KiB page. Freed blocks are never
+//! merged. At worst a block is twice what was asked for; a Vec or String that
+//! grows by doubling fits its blocks exactly.
 //!
 //! The logic is plain Rust over a [`Pages`] source, so `cargo test` checks it
 //! natively with an arena; the browser build (`main.rs`) installs it over
@@ -22,7 +22,7 @@ use std::ptr;
 /// WebAssembly's page size: the unit memory grows by.
 pub const PAGE: usize = 65_536;
 
-const PAGE_SHIFT: u32 = PAGE.trailing_zeros();
+const PAGE_SHIFT: usize = PAGE.trailing_zeros() as usize;
 
 /// The smallest block: room for the free list's link on 64-bit hosts too.
 const MIN_SHIFT: u32 = 3;
@@ -68,34 +68,29 @@ impl<P: Pages> Heap<P> {
     /// No other call on this heap may be running.
     unsafe fn take(&self, class: usize) -> *mut u8 {
         let free = &mut *self.free.get();
-        let block = free[class];
-        if !block.is_null() {
-            free[class] = *block.cast::<*mut u8>();
-            return block;
+        // The smallest free block that is large enough...
+        let mut size = class;
+        while size < CLASSES && free[size].is_null() {
+            size += 1;
         }
-        let shift = class as u32;
-        if shift >= PAGE_SHIFT {
-            return self
-                .pages
-                .grow(1 << (shift - PAGE_SHIFT))
-                .unwrap_or(ptr::null_mut());
-        }
-        // A new page, cut into blocks of this size: the first is the
-        // answer, the rest go on the list, lowest address first.
-        let Some(page) = self.pages.grow(1) else {
-            return ptr::null_mut();
+        let block = if size < CLASSES {
+            let block = free[size];
+            free[size] = *block.cast::<*mut u8>();
+            block
+        } else {
+            // ...or new pages.
+            size = class.max(PAGE_SHIFT);
+            match self.pages.grow(1 << (size - PAGE_SHIFT)) {
+                Some(pages) => pages,
+                None => return ptr::null_mut(),
+            }
         };
-        let size = 1usize << shift;
-        let mut next = ptr::null_mut::<u8>();
-        let mut at = PAGE;
-        while at > size {
-            at -= size;
-            let block = page.add(at);
-            *block.cast::<*mut u8>() = next;
-            next = block;
+        // Halved down to the size asked for; the upper halves are free.
+        while size > class {
+            size -= 1;
+            self.give(block.add(1 << size), size);
         }
-        free[class] = next;
-        page
+        block
     }
 
     /// Puts a block of 2^class bytes back on its list.
@@ -237,6 +232,24 @@ mod tests {
             assert_eq!(heap.alloc(layout), a);
         }
         assert_eq!(heap.pages.used.get(), 1);
+    }
+
+    #[test]
+    fn a_freed_large_block_is_halved_for_smaller_ones() {
+        let heap = Heap::new(Arena::new(2));
+        let large = Layout::from_size_align(2 * PAGE, 8).unwrap();
+        let small = Layout::from_size_align(8, 8).unwrap();
+        unsafe {
+            let block = heap.alloc(large);
+            heap.dealloc(block, large);
+            // The arena has no page left: all of these come from the block.
+            let first = heap.alloc(small);
+            assert_eq!(first, block);
+            for _ in 0..1_000 {
+                let b = heap.alloc(small);
+                assert!(!b.is_null() && b >= block && b < block.add(2 * PAGE));
+            }
+        }
     }
 
     #[test]
