@@ -1043,3 +1043,46 @@ fn clearing_a_conversation_asks_first_then_removes_it_from_the_server_and_this_b
         assert!(s.messages.is_empty(), "cleared messages came back: {s:#?}");
     });
 }
+
+/// Sets the field `id` to `text` as typing and leaving it does (one change
+/// event), then returns what the field shows.
+const CHANGE_FIELD: &str = "const [id, text] = arguments; \
+    const field = document.getElementById(id); \
+    field.value = text; \
+    field.dispatchEvent(new Event('change', { bubbles: true })); \
+    return field.value;";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn settings_take_a_poll_interval_refuse_a_wrong_one_and_keep_both_after_a_reload() {
+    run(Duration::from_secs(90), async {
+        let stack = Stack::start();
+        let alice = stack
+            .conversation(WindowOptions::new("alice"), "Alice", "Bob")
+            .await;
+        alice.wait_until_loaded().await;
+        alice.click("settings").await;
+        let change =
+            |text: &str| alice.script(CHANGE_FIELD, vec!["poll-waiting".into(), text.into()]);
+
+        // Taken, to a tenth of a second; then a zero is refused and the
+        // field shows the interval still in use.
+        assert_eq!(change("1.25").await, serde_json::json!("1.2"));
+        assert_eq!(change("0").await, serde_json::json!("1.2"));
+        alice
+            .click_css("#settings-panel input[type=checkbox]")
+            .await;
+
+        // Both are kept: the form shows them after a reload.
+        alice.reload().await;
+        alice.wait_until_loaded().await;
+        let shown = alice
+            .script(
+                "return [document.getElementById('poll-waiting').value, \
+                 document.querySelector('#settings-panel input[type=checkbox]').checked];",
+                vec![],
+            )
+            .await;
+        assert_eq!(shown, serde_json::json!(["1.2", true]));
+    });
+}

@@ -52,16 +52,23 @@ pub fn Composer() -> impl IntoView {
         let key = key.clone();
         move || {
             let text = draft.get_untracked();
-            match chat.get_value().send(&text) {
+            let sent = chat.get_value().send(&text);
+            let field = textarea.get_untracked();
+            match sent {
                 Ok(()) => {
+                    // Only typing and sending change the draft: the field
+                    // is emptied here, not redrawn from the signal.
+                    if let Some(field) = &field {
+                        field.set_value("");
+                    }
                     draft.set(String::new());
                     storage::save_draft(&key, "");
                     error.set(None);
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
-            if let Some(el) = textarea.get_untracked() {
-                let _ = el.focus();
+            if let Some(field) = field {
+                let _ = field.focus();
             }
         }
     };
@@ -91,8 +98,9 @@ pub fn Composer() -> impl IntoView {
             <textarea id="composer" data-testid="composer" node_ref=textarea rows="3"
                 placeholder="Write a message — Enter sends, Shift+Enter for a new line"
                 aria-describedby="composer-note composer-lock composer-error"
-                prop:value=move || draft.get()
-                on:input=on_input on:keydown=on_keydown></textarea>
+                on:input=on_input on:keydown=on_keydown>
+                {draft.get_untracked()}
+            </textarea>
             <div class="composer-bar">{bar}</div>
             <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">{message_text(error)}</p>
         </form>

@@ -53,11 +53,15 @@ pub fn SettingsPanel(
         view! {
             <label for=id>{label}</label>
             <input id=id type="number" min="0.2" step="0.1" inputmode="decimal"
-                prop:value=move || format_seconds(preferences.with(get))
+                value=format_seconds(preferences.with_untracked(get))
                 on:change=move |ev| {
                     if let Some(ms) = parse_seconds(&event_target_value(&ev)) {
                         update(&|p| set(p, ms));
                     }
+                    // The field shows the interval in use: rounded, or the
+                    // one before if what was typed is not an interval.
+                    event_target::<web_sys::HtmlInputElement>(&ev)
+                        .set_value(&format_seconds(preferences.with_untracked(get)));
                 } />
         }
     };
@@ -119,7 +123,7 @@ pub fn SettingsPanel(
             <h2>"Settings"</h2>
             <form class="server-form" on:submit=change_server>
                 <label for="settings-server">"Server address"</label>
-                <input id="settings-server" prop:value=server.get_untracked() on:input=keep_typed(server) />
+                <input id="settings-server" value=server.get_untracked() on:input=keep_typed(server) />
                 <button type="submit" class="secondary">"Use this server (sign in again)"</button>
             </form>
             <fieldset>
@@ -131,12 +135,12 @@ pub fn SettingsPanel(
             <fieldset>
                 <legend>"When a reply arrives in a hidden tab"</legend>
                 <label class="check">
-                    <input type="checkbox" prop:checked=preferences.with_untracked(|p| p.sound)
+                    <input type="checkbox" checked=preferences.with_untracked(|p| p.sound)
                         on:change=move |ev| { let on = event_target_checked(&ev); update(&|p| p.sound = on); } />
                     "Play a sound"
                 </label>
                 <label class="check">
-                    <input type="checkbox" prop:checked=preferences.with_untracked(|p| p.notifications)
+                    <input type="checkbox" checked=preferences.with_untracked(|p| p.notifications)
                         on:change=toggle_notifications />
                     "Show a desktop notification"
                 </label>

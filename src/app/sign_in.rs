@@ -66,7 +66,7 @@ fn NameField(
     view! {
         <label for=id>{label}</label>
         <input id=id data-testid=id name=id autocomplete=autocomplete required
-            aria-describedby=error_id prop:value=value.get_untracked()
+            aria-describedby=error_id value=value.get_untracked()
             on:input=keep_typed(value) />
         <p id=error_id class="field-error" role="alert">{message_text(error)}</p>
     }
@@ -134,7 +134,7 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
 
                 <label for="server">"Server address"</label>
                 <input id="server" data-testid="server" name="server" inputmode="url"
-                    prop:value=server.get_untracked()
+                    value=server.get_untracked()
                     on:input=keep_typed(server)
                     on:change=move |_| run_check() />
                 <ServerStatus check=check />
