@@ -40,7 +40,7 @@ pub fn Composer() -> impl IntoView {
         let disabled = lock_reason.is_some() || over;
         view! {
             <p id="composer-lock" class="lock">{lock_reason}</p>
-            <p id="composer-note" class="budget" class:over=over>{budget_note(b.used, b.limit)}</p>
+            <p id="composer-note" class=if over { "budget over" } else { "budget" }>{budget_note(b.used, b.limit)}</p>
             <button type="submit" class="primary" data-testid="send"
                 disabled=disabled aria-disabled=if disabled { "true" } else { "false" }>
                 "Send"

@@ -171,7 +171,7 @@ fn Message(
     // and lays out as little as it can.
     view! {
         {separator.map(|day| view! { <li class="day"><span>{day}</span></li> })}
-        <li class="message" class:mine=row.mine data-testid="message" data-from=row.from.clone()
+        <li class=if row.mine { "message mine" } else { "message" } data-testid="message" data-from=row.from.clone()
             data-status=row.delivery.map(Delivery::as_str)>
             <p class="meta">
                 <span class="from">{row.from.clone()}</span>
