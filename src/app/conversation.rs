@@ -81,7 +81,7 @@ pub fn ConversationScreen(
                 <div class="top-actions">
                     <button type="button" class="secondary" on:click=move |_| leave()>"Switch colleague"</button>
                     <button type="button" class="secondary" data-testid="settings"
-                        aria-expanded=move || settings_open.get().to_string()
+                        aria-expanded=move || if settings_open.get() { "true" } else { "false" }
                         aria-controls="settings-panel"
                         on:click=move |_| settings_open.update(|o| *o = !*o)>
                         "⚙ Settings"
