@@ -2,7 +2,6 @@
 //! Shift+Enter starts a new line. While you wait for a reply you can still
 //! type, but sending is locked.
 
-use leptos::html;
 use leptos::prelude::*;
 
 use super::chat::TurnState;
@@ -19,7 +18,6 @@ pub fn Composer() -> impl IntoView {
     let key = chat.get_value().storage_key().clone();
     let draft = RwSignal::new(storage::draft(&key));
     let error = RwSignal::new(None::<String>);
-    let textarea: NodeRef<html::Textarea> = NodeRef::new();
 
     let budget = move || draft.with(|d| chat.get_value().budget(d));
     let peer = c.peer.clone();
@@ -53,7 +51,7 @@ pub fn Composer() -> impl IntoView {
         move || {
             let text = draft.get_untracked();
             let sent = chat.get_value().send(&text);
-            let field = textarea.get_untracked();
+            let field = super::element_by_id::<web_sys::HtmlTextAreaElement>("composer");
             match sent {
                 Ok(()) => {
                     // Only typing and sending change the draft: the field
@@ -95,7 +93,7 @@ pub fn Composer() -> impl IntoView {
     view! {
         <form class="composer" on:submit=on_submit>
             <label for="composer" class="sr-only">"Message"</label>
-            <textarea id="composer" data-testid="composer" node_ref=textarea rows="3"
+            <textarea id="composer" data-testid="composer" rows="3"
                 placeholder="Write a message — Enter sends, Shift+Enter for a new line"
                 aria-describedby="composer-note composer-lock composer-error"
                 on:input=on_input on:keydown=on_keydown>

@@ -129,6 +129,16 @@ pub fn message_text(message: RwSignal<Option<String>>) -> impl IntoView {
     move || message.get()
 }
 
+/// The element of the page with the id `id`, as a `T`. (Found by id rather
+/// than held in a `NodeRef`: no code for node references is needed.)
+pub fn element_by_id<T: JsCast>(id: &str) -> Option<T> {
+    web_sys::window()?
+        .document()?
+        .get_element_by_id(id)?
+        .dyn_into()
+        .ok()
+}
+
 /// Keeps `value` equal to what is typed into the field the handler is on
 /// (for `on:input`). Shared by the text fields, so its code exists once.
 pub fn keep_typed(value: RwSignal<String>) -> impl FnMut(web_sys::Event) + Clone + 'static {

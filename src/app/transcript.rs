@@ -3,7 +3,6 @@
 
 use std::rc::Rc;
 
-use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -51,7 +50,7 @@ pub fn Transcript() -> impl IntoView {
     let earlier = c.view.earlier;
     let chat = c.chat;
     let now = c.now;
-    let scroller: NodeRef<html::Div> = NodeRef::new();
+    let scroller = || super::element_by_id::<web_sys::Element>("transcript");
     let pinned = RwSignal::new(true);
     let new_below = RwSignal::new(false);
 
@@ -59,7 +58,7 @@ pub fn Transcript() -> impl IntoView {
     // reading the height here would lay the page out once more.
     let scroll_to_end = move || {
         request_animation_frame(move || {
-            if let Some(el) = scroller.get_untracked() {
+            if let Some(el) = scroller() {
                 el.set_scroll_top(el.scroll_height());
             }
         });
@@ -76,10 +75,11 @@ pub fn Transcript() -> impl IntoView {
         count
     });
     // Also when the transcript changes size (a phone keyboard opens, the
-    // screen rotates, the settings open), if the reader was at the end.
+    // screen rotates, the settings open), if the reader was at the end. (An
+    // effect first runs once the transcript is in the page.)
     let observer = StoredValue::new_local(None::<(web_sys::ResizeObserver, Closure<dyn FnMut()>)>);
     Effect::new(move |_| {
-        let Some(el) = scroller.get() else { return };
+        let Some(el) = scroller() else { return };
         let keep_pinned = Closure::<dyn FnMut()>::new(move || {
             if pinned.get_untracked() {
                 scroll_to_end();
@@ -98,7 +98,7 @@ pub fn Transcript() -> impl IntoView {
         })
     });
     let on_scroll = move |_| {
-        if let Some(el) = scroller.get_untracked() {
+        if let Some(el) = scroller() {
             let at_end = el.scroll_top() + el.client_height() >= el.scroll_height() - 48;
             pinned.set(at_end);
             if at_end {
@@ -108,7 +108,7 @@ pub fn Transcript() -> impl IntoView {
     };
 
     view! {
-        <div class="transcript" node_ref=scroller on:scroll=on_scroll tabindex="0"
+        <div class="transcript" id="transcript" on:scroll=on_scroll tabindex="0"
             aria-label="Messages">
             // Always in the page, shown and hidden: cheaper to build than
             // elements that come and go.
