@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::conversation::use_conversation;
+use super::conversation::Conversation;
 
 const TITLE: &str = "Bleep";
 
@@ -71,8 +71,7 @@ fn notify(peer: &str, text: &str) {
 /// No markup: keeps the title and favicon in step with the unread count,
 /// and chimes or notifies when it grows.
 #[component]
-pub fn Attention() -> impl IntoView {
-    let c = use_conversation();
+pub fn Attention(c: Conversation) -> impl IntoView {
     let unread = c.view.unread;
     let messages = c.view.messages;
     let preferences = c.preferences;

@@ -5,14 +5,13 @@
 use leptos::prelude::*;
 
 use super::chat::TurnState;
-use super::conversation::use_conversation;
+use super::conversation::Conversation;
 use super::message_text;
 use super::storage;
 use crate::display::budget_note;
 
 #[component]
-pub fn Composer() -> impl IntoView {
-    let c = use_conversation();
+pub fn Composer(c: Conversation) -> impl IntoView {
     let chat = c.chat;
     let turn = c.view.turn;
     let key = chat.get_value().storage_key().clone();

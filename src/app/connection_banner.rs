@@ -3,11 +3,10 @@
 
 use leptos::prelude::*;
 
-use super::conversation::use_conversation;
+use super::conversation::Conversation;
 
 #[component]
-pub fn ConnectionBanner() -> impl IntoView {
-    let c = use_conversation();
+pub fn ConnectionBanner(c: Conversation) -> impl IntoView {
     let offline = c.view.offline;
     let storage_failed = c.view.storage_failed;
     let chat = c.chat;

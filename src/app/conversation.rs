@@ -1,5 +1,5 @@
-//! The conversation screen: it starts the [`Chat`] for a pair, shares it with
-//! the pieces of the screen through context, and stops it when it goes away.
+//! The conversation screen: it starts the [`Chat`] for a pair, hands it to
+//! each piece of the screen, and stops it when it goes away.
 
 use std::rc::Rc;
 
@@ -16,7 +16,9 @@ use super::transcript::Transcript;
 use super::turn_banner::TurnBanner;
 use super::Joined;
 
-/// What every piece of the conversation screen may use.
+/// What every piece of the conversation screen may use, given to each as
+/// its `c` property. (A property, not a Leptos context: context lookup is
+/// about 2.5 KB of the download, for one value handed one level down.)
 #[derive(Clone)]
 pub struct Conversation {
     /// The running chat; a copyable handle, usable from any closure.
@@ -28,10 +30,6 @@ pub struct Conversation {
     /// The time, ticking once a second, for "waiting for 2 min" and retries.
     pub now: RwSignal<u64>,
     pub preferences: RwSignal<Preferences>,
-}
-
-pub fn use_conversation() -> Conversation {
-    expect_context::<Conversation>()
 }
 
 /// One conversation, from the turn banner to the composer.
@@ -63,7 +61,6 @@ pub fn ConversationScreen(
         now,
         preferences,
     };
-    provide_context(conversation.clone());
     let settings_open = RwSignal::new(false);
     let leave = on_leave.clone();
 
@@ -88,12 +85,12 @@ pub fn ConversationScreen(
                     </button>
                 </div>
             </header>
-            <SettingsPanel open=settings_open on_leave=on_leave />
-            <TurnBanner />
-            <ConnectionBanner />
-            <Transcript />
-            <Composer />
-            <Attention />
+            <SettingsPanel open=settings_open on_leave=on_leave c=conversation.clone() />
+            <TurnBanner c=conversation.clone() />
+            <ConnectionBanner c=conversation.clone() />
+            <Transcript c=conversation.clone() />
+            <Composer c=conversation.clone() />
+            <Attention c=conversation.clone() />
         </section>
     }
 }

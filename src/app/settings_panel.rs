@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::conversation::use_conversation;
+use super::conversation::Conversation;
 use super::storage::{self, Preferences};
 use super::{keep_typed, message_text};
 use crate::display::{format_seconds, parse_seconds};
@@ -33,8 +33,8 @@ async fn clear_conversation(
 pub fn SettingsPanel(
     open: RwSignal<bool>,
     on_leave: impl Fn() + Clone + Send + Sync + 'static,
+    c: Conversation,
 ) -> impl IntoView {
-    let c = use_conversation();
     let chat = c.chat;
     let preferences = c.preferences;
     let status = RwSignal::new(None::<String>);

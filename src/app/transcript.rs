@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::chat::{Chat, MessageRow};
-use super::conversation::use_conversation;
+use super::conversation::Conversation;
 use crate::core::Delivery;
 use crate::display::SHOWN_AT_FIRST;
 
@@ -43,8 +43,7 @@ fn with_days(rows: Vec<MessageRow>) -> Vec<(MessageRow, Option<String>)> {
 }
 
 #[component]
-pub fn Transcript() -> impl IntoView {
-    let c = use_conversation();
+pub fn Transcript(c: Conversation) -> impl IntoView {
     let messages = c.view.messages;
     let loading = c.view.loading;
     let earlier = c.view.earlier;

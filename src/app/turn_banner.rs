@@ -3,12 +3,11 @@
 use leptos::prelude::*;
 
 use super::chat::TurnState;
-use super::conversation::use_conversation;
+use super::conversation::Conversation;
 use crate::display::elapsed;
 
 #[component]
-pub fn TurnBanner() -> impl IntoView {
-    let c = use_conversation();
+pub fn TurnBanner(c: Conversation) -> impl IntoView {
     let turn = c.view.turn;
     let now = c.now;
     let peer = c.peer.clone();
