@@ -455,8 +455,10 @@ impl Parser<'_> {
             while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= b' ') {
                 self.pos += 1;
             }
-            // Stopped at an ASCII byte or the end: a boundary between characters.
-            out.push_str(&self.text[start..self.pos]);
+            // Stopped at an ASCII byte or the end: a boundary between
+            // characters. (`get`, not indexing, here and below: no code to
+            // report a slice off a boundary, which cannot happen.)
+            out.push_str(self.text.get(start..self.pos).unwrap_or_default());
             match self.next() {
                 Some(b'"') => return Ok(out),
                 Some(b'\\') => out.push(self.escape()?),
@@ -525,7 +527,7 @@ impl Parser<'_> {
         let negative = self.eat("-");
         let start = self.pos;
         let whole = self.digits();
-        let integer = &self.text[start..self.pos];
+        let integer = self.text.get(start..self.pos).unwrap_or_default();
         if whole == 0 || (whole > 1 && integer.starts_with('0')) {
             return Err(Error("A number is malformed."));
         }

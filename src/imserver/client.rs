@@ -246,7 +246,7 @@ fn first_line(body: &[u8]) -> String {
     let line = String::from_utf8_lossy(line);
     let line = line.trim();
     match line.char_indices().nth(DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
+        Some((cut, _)) => format!("{}…", line.get(..cut).unwrap_or(line)),
         None => line.to_owned(),
     }
 }
