@@ -76,7 +76,9 @@ pub fn Attention(c: Conversation) -> impl IntoView {
     let messages = c.view.messages;
     let preferences = c.preferences;
     let peer = c.peer.clone();
-    Effect::new(move |previous: Option<usize>| {
+    // A render effect (it runs at once, then whenever the count changes) is
+    // less code than an `Effect`; it lives until the screen goes.
+    let effect = RenderEffect::new(move |previous: Option<usize>| {
         let count = unread.get();
         let title = if count > 0 {
             format!("({count}) {TITLE} — {peer}")
@@ -100,7 +102,8 @@ pub fn Attention(c: Conversation) -> impl IntoView {
         }
         count
     });
-    on_cleanup(|| {
+    on_cleanup(move || {
+        drop(effect);
         if let Some(document) = web_sys::window().and_then(|w| w.document()) {
             document.set_title(TITLE);
         }

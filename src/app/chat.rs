@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use gloo_timers::callback::Timeout;
+use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -81,6 +81,8 @@ pub struct ChatView {
     pub loading: RwSignal<bool>,
     /// How many earlier messages are not on screen.
     pub earlier: RwSignal<usize>,
+    /// The time, ticking once a second, for "waiting for 2 min" and retries.
+    pub now: RwSignal<u64>,
     /// Whether local storage refused to save (it is full or disabled).
     pub storage_failed: RwSignal<bool>,
 }
@@ -94,6 +96,7 @@ impl ChatView {
             unread: RwSignal::new(0),
             loading: RwSignal::new(true),
             earlier: RwSignal::new(0),
+            now: RwSignal::new(now_ms()),
             storage_failed: RwSignal::new(false),
         }
     }
@@ -114,6 +117,8 @@ pub struct Chat {
     timer: RefCell<Option<Timeout>>,
     /// Saves the transcript a moment after it changed.
     transcript_timer: RefCell<Option<Timeout>>,
+    /// Ticks `view.now`.
+    clock: RefCell<Option<Interval>>,
     /// Where the saved transcript's journal ends.
     journal: RefCell<Journal>,
     /// Whether the last save of the state, and of the transcript, failed.
@@ -164,6 +169,7 @@ impl Chat {
             view: ChatView::new(),
             timer: RefCell::new(None),
             transcript_timer: RefCell::new(None),
+            clock: RefCell::new(None),
             journal: RefCell::new(journal),
             state_unsaved: Cell::new(false),
             transcript_unsaved: Cell::new(false),
@@ -174,6 +180,8 @@ impl Chat {
             total: Cell::new(0),
             listeners: RefCell::new(Vec::new()),
         });
+        let now = chat.view.now;
+        *chat.clock.borrow_mut() = Some(Interval::new(1_000, move || now.set(now_ms())));
         chat.listen();
         chat.set_visible(!is_hidden());
         chat.refresh_view();
@@ -235,6 +243,7 @@ impl Chat {
         self.stopped.set(true);
         self.timer.borrow_mut().take();
         self.transcript_timer.borrow_mut().take();
+        self.clock.borrow_mut().take();
         self.save_transcript();
         self.claim.borrow_mut().take();
         for (target, event, closure) in self.listeners.borrow_mut().drain(..) {

@@ -3,11 +3,10 @@
 
 use std::rc::Rc;
 
-use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
 use super::attention::Attention;
-use super::chat::{now_ms, Chat, ChatView};
+use super::chat::{Chat, ChatView};
 use super::composer::Composer;
 use super::connection_banner::ConnectionBanner;
 use super::settings_panel::SettingsPanel;
@@ -27,7 +26,7 @@ pub struct Conversation {
     pub me: String,
     pub peer: String,
     pub server: String,
-    /// The time, ticking once a second, for "waiting for 2 min" and retries.
+    /// The time, ticking once a second (the chat's clock).
     pub now: RwSignal<u64>,
     pub preferences: RwSignal<Preferences>,
 }
@@ -46,12 +45,8 @@ pub fn ConversationScreen(
     );
     let view = chat.view();
     let chat = StoredValue::new_local(chat);
-    let now = RwSignal::new(now_ms());
-    let clock = StoredValue::new_local(Some(Interval::new(1_000, move || now.set(now_ms()))));
-    on_cleanup(move || {
-        clock.update_value(|c| drop(c.take()));
-        chat.get_value().stop();
-    });
+    let now = view.now;
+    on_cleanup(move || chat.get_value().stop());
     let conversation = Conversation {
         chat,
         view,

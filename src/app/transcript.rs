@@ -63,8 +63,10 @@ pub fn Transcript(c: Conversation) -> impl IntoView {
         });
         new_below.set(false);
     };
-    // Keep the newest message in view, unless the reader scrolled up.
-    Effect::new(move |previous: Option<usize>| {
+    // Keep the newest message in view, unless the reader scrolled up. (A
+    // render effect runs at once, then at every change: less code than an
+    // `Effect`. It lives until the transcript goes.)
+    let follow = RenderEffect::new(move |previous: Option<usize>| {
         let count = messages.with(Vec::len);
         if pinned.get_untracked() {
             scroll_to_end();
@@ -74,10 +76,10 @@ pub fn Transcript(c: Conversation) -> impl IntoView {
         count
     });
     // Also when the transcript changes size (a phone keyboard opens, the
-    // screen rotates, the settings open), if the reader was at the end. (An
-    // effect first runs once the transcript is in the page.)
+    // screen rotates, the settings open), if the reader was at the end:
+    // watched from the next frame, when the transcript is in the page.
     let observer = StoredValue::new_local(None::<(web_sys::ResizeObserver, Closure<dyn FnMut()>)>);
-    Effect::new(move |_| {
+    request_animation_frame(move || {
         let Some(el) = scroller() else { return };
         let keep_pinned = Closure::<dyn FnMut()>::new(move || {
             if pinned.get_untracked() {
@@ -90,6 +92,7 @@ pub fn Transcript(c: Conversation) -> impl IntoView {
         }
     });
     on_cleanup(move || {
+        drop(follow);
         observer.update_value(|o| {
             if let Some((resize, _)) = o.take() {
                 resize.disconnect();
