@@ -139,10 +139,13 @@ pub fn element_by_id<T: JsCast>(id: &str) -> Option<T> {
         .ok()
 }
 
-/// Keeps `value` equal to what is typed into the field the handler is on
-/// (for `on:input`). Shared by the text fields, so its code exists once.
-pub fn keep_typed(value: RwSignal<String>) -> impl FnMut(web_sys::Event) + Clone + 'static {
-    move |ev| value.set(event_target_value(&ev))
+/// What the text field with the id `id` holds ("" if there is none). The
+/// forms read their fields when they are sent, rather than keep a signal
+/// in step with every key pressed.
+pub fn field_value(id: &str) -> String {
+    element_by_id::<web_sys::HtmlInputElement>(id)
+        .map(|field| field.value())
+        .unwrap_or_default()
 }
 
 /// Reads `?me=&peer=&server=` so that a link can open a conversation.

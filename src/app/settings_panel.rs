@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::conversation::Conversation;
 use super::storage::{self, Preferences};
-use super::{keep_typed, message_text};
+use super::{field_value, message_text};
 use crate::display::{format_seconds, parse_seconds};
 use crate::imserver::{Answer, ImClient, ImError, Request};
 
@@ -38,7 +38,6 @@ pub fn SettingsPanel(
     let chat = c.chat;
     let preferences = c.preferences;
     let status = RwSignal::new(None::<String>);
-    let server = RwSignal::new(c.server.clone());
 
     let update = move |change: &dyn Fn(&mut Preferences)| {
         preferences.update(|p| change(p));
@@ -85,7 +84,7 @@ pub fn SettingsPanel(
     let change_server = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if let Some(mut sign_in) = storage::last_sign_in() {
-            sign_in.server = server.get_untracked().trim().to_owned();
+            sign_in.server = field_value("settings-server").trim().to_owned();
             storage::remember_sign_in(&sign_in);
         }
         leave();
@@ -123,7 +122,7 @@ pub fn SettingsPanel(
             <h2>"Settings"</h2>
             <form class="server-form" on:submit=change_server>
                 <label for="settings-server">"Server address"</label>
-                <input id="settings-server" value=server.get_untracked() on:input=keep_typed(server) />
+                <input id="settings-server" value=c.server.clone() />
                 <button type="submit" class="secondary">"Use this server (sign in again)"</button>
             </form>
             <fieldset>

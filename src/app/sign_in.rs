@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::http::BrowserTransport;
-use super::{keep_typed, message_text, storage, Joined, DEFAULT_SERVER};
+use super::{field_value, message_text, storage, Joined, DEFAULT_SERVER};
 use crate::core::{Field, Pair};
 use crate::imserver::{ImClient, Request};
 
@@ -52,22 +52,21 @@ pub fn ServerStatus(check: RwSignal<ServerCheck>) -> impl IntoView {
     }
 }
 
-/// A name field with its label and the line that says what is wrong with
-/// it. Only typing changes the name, so the field is filled once.
+/// A name field, filled with `value`, with its label and the line that says
+/// what is wrong with it.
 #[component]
 fn NameField(
     id: &'static str,
     label: &'static str,
     error_id: &'static str,
     autocomplete: Option<&'static str>,
-    value: RwSignal<String>,
+    value: String,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
     view! {
         <label for=id>{label}</label>
         <input id=id data-testid=id name=id autocomplete=autocomplete required
-            aria-describedby=error_id value=value.get_untracked()
-            on:input=keep_typed(value) />
+            aria-describedby=error_id value=value />
         <p id=error_id class="field-error" role="alert">{message_text(error)}</p>
     }
 }
@@ -76,37 +75,35 @@ fn NameField(
 #[component]
 pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl IntoView {
     let last = storage::last_sign_in().unwrap_or_default();
-    let me = RwSignal::new(last.me);
-    let peer = RwSignal::new(last.peer);
-    let server = RwSignal::new(if last.server.is_empty() {
+    let server = if last.server.is_empty() {
         DEFAULT_SERVER.to_owned()
     } else {
         last.server
-    });
+    };
     let me_error = RwSignal::new(None::<String>);
     let peer_error = RwSignal::new(None::<String>);
     let check = RwSignal::new(ServerCheck::Checking);
 
-    let run_check = move || {
+    let run_check = move |address: String| {
         check.set(ServerCheck::Checking);
-        let address = server.get_untracked();
         leptos::task::spawn_local(async move {
             let result = check_server(address.trim()).await;
             // Ignore an answer about an address the user has since changed.
-            if server.get_untracked() == address {
+            if field_value("server") == address {
                 check.set(result);
             }
         });
     };
-    run_check();
+    // The field is not in the page yet: its first address is checked.
+    run_check(server.clone());
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         me_error.set(None);
         peer_error.set(None);
-        match Pair::parse(&me.get_untracked(), &peer.get_untracked()) {
+        match Pair::parse(&field_value("me"), &field_value("peer")) {
             Ok(pair) => {
-                let address = server.get_untracked().trim().to_owned();
+                let address = field_value("server").trim().to_owned();
                 let address = if address.is_empty() {
                     DEFAULT_SERVER.to_owned()
                 } else {
@@ -128,18 +125,17 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
             <p class="tagline">"Messages between colleagues, one turn at a time."</p>
             <form class="sign-in card" data-testid="sign-in" on:submit=submit novalidate>
                 <NameField id="me" label="Your name" error_id="me-error"
-                    autocomplete=Some("name") value=me error=me_error />
+                    autocomplete=Some("name") value=last.me error=me_error />
                 <NameField id="peer" label="Your colleague's name" error_id="peer-error"
-                    autocomplete=None value=peer error=peer_error />
+                    autocomplete=None value=last.peer error=peer_error />
 
                 <label for="server">"Server address"</label>
                 <input id="server" data-testid="server" name="server" inputmode="url"
-                    value=server.get_untracked()
-                    on:input=keep_typed(server)
-                    on:change=move |_| run_check() />
+                    value=server
+                    on:change=move |_| run_check(field_value("server")) />
                 <ServerStatus check=check />
                 <div class="actions">
-                    <button type="button" class="secondary" on:click=move |_| run_check()>"Check connection"</button>
+                    <button type="button" class="secondary" on:click=move |_| run_check(field_value("server"))>"Check connection"</button>
                     <button type="submit" class="primary" data-testid="join">"Open conversation"</button>
                 </div>
             </form>
