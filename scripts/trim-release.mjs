@@ -210,7 +210,12 @@ for (const name of readdirSync(staging).filter((f) => f.endsWith(".js"))) {
   writeFileSync(wasmPath, wasm);
   check(glue, wasm);
 
-  const result = await minify(glue, { module: true, compress: { passes: 2 }, mangle: true });
+  const result = await minify(glue, {
+    module: true,
+    ecma: 2020,
+    compress: { passes: 2, unsafe_arrows: true },
+    mangle: true,
+  });
   if (!result.code) {
     console.error(`trim-release: terser returned nothing for ${name}`);
     process.exit(1);

@@ -9,17 +9,16 @@ use super::conversation::Conversation;
 
 const TITLE: &str = "Bleep";
 
-/// The favicon: a speech bubble, with a red badge when something is unread.
-fn favicon(unread: usize) -> String {
-    let badge = if unread > 0 {
-        "<circle cx='24' cy='8' r='8' fill='%23d11'/>"
-    } else {
-        ""
-    };
-    format!(
-        "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'>\
-         <path d='M4 6h20a3 3 0 0 1 3 3v11a3 3 0 0 1-3 3H13l-6 5v-5H4a3 3 0 0 1-3-3V9a3 3 0 0 1 3-3z' fill='%230b63b6'/>{badge}</svg>"
-    )
+/// The favicon (`bleep.svg`, beside the page), with a red badge on it when
+/// something is unread.
+fn favicon(unread: usize) -> &'static str {
+    if unread == 0 {
+        return "bleep.svg";
+    }
+    "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 64 64'>\
+     <rect width='64' height='64' rx='14' fill='%230b5f6b'/>\
+     <path d='M18 20h28a4 4 0 0 1 4 4v14a4 4 0 0 1-4 4H30l-9 8v-8h-3a4 4 0 0 1-4-4V24a4 4 0 0 1 4-4z' fill='%23fff'/>\
+     <circle cx='50' cy='14' r='13' fill='%23d11' stroke='%23fff' stroke-width='3'/></svg>"
 }
 
 fn set_favicon(unread: usize) {
@@ -30,7 +29,7 @@ fn set_favicon(unread: usize) {
         .get_element_by_id("favicon")
         .and_then(|e| e.dyn_into::<web_sys::HtmlLinkElement>().ok())
     {
-        link.set_href(&favicon(unread));
+        link.set_href(favicon(unread));
     }
 }
 
