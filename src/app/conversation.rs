@@ -26,8 +26,6 @@ pub struct Conversation {
     pub me: String,
     pub peer: String,
     pub server: String,
-    /// The time, ticking once a second (the chat's clock).
-    pub now: RwSignal<u64>,
     pub preferences: RwSignal<Preferences>,
 }
 
@@ -45,7 +43,6 @@ pub fn ConversationScreen(
     );
     let view = chat.view();
     let chat = StoredValue::new_local(chat);
-    let now = view.now;
     on_cleanup(move || chat.get_value().stop());
     let conversation = Conversation {
         chat,
@@ -53,7 +50,6 @@ pub fn ConversationScreen(
         me: joined.pair.me.typed().to_owned(),
         peer: joined.pair.peer.typed().to_owned(),
         server: joined.server.clone(),
-        now,
         preferences,
     };
     let settings_open = RwSignal::new(false);

@@ -48,7 +48,7 @@ pub fn Transcript(c: Conversation) -> impl IntoView {
     let loading = c.view.loading;
     let earlier = c.view.earlier;
     let chat = c.chat;
-    let now = c.now;
+    let now = c.view.now;
     let scroller = || super::element_by_id::<web_sys::Element>("transcript");
     let pinned = RwSignal::new(true);
     let new_below = RwSignal::new(false);

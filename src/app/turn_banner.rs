@@ -9,7 +9,7 @@ use crate::display::elapsed;
 #[component]
 pub fn TurnBanner(c: Conversation) -> impl IntoView {
     let turn = c.view.turn;
-    let now = c.now;
+    let now = c.view.now;
     let peer = c.peer.clone();
     let icon = move || match turn.get() {
         TurnState::Loading => "⟳",
