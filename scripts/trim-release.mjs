@@ -8,15 +8,15 @@
 //    any app that links them. Bleep has no server functions and never makes
 //    one. An export is a root for every optimiser, so their code stays in the
 //    wasm until the exports go: the glue drops the classes, the wasm drops
-//    the exports only they called, and wasm-opt drops what only those
-//    reached (about 2 KB gzip in all). Bleep exports no class of its own, so
-//    every exported class of the glue goes.
+//    every export the glue no longer calls, and wasm-opt drops what only
+//    those reached (about 2 KB gzip in all). Bleep exports no class of its
+//    own, so every exported class of the glue goes.
 // 2. Short names. wasm-bindgen names every import after its JS function and
 //    a 16-digit hash (`__wbg_appendChild_dbf7ad2f48413560`), and the glue
 //    spells each name again: about 150 of them, and hashes do not compress.
 //    wasm-opt renames the imports, their module and the exports to one or two
 //    letters and prints the renaming, which the glue then follows (about
-//    4 KB gzip less). Exports the glue never calls go first.
+//    4 KB gzip less).
 // 3. Custom sections go (the producers of the wasm, its target features,
 //    wasm-split's marker): browsers ignore them.
 // 4. The glue is minified with terser (about 2 KB gzip less).
@@ -57,18 +57,15 @@ const features = [
 const integrity = (bytes) => "sha384-" + createHash("sha384").update(bytes).digest("base64");
 const say = (text) => console.log(`trim-release: ${text}`);
 
-/** The glue without its exported classes, and the wasm exports they used. */
+/** The glue without its exported classes, and their names. */
 function withoutClasses(glue) {
   const names = [...glue.matchAll(/^export class (\w+) \{$/gm)].map((m) => m[1]);
   let out = glue;
-  const dropped = new Set();
   for (const name of names) {
     // The class, to the first closing brace at the start of a line.
     const start = out.indexOf(`export class ${name} {\n`);
     const end = out.indexOf("\n}\n", start);
     if (start < 0 || end < 0) return null;
-    const body = out.slice(start, end + 3);
-    for (const m of body.matchAll(/\bwasm\.(\w+)\(/g)) dropped.add(m[1]);
     out = out.slice(0, start) + out.slice(end + 3);
     // Its `Symbol.dispose` alias and its finalization registry.
     const dispose = `if (Symbol.dispose) ${name}.prototype[Symbol.dispose] = ${name}.prototype.free;\n`;
@@ -82,9 +79,7 @@ function withoutClasses(glue) {
     out = out.replace(dispose, "").replace(registry, "");
     if (new RegExp(`\\b${name}\\b`).test(out)) return null;
   }
-  // Exports the rest of the glue still calls stay.
-  for (const m of out.matchAll(/\bwasm\.(\w+)\b/g)) dropped.delete(m[1]);
-  return { glue: out, classes: names, exports: [...dropped] };
+  return { glue: out, classes: names };
 }
 
 /** The import entries of the glue (`name: function(...) {...},`) the wasm no longer imports go. */
@@ -142,30 +137,26 @@ function check(glue, wasmBytes) {
 
 /**
  * Renames the wasm's imports, their module and its exports to short names
- * (in place) and the glue to match; exports the glue does not call go.
- * Returns the new glue, or null (wasm untouched) if the glue is not of the
- * shape expected.
+ * (in place) and the glue to match. Returns the new glue and wasm, or null
+ * (wasm untouched) if the glue is not of the shape expected.
  */
 function withShortNames(glue, wasmPath) {
   const modules = glue.match(MODULES);
   if (!modules || modules[1].split("\n").length !== 2) return null;
-  const called = calledExports(glue);
-  const unused = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(wasmPath)))
-    .map((e) => e.name)
-    .filter((name) => !called.has(name));
-  const args = [...features, wasmPath, "-o", wasmPath];
-  if (unused.length) {
-    args.push("--remove-exports", `--pass-arg=remove-exports@${unused.join(",")}`);
-  }
-  args.push("--minify-imports-and-exports-and-modules");
-  const renaming = JSON.parse(execFileSync(wasmOpt, args, { encoding: "utf8" }));
+  const renaming = JSON.parse(
+    execFileSync(wasmOpt, [...features, wasmPath, "-o", wasmPath, "--minify-imports-and-exports-and-modules"], {
+      encoding: "utf8",
+    }),
+  );
   const imports = new Map(renaming.imports.map(([, name, short]) => [name, short]));
   const exports = new Map(renaming.exports);
-  const module = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmPath)))[0]?.module ?? "a";
-  return glue
+  const wasm = readFileSync(wasmPath);
+  const module = WebAssembly.Module.imports(new WebAssembly.Module(wasm))[0]?.module ?? "a";
+  const renamed = glue
     .replace(/^( {8})([\w$]+):/gm, (entry, indent, name) => (imports.has(name) ? `${indent}${imports.get(name)}:` : entry))
     .replace(/\bwasm\.([\w$]+)/g, (use, name) => (exports.has(name) ? `wasm.${exports.get(name)}` : use))
     .replace(modules[0], modules[0].replace(/"[^"]+"/, JSON.stringify(module)));
+  return { glue: renamed, wasm };
 }
 
 const page = join(staging, "index.html");
@@ -179,32 +170,37 @@ for (const name of readdirSync(staging).filter((f) => f.endsWith(".js"))) {
   let wasm = oldWasm;
 
   const trimmed = withoutClasses(glue);
-  if (!trimmed) {
+  if (trimmed) {
+    glue = trimmed.glue;
+    say(`${name}: dropped ${trimmed.classes.join(", ") || "no class"}`);
+  } else {
     say(`${name}: not the glue this script knows; exported classes kept`);
-  } else if (trimmed.classes.length) {
-    // Exports first, then -Oz again to drop the code they kept.
-    const args = [...features, wasmPath, "-o", wasmPath];
-    if (trimmed.exports.length) {
-      args.push("--remove-exports", `--pass-arg=remove-exports@${trimmed.exports.join(",")}`);
-    }
-    args.push("-Oz");
-    execFileSync(wasmOpt, args, { stdio: "inherit" });
+  }
+  // Every export the glue does not call goes, then -Oz again drops the code
+  // only those reached, and the glue the imports that code alone needed.
+  const called = calledExports(glue);
+  const unused = WebAssembly.Module.exports(new WebAssembly.Module(wasm))
+    .map((e) => e.name)
+    .filter((export_) => !called.has(export_));
+  if (unused.length) {
+    execFileSync(
+      wasmOpt,
+      [...features, wasmPath, "-o", wasmPath, "--remove-exports", `--pass-arg=remove-exports@${unused.join(",")}`, "-Oz"],
+      { stdio: "inherit" },
+    );
     wasm = readFileSync(wasmPath);
     const imported = WebAssembly.Module.imports(new WebAssembly.Module(wasm)).map((i) => i.name);
-    glue = withoutImports(trimmed.glue, new Set(imported));
-    say(`${name}: dropped ${trimmed.classes.join(", ")}; wasm ${oldWasm.length} -> ${wasm.length} bytes`);
+    glue = withoutImports(glue, new Set(imported));
+    say(`${name}: dropped ${unused.length} unused exports; wasm ${oldWasm.length} -> ${wasm.length} bytes`);
   }
   check(glue, wasm);
 
   const short = withShortNames(glue, wasmPath);
-  if (!short) {
-    say(`${name}: not the glue this script knows; long names kept`);
+  if (short) {
+    say(`${name}: short import and export names; wasm ${wasm.length} -> ${short.wasm.length} bytes`);
+    ({ glue, wasm } = short);
   } else {
-    const before = wasm.length;
-    wasm = readFileSync(wasmPath);
-    glue = short;
-    check(glue, wasm);
-    say(`${name}: short import and export names; wasm ${before} -> ${wasm.length} bytes`);
+    say(`${name}: not the glue this script knows; long names kept`);
   }
   wasm = withoutCustomSections(wasm);
   writeFileSync(wasmPath, wasm);
