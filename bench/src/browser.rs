@@ -116,10 +116,14 @@ const before = document.querySelectorAll('[data-testid=message]').length;
 const at = Date.now();
 const t0 = performance.now();
 button.click();
+const handler = performance.now() - t0;
 const ch = new MessageChannel();
 ch.port1.onmessage = () => {
+  const t1 = performance.now();
   void document.body.offsetHeight;
-  done({ ms: performance.now() - t0, at, before, after: document.querySelectorAll('[data-testid=message]').length });
+  const t2 = performance.now();
+  done({ ms: t2 - t0, handler, layout: t2 - t1, after: t1 - t0 - handler, at, before,
+         after: document.querySelectorAll('[data-testid=message]').length });
 };
 ch.port2.postMessage(0);
 "#;
@@ -144,8 +148,22 @@ fn open_with_probe<'d>(driver: &'d Driver, label: &str) -> Result<Browser<'d>> {
     Ok(browser)
 }
 
-/// Types `text` and presses send; returns (main-thread ms, epoch ms of the click).
-fn send(browser: &Browser, text: &str) -> Result<(f64, f64)> {
+/// One message sent by clicking: main-thread times in ms, and when (epoch ms).
+struct Sent {
+    /// Click → the page updated and laid out, before the next task.
+    ms: f64,
+    /// Of which the click's own handlers (the app's send).
+    handler_ms: f64,
+    /// Of which what ran after them before the next task: the app's
+    /// reactive updates (microtasks) and anything queued ahead.
+    after_ms: f64,
+    /// Of which style and layout, forced at the end.
+    layout_ms: f64,
+    at: f64,
+}
+
+/// Types `text` and presses send.
+fn send(browser: &Browser, text: &str) -> Result<Sent> {
     browser.wait_for(READY_TO_SEND, DESCRIBE, 20_000)?;
     browser.exec(TYPE, json!([text]))?;
     let result = browser.exec_async(CLICK_AND_MEASURE, json!(["[data-testid=send]"]))?;
@@ -163,10 +181,14 @@ fn send(browser: &Browser, text: &str) -> Result<(f64, f64)> {
             browser.label
         ));
     }
-    Ok((
-        result["ms"].as_f64().unwrap_or(f64::NAN),
-        result["at"].as_f64().unwrap_or(f64::NAN),
-    ))
+    let ms = |field: &str| result[field].as_f64().unwrap_or(f64::NAN);
+    Ok(Sent {
+        ms: ms("ms"),
+        handler_ms: ms("handler"),
+        after_ms: ms("after"),
+        layout_ms: ms("layout"),
+        at: ms("at"),
+    })
 }
 
 /// Waits until `text` is on `browser`'s screen; the epoch ms it appeared.
@@ -214,7 +236,7 @@ pub fn latency(driver: &Driver, dist: &std::path::Path, details: &mut String) ->
         // receiver's polling.
         from.wait_for(READY_TO_SEND, DESCRIBE, 20_000)?;
         std::thread::sleep(Duration::from_millis(rng.below(1000)));
-        let (_, sent_at) = send(from, &text)?;
+        let sent_at = send(from, &text)?.at;
         let shown_at = seen(to, &text, 20_000)?;
         if i >= 2 {
             latencies.push(shown_at - sent_at);
@@ -406,10 +428,14 @@ pub fn render_and_memory(
     let mut clock = HISTORY;
     let mut rng = Rng::new(5);
     let (mut sends, mut receives) = (Vec::new(), Vec::new());
+    let (mut handlers, mut afters, mut layouts) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..APPENDS {
         let text = format!("append {i}: {}", data::text(&mut rng));
-        let (ms, _) = send(&alice, &text)?;
-        sends.push(ms);
+        let sent = send(&alice, &text)?;
+        sends.push(sent.ms);
+        handlers.push(sent.handler_ms);
+        afters.push(sent.after_ms);
+        layouts.push(sent.layout_ms);
         clock += 1;
         alice.wait_for(
             "document.querySelector('[data-testid=turn]')?.dataset.state === 'waiting'",
@@ -497,6 +523,7 @@ pub fn render_and_memory(
 | initial render, new device (navigation → {SHOWN_AT_FIRST} messages in the DOM; history read from the page, {:.0} KB) | {:.0} ms ({} long tasks, longest {:.0} ms) |\n\
 | initial render, returning device (transcript from localStorage) | {:.0} ms ({} long tasks, longest {:.0} ms) |\n\
 | append by sending: click → DOM updated and laid out (max / median of {APPENDS}) | {:.1} / {:.1} ms |\n\
+| of which the click's handlers / the updates queued after them / style and layout (median) | {:.1} / {:.1} / {:.1} ms |\n\
 | append by receiving: the answer task that shows the reply (max / median of {APPENDS}) | {:.1} / {:.1} ms |\n\
 | deferred transcript save, 500 ms after a change (max / median, {} saves) | {:.1} / {:.1} ms |\n\
 | any fetch answer handled (median / max, {} answers) | {:.1} / {:.1} ms |\n\
@@ -512,6 +539,9 @@ pub fn render_and_memory(
         back.longest_task_ms,
         util::max(&sends),
         util::median(&sends),
+        util::median(&handlers),
+        util::median(&afters),
+        util::median(&layouts),
         util::max(&receives),
         util::median(&receives),
         saves.len(),

@@ -38,6 +38,8 @@ pub fn now_ms() -> u64 {
 pub struct MessageRow {
     /// Stable identity: the sending window and its number.
     pub id: Arc<str>,
+    /// The number part of `id`.
+    pub seq: u64,
     pub from: Arc<str>,
     pub mine: bool,
     pub text: Arc<str>,
@@ -385,21 +387,38 @@ impl Chat {
         }
         let limit = self.limit.get();
         let offset = js_sys::Date::new_0().get_timezone_offset() as i32;
-        let mut rows: Vec<MessageRow> = session
-            .messages()
-            .rev()
-            .take(limit)
-            .map(|m| MessageRow {
-                id: format!("{}.{}", m.envelope.device, m.envelope.seq).into(),
-                from: m.envelope.from.as_str().into(),
-                mine: m.mine,
-                text: m.envelope.text.as_str().into(),
-                sent_at: m.envelope.sent_at,
-                day: local_day(m.envelope.sent_at, offset),
-                delivery: m.delivery,
-            })
-            .collect();
-        rows.reverse();
+        let mut shown: Vec<_> = session.messages().rev().take(limit).collect();
+        shown.reverse();
+        // Rows already on screen are reused, their text shared, not copied:
+        // most changes add a row or change one row's delivery.
+        let rows = self.view.messages.with_untracked(|old| {
+            let mut old = old.iter().peekable();
+            shown
+                .iter()
+                .map(|m| {
+                    let e = m.envelope;
+                    let same = |row: &&MessageRow| {
+                        row.seq == e.seq && row.id.starts_with(e.device.as_str())
+                    };
+                    let mut row = match old.next_if(same) {
+                        Some(row) => row.clone(),
+                        None => MessageRow {
+                            id: format!("{}.{}", e.device, e.seq).into(),
+                            seq: e.seq,
+                            from: e.from.as_str().into(),
+                            mine: m.mine,
+                            text: e.text.as_str().into(),
+                            sent_at: e.sent_at,
+                            day: 0,
+                            delivery: None,
+                        },
+                    };
+                    row.day = local_day(e.sent_at, offset);
+                    row.delivery = m.delivery;
+                    row
+                })
+                .collect::<Vec<_>>()
+        });
         let earlier = total - rows.len();
         if self.view.earlier.get_untracked() != earlier {
             self.view.earlier.set(earlier);

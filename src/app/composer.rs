@@ -60,7 +60,7 @@ pub fn Composer(c: Conversation) -> impl IntoView {
                     }
                     draft.set(String::new());
                     storage::save_draft(&key, "");
-                    error.set(None);
+                    error.maybe_update(|e| e.take().is_some());
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -73,7 +73,8 @@ pub fn Composer(c: Conversation) -> impl IntoView {
         let text = event_target_value(&ev);
         storage::save_draft(&key, &text);
         draft.set(text);
-        error.set(None);
+        // Clearing notifies only if there was an error to clear.
+        error.maybe_update(|e| e.take().is_some());
     };
     let on_keydown = {
         let send = send.clone();

@@ -31,13 +31,23 @@ impl BrowserTransport {
     }
 }
 
-/// Aborts its request when dropped: on completion (harmless), on timeout,
-/// and when the future running the request is dropped unfinished.
-struct AbortOnDrop(AbortController);
+/// Aborts its request when dropped unfinished: on timeout, on failure, and
+/// when the future running the request is dropped. A request that completed
+/// is let go without a call (an abort then would change nothing, and costs
+/// a trip into JavaScript on every answer).
+struct AbortOnDrop(Option<AbortController>);
+
+impl AbortOnDrop {
+    fn completed(mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(controller) = self.0.take() {
+            controller.abort();
+        }
     }
 }
 
@@ -67,8 +77,8 @@ impl Transport for BrowserTransport {
         let controller =
             AbortController::new().map_err(|e| TransportError::Network(js_failure(&e)))?;
         let signal = controller.signal();
-        let guard = AbortOnDrop(controller);
-        let on_timeout = guard.0.clone();
+        let on_timeout = controller.clone();
+        let guard = AbortOnDrop(Some(controller));
         // Dropping the timer at the end of this function cancels it.
         let _timer = Timeout::new(self.timeout_ms, move || on_timeout.abort());
 
@@ -87,7 +97,7 @@ impl Transport for BrowserTransport {
         let body = JsFuture::from(response.array_buffer().map_err(failed)?)
             .await
             .map_err(failed)?;
-        drop(guard);
+        guard.completed();
         Ok(HttpAnswer {
             status,
             body: js_sys::Uint8Array::new(&body).to_vec(),

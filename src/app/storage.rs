@@ -13,8 +13,15 @@ use crate::core::json::{self, json_object, FromJson, ToJson};
 use crate::core::log::MessageLog;
 use crate::core::{DeviceId, Envelope, Saved, Settings};
 
+thread_local! {
+    /// The page's `localStorage`, looked up once: finding it again at every
+    /// write (several per message) took about as long as the write.
+    static LOCAL: Option<web_sys::Storage> =
+        web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+}
+
 fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
+    LOCAL.with(Clone::clone)
 }
 
 fn read(key: &str) -> Option<String> {

@@ -61,7 +61,8 @@ pub fn Transcript(c: Conversation) -> impl IntoView {
                 el.set_scroll_top(el.scroll_height());
             }
         });
-        new_below.set(false);
+        // Only a change notifies (this runs at every message).
+        new_below.maybe_update(std::mem::take);
     };
     // Keep the newest message in view, unless the reader scrolled up. (A
     // render effect runs at once, then at every change: less code than an

@@ -11,12 +11,6 @@ pub fn TurnBanner(c: Conversation) -> impl IntoView {
     let turn = c.view.turn;
     let now = c.view.now;
     let peer = c.peer.clone();
-    let icon = move || match turn.get() {
-        TurnState::Loading => "⟳",
-        TurnState::Idle => "✎",
-        TurnState::Sending => "⇡",
-        TurnState::Waiting { .. } => "⏳",
-    };
     let text = move || match turn.get() {
         TurnState::Loading => "Loading the conversation…".to_owned(),
         TurnState::Idle => "Your turn".to_owned(),
@@ -26,12 +20,12 @@ pub fn TurnBanner(c: Conversation) -> impl IntoView {
             elapsed(now.get().saturating_sub(since))
         ),
     };
-    // The banner stays, as the live region must; its state, icon and words
-    // change together.
+    // The banner stays, as the live region must; its state and words change
+    // together. The stylesheet draws the icon of each state.
     view! {
         <div class="turn" data-testid="turn" data-state=move || turn.get().as_str()
             role="status" aria-live="assertive" aria-atomic="true">
-            <span class="turn-icon" aria-hidden="true">{icon}</span>
+            <span class="turn-icon" aria-hidden="true"></span>
             <span class="turn-text">{text}</span>
         </div>
     }

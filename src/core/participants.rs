@@ -52,7 +52,9 @@ impl Name {
 
     /// Whether `other` (any spelling) names the same person.
     pub fn is(&self, other: &str) -> bool {
-        Name::parse(other).is_ok_and(|n| n.normal == self.normal)
+        // The name exactly as typed needs no folding (in the browser, folding
+        // is a call into JavaScript).
+        other == self.typed || Name::parse(other).is_ok_and(|n| n.normal == self.normal)
     }
 }
 

@@ -528,7 +528,7 @@ impl Session {
             return Turn::Sending;
         }
         match self.log.last() {
-            Some(last) if self.pair.me.is(&last.from) => Turn::Waiting {
+            Some(last) if self.is_mine(&last.from) => Turn::Waiting {
                 since: last.sent_at,
             },
             _ => Turn::Idle,
@@ -554,12 +554,15 @@ impl Session {
         self.log.len()
     }
 
+    /// Whether a message signed `from` is ours. The names as typed are
+    /// compared first: the full comparison folds case, and this runs for
+    /// every row on screen and for the turn, at every change.
+    fn is_mine(&self, from: &str) -> bool {
+        from != self.pair.peer.typed() && self.pair.me.is(from)
+    }
+
     fn view<'a>(&'a self, envelope: &'a Envelope) -> MessageView<'a> {
-        // Names as typed are compared first: the full comparison folds case,
-        // and this runs for every row on screen at every change.
-        let from = envelope.from.as_str();
-        let mine = from == self.pair.me.typed()
-            || (from != self.pair.peer.typed() && self.pair.me.is(from));
+        let mine = self.is_mine(&envelope.from);
         let delivery = mine.then(|| self.delivery(&envelope.device, envelope.seq));
         MessageView {
             envelope,
