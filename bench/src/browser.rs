@@ -122,7 +122,7 @@ ch.port1.onmessage = () => {
   const t1 = performance.now();
   void document.body.offsetHeight;
   const t2 = performance.now();
-  done({ ms: t2 - t0, handler, layout: t2 - t1, after: t1 - t0 - handler, at, before,
+  done({ ms: t2 - t0, handler, layout: t2 - t1, queued: t1 - t0 - handler, at, before,
          after: document.querySelectorAll('[data-testid=message]').length });
 };
 ch.port2.postMessage(0);
@@ -185,7 +185,7 @@ fn send(browser: &Browser, text: &str) -> Result<Sent> {
     Ok(Sent {
         ms: ms("ms"),
         handler_ms: ms("handler"),
-        after_ms: ms("after"),
+        after_ms: ms("queued"),
         layout_ms: ms("layout"),
         at: ms("at"),
     })

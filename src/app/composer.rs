@@ -17,6 +17,12 @@ pub fn Composer(c: Conversation) -> impl IntoView {
     let key = chat.get_value().storage_key().clone();
     let draft = RwSignal::new(storage::draft(&key));
     let error = RwSignal::new(None::<String>);
+    // Notifies only if there was an error to clear (it runs at every key).
+    let clear_error = move || {
+        if error.with_untracked(Option::is_some) {
+            error.set(None);
+        }
+    };
 
     let budget = move || draft.with(|d| chat.get_value().budget(d));
     let peer = c.peer.clone();
@@ -60,7 +66,7 @@ pub fn Composer(c: Conversation) -> impl IntoView {
                     }
                     draft.set(String::new());
                     storage::save_draft(&key, "");
-                    error.maybe_update(|e| e.take().is_some());
+                    clear_error();
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
@@ -73,8 +79,7 @@ pub fn Composer(c: Conversation) -> impl IntoView {
         let text = event_target_value(&ev);
         storage::save_draft(&key, &text);
         draft.set(text);
-        // Clearing notifies only if there was an error to clear.
-        error.maybe_update(|e| e.take().is_some());
+        clear_error();
     };
     let on_keydown = {
         let send = send.clone();

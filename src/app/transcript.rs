@@ -62,7 +62,9 @@ pub fn Transcript(c: Conversation) -> impl IntoView {
             }
         });
         // Only a change notifies (this runs at every message).
-        new_below.maybe_update(std::mem::take);
+        if new_below.get_untracked() {
+            new_below.set(false);
+        }
     };
     // Keep the newest message in view, unless the reader scrolled up. (A
     // render effect runs at once, then at every change: less code than an
