@@ -328,6 +328,11 @@ mod tests {
         assert_eq!(a.typed(), "Nurse Jo");
         assert_eq!(a.normal(), "nurse jo");
         assert!(a.is("NURSE JO"));
+        // The name as typed (no folding needed), and names that only look close.
+        assert!(a.is("Nurse Jo"));
+        assert!(a.is(" nurse  jo"));
+        assert!(!a.is("Nurse Joe"));
+        assert!(!a.is("Nurse Jo\u{7}"));
         assert_eq!(Name::parse("   "), Err(NameError::Empty));
         assert_eq!(Name::parse(&"x".repeat(41)), Err(NameError::TooLong));
         assert_eq!(Name::parse("a\u{7}b"), Err(NameError::ControlCharacter));
