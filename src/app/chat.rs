@@ -195,11 +195,12 @@ impl Chat {
         self.view
     }
 
-    /// Sends a message (it shows at once as pending).
+    /// Sends a message (it shows at once as pending; its request starts in
+    /// the next task).
     pub fn send(self: &Rc<Self>, text: &str) -> Result<(), SendError> {
         self.session.borrow_mut().send(text, now_ms())?;
         self.changed();
-        self.pump();
+        self.pump_soon();
         Ok(())
     }
 
@@ -284,11 +285,7 @@ impl Chat {
                 if chat.session.borrow().revision() == before {
                     chat.pump();
                 } else {
-                    // Something new is on screen: the next request starts
-                    // in a task of its own, after the browser has had the
-                    // chance to draw it.
-                    let again = Rc::clone(&chat);
-                    *chat.timer.borrow_mut() = Some(Timeout::new(0, move || again.pump()));
+                    chat.pump_soon();
                 }
             });
             return;
@@ -299,6 +296,14 @@ impl Chat {
             let chat = Rc::clone(self);
             *self.timer.borrow_mut() = Some(Timeout::new(delay, move || chat.pump()));
         }
+    }
+
+    /// Runs [`Chat::pump`] in a task of its own: after something new is on
+    /// screen, the browser may draw it before the next request is built and
+    /// started.
+    fn pump_soon(self: &Rc<Self>) {
+        let chat = Rc::clone(self);
+        *self.timer.borrow_mut() = Some(Timeout::new(0, move || chat.pump()));
     }
 
     /// Saves and mirrors the session after anything that may have changed it.
