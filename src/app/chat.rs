@@ -195,12 +195,18 @@ impl Chat {
         self.view
     }
 
-    /// Sends a message (it shows at once as pending; its request starts in
-    /// the next task).
+    /// Sends a message. It shows at once, as pending; its request starts
+    /// once the browser has drawn it.
     pub fn send(self: &Rc<Self>, text: &str) -> Result<(), SendError> {
         self.session.borrow_mut().send(text, now_ms())?;
         self.changed();
-        self.pump_soon();
+        if is_hidden() {
+            // A hidden tab draws no frames.
+            self.pump_soon();
+        } else {
+            let chat = Rc::clone(self);
+            request_animation_frame(move || chat.pump_soon());
+        }
         Ok(())
     }
 
@@ -392,21 +398,26 @@ impl Chat {
         }
         let limit = self.limit.get();
         let offset = js_sys::Date::new_0().get_timezone_offset() as i32;
-        let mut shown: Vec<_> = session.messages().rev().take(limit).collect();
-        shown.reverse();
         // Rows already on screen are reused, their text shared, not copied:
-        // most changes add a row or change one row's delivery.
+        // most changes add a row or change one row's delivery. (Matched from
+        // the newest, as the rows are built.)
         let rows = self.view.messages.with_untracked(|old| {
-            let mut old = old.iter().peekable();
-            shown
-                .iter()
+            let mut old = old.iter().rev().peekable();
+            let mut rows: Vec<MessageRow> = session
+                .messages()
+                .rev()
+                .take(limit)
                 .map(|m| {
                     let e = m.envelope;
-                    let same = |row: &&MessageRow| {
-                        row.seq == e.seq && row.id.starts_with(e.device.as_str())
-                    };
-                    let mut row = match old.next_if(same) {
-                        Some(row) => row.clone(),
+                    let day = local_day(e.sent_at, offset);
+                    match old
+                        .next_if(|row| row.seq == e.seq && row.id.starts_with(e.device.as_str()))
+                    {
+                        Some(row) => MessageRow {
+                            day,
+                            delivery: m.delivery,
+                            ..row.clone()
+                        },
                         None => MessageRow {
                             id: format!("{}.{}", e.device, e.seq).into(),
                             seq: e.seq,
@@ -414,15 +425,14 @@ impl Chat {
                             mine: m.mine,
                             text: e.text.as_str().into(),
                             sent_at: e.sent_at,
-                            day: 0,
-                            delivery: None,
+                            day,
+                            delivery: m.delivery,
                         },
-                    };
-                    row.day = local_day(e.sent_at, offset);
-                    row.delivery = m.delivery;
-                    row
+                    }
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            rows.reverse();
+            rows
         });
         let earlier = total - rows.len();
         if self.view.earlier.get_untracked() != earlier {
