@@ -400,7 +400,8 @@ impl Chat {
         let offset = js_sys::Date::new_0().get_timezone_offset() as i32;
         // Rows already on screen are reused, their text shared, not copied:
         // most changes add a row or change one row's delivery. (Matched from
-        // the newest, as the rows are built.)
+        // the newest, as the rows are built. Every device id has the same
+        // length, so its number and the id's start are the whole id.)
         let rows = self.view.messages.with_untracked(|old| {
             let mut old = old.iter().rev().peekable();
             let mut rows: Vec<MessageRow> = session
