@@ -200,13 +200,7 @@ impl Chat {
     pub fn send(self: &Rc<Self>, text: &str) -> Result<(), SendError> {
         self.session.borrow_mut().send(text, now_ms())?;
         self.changed();
-        if is_hidden() {
-            // A hidden tab draws no frames.
-            self.pump_soon();
-        } else {
-            let chat = Rc::clone(self);
-            request_animation_frame(move || chat.pump_soon());
-        }
+        self.pump_after_frame();
         Ok(())
     }
 
@@ -288,10 +282,16 @@ impl Chat {
                     .borrow_mut()
                     .handle_answer(outgoing.id, answer, now_ms());
                 chat.changed();
-                if chat.session.borrow().revision() == before {
-                    chat.pump();
-                } else {
-                    chat.pump_soon();
+                // What changed is drawn before the next request starts;
+                // but the rest of a send (telling the colleague) follows at
+                // once: they are waiting for it.
+                let session = chat.session.borrow();
+                let (changed, telling) = (session.revision() != before, session.is_telling_peer());
+                drop(session);
+                match (changed, telling) {
+                    (false, _) => chat.pump(),
+                    (true, true) => chat.pump_soon(),
+                    (true, false) => chat.pump_after_frame(),
                 }
             });
             return;
@@ -304,12 +304,24 @@ impl Chat {
         }
     }
 
-    /// Runs [`Chat::pump`] in a task of its own: after something new is on
-    /// screen, the browser may draw it before the next request is built and
-    /// started.
+    /// Runs [`Chat::pump`] in a task of its own.
     fn pump_soon(self: &Rc<Self>) {
         let chat = Rc::clone(self);
         *self.timer.borrow_mut() = Some(Timeout::new(0, move || chat.pump()));
+    }
+
+    /// Runs [`Chat::pump`] in a task of its own once the browser has drawn
+    /// the next frame: what just changed (a new message, a delivery mark,
+    /// the turn) reaches the screen before the next request is built and
+    /// started, each change in a frame of its own. (A hidden tab draws no
+    /// frames: there, the task comes at once.)
+    fn pump_after_frame(self: &Rc<Self>) {
+        if is_hidden() {
+            self.pump_soon();
+        } else {
+            let chat = Rc::clone(self);
+            request_animation_frame(move || chat.pump_soon());
+        }
     }
 
     /// Saves and mirrors the session after anything that may have changed it.

@@ -518,6 +518,13 @@ impl Session {
         self.revision
     }
 
+    /// Whether a message of ours is still to reach the colleague: being
+    /// written, or written but not yet announced (our record and
+    /// `__waiting__`).
+    pub fn is_telling_peer(&self) -> bool {
+        !self.outbox.is_empty() || self.waiting_dirty
+    }
+
     /// Whether the first load of the transcript from the server is still to come.
     pub fn is_loading_history(&self) -> bool {
         self.history_pending
@@ -1327,6 +1334,41 @@ mod tests {
         after.send("second", 4).unwrap_err(); // it is Bob's turn now
         assert_eq!(after.turn(), Turn::Waiting { since: 1 });
         assert_eq!(after.next_seq, 2);
+    }
+
+    #[test]
+    fn a_send_tells_the_colleague_until_its_record_and_turn_are_written() {
+        let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+        alice.history_pending = false;
+        assert!(!alice.is_telling_peer());
+        alice.send("bed 4 desaturating", 1).unwrap();
+        let mut store = std::collections::HashMap::new();
+        let waiting = alice.keys.waiting().into_bytes();
+        let record = alice.keys.my_record().into_bytes();
+        for now in 2..20 {
+            assert_eq!(
+                alice.is_telling_peer(),
+                !store.contains_key(&waiting),
+                "told the colleague exactly once __waiting__ is written"
+            );
+            let Some(out) = alice.poll_request(now) else {
+                break;
+            };
+            let answer = match out.request {
+                Request::Set { key, value } => {
+                    if key == waiting {
+                        assert!(store.contains_key(&record), "the record goes first");
+                    }
+                    store.insert(key, value);
+                    Answer::Done
+                }
+                Request::Get { key } => Answer::Value(store.get(&key).cloned()),
+                _ => Answer::Done,
+            };
+            alice.handle_answer(out.id, Ok(answer), now);
+        }
+        assert!(!alice.is_telling_peer());
+        assert_eq!(store.get(&waiting).map(Vec::as_slice), Some(&b"Alice"[..]));
     }
 
     #[test]
