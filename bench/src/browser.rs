@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use bleep::core::envelope::{Record, ENVELOPE_VERSION};
-use bleep::core::participants::DeviceId;
+use bleep::core::participants::{DeviceId, KeyLayout};
 use bleep::core::small_map::SmallMap;
 use bleep::core::Envelope;
 use bleep::display::SHOWN_AT_FIRST;
@@ -315,11 +315,11 @@ impl NativeBob {
 
     /// Alice's heads, from her record on the server: how far Bob's window
     /// has seen her messages once it shows them all.
-    fn alice_heads(&self) -> Result<SmallMap<DeviceId, u64>> {
-        let key = data::pair(ALICE, BOB).keys().my_record().into_bytes();
+    fn alice_heads(&self, keys: &KeyLayout) -> Result<SmallMap<DeviceId, u64>> {
+        let key = keys.my_record().into_bytes();
         let answer = self.run(&Request::Get { key })?;
-        let value = answer.body.strip_suffix(b"\n").unwrap_or(&answer.body);
-        Ok(Record::decode(value).map(|r| r.heads).unwrap_or_default())
+        let record = wire::decode_get(&answer.body).and_then(|value| Record::decode(&value));
+        Ok(record.map(|r| r.heads).unwrap_or_default())
     }
 
     /// Writes a reply, with a record saying Bob has seen all of Alice's
@@ -340,7 +340,7 @@ impl NativeBob {
         self.set(keys.message(&bob, self.seq), envelope.encode())?;
         let mut record = Record::default();
         record.heads.insert(bob.clone(), self.seq);
-        record.seen.insert(bob, self.alice_heads()?);
+        record.seen.insert(bob, self.alice_heads(&keys)?);
         self.set(keys.peer_record(), record.encode())?;
         self.set(keys.waiting(), BOB.as_bytes().to_vec())
     }
