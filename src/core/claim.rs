@@ -10,7 +10,7 @@
 
 use super::json::json_object;
 use super::participants::DeviceId;
-use super::session::Millis;
+use super::types::Millis;
 
 /// How often an open tab renews its lease.
 pub const LEASE_RENEW_MS: u64 = 2_000;

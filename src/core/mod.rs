@@ -5,6 +5,8 @@
 //! - [`log`]: the transcript in the order both sides agree on;
 //! - [`journal`]: the transcript as a browser saves it, chunk by chunk;
 //! - [`session`]: the turn machine, outbox, polling and repair;
+//! - [`types`]: the words the session and its callers share (turn,
+//!   delivery, connection, why a message was refused);
 //! - [`settings`]: the intervals it runs on;
 //! - [`small_map`]: ordered maps and sets for a handful of entries;
 //! - [`claim`]: which device id a browser tab speaks as;
@@ -24,10 +26,10 @@ pub mod participants;
 pub mod session;
 pub mod settings;
 pub mod small_map;
+pub mod types;
 
 pub use envelope::Envelope;
 pub use participants::{DeviceId, Field, KeyLayout, Name, NameError, Pair};
-pub use session::{
-    Budget, Connection, Delivery, MessageView, Millis, Outgoing, Saved, SendError, Session, Turn,
-};
+pub use session::{Saved, Session};
 pub use settings::Settings;
+pub use types::{Budget, Connection, Delivery, MessageView, Millis, Outgoing, SendError, Turn};

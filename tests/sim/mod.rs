@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bleep::core::journal::{self, Journal};
 use bleep::core::json;
-use bleep::core::session::Delivery;
+use bleep::core::Delivery;
 use bleep::core::{DeviceId, Pair, Session, Settings, Turn};
 use bleep::imserver::client::{HttpAnswer, ImClient, Transport, TransportError};
 use bleep::imserver::phpser::{serialize_array, PhpKey};

@@ -1,0 +1,144 @@
+//! Tests of the whole session: several parts working together, through
+//! its public calls and the requests it hands out.
+
+use super::*;
+use crate::core::json::{self, FromJson, ToJson};
+use crate::imserver::client::Answer;
+
+fn session(me: &str, peer: &str, device: &str) -> Session {
+    let pair = Pair::parse(me, peer).unwrap();
+    Session::new(
+        pair,
+        DeviceId::parse(device).unwrap(),
+        "IMserver.php",
+        Settings::default(),
+        7,
+    )
+}
+
+fn through_json<T: ToJson + FromJson>(value: &T) -> T {
+    json::from_str(&json::to_string(value)).unwrap()
+}
+
+#[test]
+fn a_pending_message_survives_a_reload_without_a_saved_transcript() {
+    let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+    alice.history_pending = false;
+    alice.send("bed 4 desaturating", 1_000).unwrap();
+    assert_eq!(alice.turn(), Turn::Sending);
+    // Reloaded twice, the transcript never saved in between.
+    for seed in [8, 9] {
+        alice = Session::restore(
+            through_json(&alice.saved()),
+            MessageLog::new(),
+            "IMserver.php",
+            Settings::default(),
+            seed,
+        );
+    }
+    let texts: Vec<_> = alice
+        .messages()
+        .map(|m| (m.envelope.text.clone(), m.delivery))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![("bed 4 desaturating".to_owned(), Some(Delivery::Pending))]
+    );
+    assert_eq!(alice.turn(), Turn::Sending);
+}
+
+#[test]
+fn a_window_that_lost_its_state_never_reuses_a_message_number() {
+    let device = "aaaaaaaaaa";
+    let mut before = session("Alice", "Bob", device);
+    before.history_pending = false;
+    before.send("first", 1).unwrap();
+    let stored = before.log.get(&before.device, 1).unwrap().encode();
+    let key = before.keys.message(&before.device, 1).into_bytes();
+
+    // Same device id, nothing saved: the history load finds message 1.
+    let mut after = session("Alice", "Bob", device);
+    assert_eq!(after.send("too early", 2), Err(SendError::Loading));
+    let out = after.poll_request(2).unwrap();
+    assert_eq!(out.request, Request::Page);
+    after.handle_answer(out.id, Ok(Answer::Store(vec![(key, stored)])), 3);
+    assert_eq!(after.message_count(), 1);
+    after.send("second", 4).unwrap_err(); // it is Bob's turn now
+    assert_eq!(after.turn(), Turn::Waiting { since: 1 });
+    assert_eq!(after.outbox.next_seq(), 2);
+}
+
+#[test]
+fn a_send_tells_the_colleague_until_its_record_and_turn_are_written() {
+    let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+    alice.history_pending = false;
+    assert!(!alice.is_telling_peer());
+    alice.send("bed 4 desaturating", 1).unwrap();
+    let mut store = std::collections::HashMap::new();
+    let waiting = alice.keys.waiting().into_bytes();
+    let record = alice.keys.my_record().into_bytes();
+    for now in 2..20 {
+        assert_eq!(
+            alice.is_telling_peer(),
+            !store.contains_key(&waiting),
+            "told the colleague exactly once __waiting__ is written"
+        );
+        let Some(out) = alice.poll_request(now) else {
+            break;
+        };
+        let answer = match out.request {
+            Request::Set { key, value } => {
+                if key == waiting {
+                    assert!(store.contains_key(&record), "the record goes first");
+                }
+                store.insert(key, value);
+                Answer::Done
+            }
+            Request::Get { key } => Answer::Value(store.get(&key).cloned()),
+            _ => Answer::Done,
+        };
+        alice.handle_answer(out.id, Ok(answer), now);
+    }
+    assert!(!alice.is_telling_peer());
+    assert_eq!(store.get(&waiting).map(Vec::as_slice), Some(&b"Alice"[..]));
+}
+
+#[test]
+fn a_renumbered_message_is_kept_in_the_saved_state_until_its_transcript_is_saved() {
+    let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+    alice.history_pending = false;
+    alice.send("bed 4 desaturating", 1).unwrap();
+    alice.transcript_saved();
+    assert_eq!(alice.saved().recent_own, vec![]);
+
+    // Another tab with the same device id wrote its own message 1.
+    let mut theirs = alice.log.get(&alice.device, 1).unwrap().clone();
+    theirs.text = "written by another tab".into();
+    let key = alice.keys.message(&alice.device, 1).into_bytes();
+    for now in 2..40 {
+        let Some(out) = alice.poll_request(now) else {
+            continue;
+        };
+        let answer = match &out.request {
+            Request::Get { key: k } if *k == key => Answer::Value(Some(theirs.encode())),
+            Request::Get { .. } => Answer::Value(None),
+            _ => Answer::Done,
+        };
+        alice.handle_answer(out.id, Ok(answer), now);
+        if alice.log.contains(&alice.device, 2) {
+            break;
+        }
+    }
+    let renumbered = alice
+        .log
+        .get(&alice.device, 2)
+        .expect("renumbered as 2")
+        .clone();
+    assert_eq!(renumbered.text, "bed 4 desaturating");
+    assert!(!alice.log.contains(&alice.device, 1));
+    // The saved state carries the renumbered message until the
+    // transcript with it is saved.
+    assert_eq!(alice.saved().recent_own, vec![renumbered]);
+    alice.transcript_saved();
+    assert_eq!(alice.saved().recent_own, vec![]);
+}
