@@ -10,7 +10,7 @@ use super::follows::Owner;
 use super::outbox::Stage;
 use super::schedule::Purpose;
 use super::Session;
-use crate::imserver::client::{Answer, ImError};
+use crate::imserver::answer::{Answer, ImError};
 
 impl Session {
     /// The answer to request `id`. Answers to requests from before a

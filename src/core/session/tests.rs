@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::core::json::{self, FromJson, ToJson};
-use crate::imserver::client::Answer;
+use crate::imserver::answer::Answer;
 
 fn session(me: &str, peer: &str, device: &str) -> Session {
     let pair = Pair::parse(me, peer).unwrap();
