@@ -10,6 +10,8 @@
 //! - [`settings`]: the intervals it runs on;
 //! - [`small_map`]: ordered maps and sets for a handful of entries;
 //! - [`claim`]: which device id a browser tab speaks as;
+//! - [`trust`]: protocol version 2's encryption and authentication (not
+//!   yet wired into the session);
 //! - [`json`]: how all of it is written as JSON, on the server and in the
 //!   browser.
 //!
@@ -26,6 +28,7 @@ pub mod participants;
 pub mod session;
 pub mod settings;
 pub mod small_map;
+pub mod trust;
 pub mod types;
 
 pub use envelope::Envelope;

@@ -1,0 +1,60 @@
+//! Protocol version 2, "trust": end-to-end encryption and authentication
+//! over a store anyone can write. Plain Rust, no web types.
+//!
+//! Not yet used by the app: this is the self-contained core that the
+//! session and the browser shell will call once issue 14's restructuring
+//! (the session split into sub-states, one shared driver, serde formats)
+//! has landed; PROTOCOL.md ("Version 2: trust") is the design and lists
+//! what that integration changes. Until then the client speaks version 1.
+//!
+//! - [`conversation`]: the conversation id every value is bound to, its key
+//!   prefix, sides, and the optional team key;
+//! - [`identity`]: a person's identity key (Ed25519, one per browser and
+//!   name) and each device's key agreement key (X25519);
+//! - [`announce`]: `k.<device>`, which identity speaks for a device;
+//! - [`sender_key`]: each device's random sender key and its sharing with
+//!   one recipient device (`x.<sender>.<recipient>.<epoch>`);
+//! - [`message`]: sealing and opening `m.<device>.<seq>`;
+//! - [`receipt`]: a device's signed, encrypted heads and read receipts;
+//! - [`sealed`]: the one encrypted-and-signed form behind the last three,
+//!   and what each is bound to;
+//! - [`safety`]: the safety number compared in person;
+//! - [`known_keys`]: trust on first use, and key-change news;
+//! - [`encoding`]: base64url text of every value;
+//! - [`random`]: the platform's CSPRNG (and a seeded source for tests);
+//! - [`error`]: why a value was refused, in a clinician's words.
+//!
+//! Primitives are the audited RustCrypto crates (`ed25519-dalek`,
+//! `x25519-dalek`, `aes-gcm`, `hkdf`, `sha2`); AES-256-GCM rather than
+//! ChaCha20-Poly1305 so that the browser can move to WebCrypto's
+//! non-extractable keys without a format change (the vectors in
+//! `vectors.rs` are what a second implementation must reproduce).
+
+pub mod announce;
+pub mod conversation;
+pub mod encoding;
+pub mod error;
+pub mod identity;
+pub mod known_keys;
+pub mod message;
+pub mod random;
+pub mod receipt;
+pub mod safety;
+pub(crate) mod sealed;
+pub mod sender_key;
+
+#[cfg(test)]
+mod vectors;
+#[cfg(test)]
+mod walkthrough;
+
+pub use announce::Announcement;
+pub use conversation::{Conversation, Side, TeamKey, VERSION};
+pub use error::{TrustError, ValueKind};
+pub use identity::{DeviceKey, DevicePublic, IdentityKey, IdentityPublic};
+pub use known_keys::{DeviceNews, DevicePins, KeyNews, KnownKeys};
+pub use random::{Entropy, OsEntropy, SeededEntropy};
+pub use receipt::Receipt;
+pub use safety::SafetyNumber;
+pub use sealed::OVERHEAD;
+pub use sender_key::SenderKey;
