@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::conversation::Conversation;
+use super::context::{use_conversation, Conversation};
 
 const TITLE: &str = "Bleep";
 
@@ -70,11 +70,14 @@ fn notify(peer: &str, text: &str) {
 /// No markup: keeps the title and favicon in step with the unread count,
 /// and chimes or notifies when it grows.
 #[component]
-pub fn Attention(c: Conversation) -> impl IntoView {
-    let unread = c.view.unread;
-    let messages = c.view.messages;
-    let preferences = c.preferences;
-    let peer = c.peer.clone();
+pub fn Attention() -> impl IntoView {
+    let Conversation {
+        view,
+        peer,
+        preferences,
+        ..
+    } = use_conversation();
+    let (unread, messages) = (view.unread, view.messages);
     // A render effect (it runs at once, then whenever the count changes) is
     // less code than an `Effect`; it lives until the screen goes.
     let effect = RenderEffect::new(move |previous: Option<usize>| {

@@ -5,15 +5,17 @@
 use leptos::prelude::*;
 
 use super::chat::TurnState;
-use super::conversation::Conversation;
+use super::context::{use_conversation, Conversation};
 use super::message_text;
 use super::storage;
 use crate::display::budget_note;
 
 #[component]
-pub fn Composer(c: Conversation) -> impl IntoView {
-    let chat = c.chat;
-    let turn = c.view.turn;
+pub fn Composer() -> impl IntoView {
+    let Conversation {
+        chat, view, peer, ..
+    } = use_conversation();
+    let turn = view.turn;
     let key = chat.get_value().storage_key().clone();
     let draft = RwSignal::new(storage::draft(&key));
     let error = RwSignal::new(None::<String>);
@@ -25,7 +27,6 @@ pub fn Composer(c: Conversation) -> impl IntoView {
     };
 
     let budget = move || draft.with(|d| chat.get_value().budget(d));
-    let peer = c.peer.clone();
     // Why sending is locked, the budget note and the send button change
     // together: one reactive closure draws the bar (in place, so the button
     // stays the same element).

@@ -3,13 +3,12 @@
 
 use leptos::prelude::*;
 
-use super::conversation::Conversation;
+use super::context::{use_conversation, Conversation};
 
 #[component]
-pub fn ConnectionBanner(c: Conversation) -> impl IntoView {
-    let offline = c.view.offline;
-    let storage_failed = c.view.storage_failed;
-    let chat = c.chat;
+pub fn ConnectionBanner() -> impl IntoView {
+    let Conversation { chat, view, .. } = use_conversation();
+    let (offline, storage_failed) = (view.offline, view.storage_failed);
     let retry = move |_| chat.get_value().retry_now();
     let is_offline = move || offline.with(Option::is_some);
     // The banner's parts are always in the page (the live region must stay)

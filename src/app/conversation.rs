@@ -1,33 +1,19 @@
-//! The conversation screen: it starts the [`Chat`] for a pair, hands it to
-//! each piece of the screen, and stops it when it goes away.
-
-use std::rc::Rc;
+//! The conversation screen: it starts the [`Chat`] for a pair, provides it
+//! to the pieces of the screen as the [`Conversation`] context, and stops it
+//! when it goes away.
 
 use leptos::prelude::*;
 
 use super::attention::Attention;
-use super::chat::{Chat, ChatView};
+use super::chat::Chat;
 use super::composer::Composer;
 use super::connection_banner::ConnectionBanner;
+use super::context::{provide_conversation, Conversation};
 use super::settings_panel::SettingsPanel;
-use super::storage::{self, Preferences};
+use super::storage;
 use super::transcript::Transcript;
 use super::turn_banner::TurnBanner;
 use super::Joined;
-
-/// What every piece of the conversation screen may use, given to each as
-/// its `c` property. (A property, not a Leptos context: context lookup is
-/// about 2.5 KB of the download, for one value handed one level down.)
-#[derive(Clone)]
-pub struct Conversation {
-    /// The running chat; a copyable handle, usable from any closure.
-    pub chat: StoredValue<Rc<Chat>, LocalStorage>,
-    pub view: ChatView,
-    pub me: String,
-    pub peer: String,
-    pub server: String,
-    pub preferences: RwSignal<Preferences>,
-}
 
 /// One conversation, from the turn banner to the composer.
 #[component]
@@ -52,19 +38,21 @@ pub fn ConversationScreen(
         server: joined.server.clone(),
         preferences,
     };
+    let (me, peer) = (conversation.me.clone(), conversation.peer.clone());
+    provide_conversation(conversation);
     let settings_open = RwSignal::new(false);
     let leave = on_leave.clone();
 
     view! {
-        <section class="conversation" aria-label=format!("Conversation with {}", conversation.peer)>
+        <section class="conversation" aria-label=format!("Conversation with {peer}")>
             <header class="top-bar">
                 <h1 class="brand">"Bleep"</h1>
                 <p class="who">
                     <span class="sr-only">"Signed in as "</span>
-                    <strong>{conversation.me.clone()}</strong>
+                    <strong>{me}</strong>
                     <span aria-hidden="true">" ↔ "</span>
                     <span class="sr-only">"talking to "</span>
-                    <strong>{conversation.peer.clone()}</strong>
+                    <strong>{peer.clone()}</strong>
                 </p>
                 <div class="top-actions">
                     <button type="button" class="secondary" on:click=move |_| leave()>"Switch colleague"</button>
@@ -76,12 +64,12 @@ pub fn ConversationScreen(
                     </button>
                 </div>
             </header>
-            <SettingsPanel open=settings_open on_leave=on_leave c=conversation.clone() />
-            <TurnBanner c=conversation.clone() />
-            <ConnectionBanner c=conversation.clone() />
-            <Transcript c=conversation.clone() />
-            <Composer c=conversation.clone() />
-            <Attention c=conversation.clone() />
+            <SettingsPanel open=settings_open on_leave=on_leave />
+            <TurnBanner />
+            <ConnectionBanner />
+            <Transcript />
+            <Composer />
+            <Attention />
         </section>
     }
 }

@@ -9,6 +9,7 @@ pub mod attention;
 pub mod chat;
 pub mod composer;
 pub mod connection_banner;
+pub mod context;
 pub mod conversation;
 pub mod device;
 pub mod http;

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::conversation::Conversation;
+use super::context::{use_conversation, Conversation};
 use super::storage::{self, Preferences};
 use super::{field_value, message_text};
 use crate::display::{format_seconds, parse_seconds};
@@ -33,10 +33,13 @@ async fn clear_conversation(
 pub fn SettingsPanel(
     open: RwSignal<bool>,
     on_leave: impl Fn() + Clone + Send + Sync + 'static,
-    c: Conversation,
 ) -> impl IntoView {
-    let chat = c.chat;
-    let preferences = c.preferences;
+    let Conversation {
+        chat,
+        server,
+        preferences,
+        ..
+    } = use_conversation();
     let status = RwSignal::new(None::<String>);
 
     let update = move |change: &dyn Fn(&mut Preferences)| {
@@ -122,7 +125,7 @@ pub fn SettingsPanel(
             <h2>"Settings"</h2>
             <form class="server-form" on:submit=change_server>
                 <label for="settings-server">"Server address"</label>
-                <input id="settings-server" value=c.server.clone() />
+                <input id="settings-server" value=server />
                 <button type="submit" class="secondary">"Use this server (sign in again)"</button>
             </form>
             <fieldset>

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::chat::{Chat, MessageRow};
-use super::conversation::Conversation;
+use super::chat::{Chat, ChatView, MessageRow};
+use super::context::{use_conversation, Conversation};
 use crate::core::Delivery;
 use crate::display::SHOWN_AT_FIRST;
 
@@ -43,12 +43,15 @@ fn with_days(rows: Vec<MessageRow>) -> Vec<(MessageRow, Option<String>)> {
 }
 
 #[component]
-pub fn Transcript(c: Conversation) -> impl IntoView {
-    let messages = c.view.messages;
-    let loading = c.view.loading;
-    let earlier = c.view.earlier;
-    let chat = c.chat;
-    let now = c.view.now;
+pub fn Transcript() -> impl IntoView {
+    let Conversation { chat, view, .. } = use_conversation();
+    let ChatView {
+        messages,
+        loading,
+        earlier,
+        now,
+        ..
+    } = view;
     let scroller = || super::element_by_id::<web_sys::Element>("transcript");
     let pinned = RwSignal::new(true);
     let new_below = RwSignal::new(false);

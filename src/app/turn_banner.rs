@@ -3,14 +3,13 @@
 use leptos::prelude::*;
 
 use super::chat::TurnState;
-use super::conversation::Conversation;
+use super::context::{use_conversation, Conversation};
 use crate::display::elapsed;
 
 #[component]
-pub fn TurnBanner(c: Conversation) -> impl IntoView {
-    let turn = c.view.turn;
-    let now = c.view.now;
-    let peer = c.peer.clone();
+pub fn TurnBanner() -> impl IntoView {
+    let Conversation { view, peer, .. } = use_conversation();
+    let (turn, now) = (view.turn, view.now);
     let text = move || match turn.get() {
         TurnState::Loading => "Loading the conversation…".to_owned(),
         TurnState::Idle => "Your turn".to_owned(),
