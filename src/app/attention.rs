@@ -78,9 +78,9 @@ pub fn Attention() -> impl IntoView {
         ..
     } = use_conversation();
     let (unread, messages) = (view.unread, view.messages);
-    // A render effect (it runs at once, then whenever the count changes) is
-    // less code than an `Effect`; it lives until the screen goes.
-    let effect = RenderEffect::new(move |previous: Option<usize>| {
+    // Runs once the screen is up, then whenever the count changes, until
+    // the screen goes.
+    Effect::new(move |previous: Option<usize>| {
         let count = unread.get();
         let title = if count > 0 {
             format!("({count}) {TITLE} — {peer}")
@@ -105,7 +105,6 @@ pub fn Attention() -> impl IntoView {
         count
     });
     on_cleanup(move || {
-        drop(effect);
         if let Some(document) = web_sys::window().and_then(|w| w.document()) {
             document.set_title(TITLE);
         }

@@ -2,11 +2,11 @@
 //! Shift+Enter starts a new line. While you wait for a reply you can still
 //! type, but sending is locked.
 
+use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use super::chat::TurnState;
 use super::context::{use_conversation, Conversation};
-use super::message_text;
 use super::storage;
 use crate::display::budget_note;
 
@@ -18,6 +18,7 @@ pub fn Composer() -> impl IntoView {
     let turn = view.turn;
     let key = chat.get_value().storage_key().clone();
     let draft = RwSignal::new(storage::draft(&key));
+    let field = NodeRef::<Textarea>::new();
     let error = RwSignal::new(None::<String>);
     // Notifies only if there was an error to clear (it runs at every key).
     let clear_error = move || {
@@ -56,22 +57,15 @@ pub fn Composer() -> impl IntoView {
         let key = key.clone();
         move || {
             let text = draft.get_untracked();
-            let sent = chat.get_value().send(&text);
-            let field = super::element_by_id::<web_sys::HtmlTextAreaElement>("composer");
-            match sent {
+            match chat.get_value().send(&text) {
                 Ok(()) => {
-                    // Only typing and sending change the draft: the field
-                    // is emptied here, not redrawn from the signal.
-                    if let Some(field) = &field {
-                        field.set_value("");
-                    }
                     draft.set(String::new());
                     storage::save_draft(&key, "");
                     clear_error();
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
-            if let Some(field) = field {
+            if let Some(field) = field.get_untracked() {
                 let _ = field.focus();
             }
         }
@@ -102,11 +96,10 @@ pub fn Composer() -> impl IntoView {
             <textarea id="composer" data-testid="composer" rows="3"
                 placeholder="Write a message — Enter sends, Shift+Enter for a new line"
                 aria-describedby="composer-note composer-lock composer-error"
-                on:input=on_input on:keydown=on_keydown>
-                {draft.get_untracked()}
+                node_ref=field prop:value=draft on:input=on_input on:keydown=on_keydown>
             </textarea>
             <div class="composer-bar">{bar}</div>
-            <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">{message_text(error)}</p>
+            <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">{error}</p>
         </form>
     }
 }

@@ -11,24 +11,28 @@ pub fn ConnectionBanner() -> impl IntoView {
     let (offline, storage_failed) = (view.offline, view.storage_failed);
     let retry = move |_| chat.get_value().retry_now();
     let is_offline = move || offline.with(Option::is_some);
-    // The banner's parts are always in the page (the live region must stay)
-    // and shown or hidden: cheaper to build than parts that come and go.
+    // The banner itself stays, as the live region must; what it says comes
+    // and goes.
     view! {
         <div class="connection" data-testid="connection"
             data-state=move || if is_offline() { "offline" } else { "online" }
             role="status" aria-live="polite">
-            <p class="banner warning" hidden=move || !is_offline()>
-                <span aria-hidden="true">"⚠ "</span>
-                <strong>"Server not reachable"</strong>
-                " — your messages are kept and will be sent when it is back. "
-                <span class="reason">{move || offline.get().unwrap_or_default()}</span>
-                " "
-                <button type="button" class="link" on:click=retry>"Retry now"</button>
-            </p>
-            <span class="sr-only" hidden=is_offline>"Connected to the server."</span>
-            <p class="banner warning" hidden=move || !storage_failed.get()>
-                "This browser will not save messages (storage is full or turned off): keep this tab open until they are sent."
-            </p>
+            <Show when=is_offline
+                fallback=|| view! { <span class="sr-only">"Connected to the server."</span> }>
+                <p class="banner warning">
+                    <span aria-hidden="true">"⚠ "</span>
+                    <strong>"Server not reachable"</strong>
+                    " — your messages are kept and will be sent when it is back. "
+                    <span class="reason">{move || offline.get().unwrap_or_default()}</span>
+                    " "
+                    <button type="button" class="link" on:click=retry>"Retry now"</button>
+                </p>
+            </Show>
+            <Show when=move || storage_failed.get()>
+                <p class="banner warning">
+                    "This browser will not save messages (storage is full or turned off): keep this tab open until they are sent."
+                </p>
+            </Show>
         </div>
     }
 }

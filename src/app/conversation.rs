@@ -9,11 +9,11 @@ use super::chat::Chat;
 use super::composer::Composer;
 use super::connection_banner::ConnectionBanner;
 use super::context::{provide_conversation, Conversation};
+use super::joined::Joined;
 use super::settings_panel::SettingsPanel;
 use super::storage;
 use super::transcript::Transcript;
 use super::turn_banner::TurnBanner;
-use super::Joined;
 
 /// One conversation, from the turn banner to the composer.
 #[component]

@@ -2,8 +2,9 @@
 //!
 //! - [`start`] shows the sign-in form or a conversation, one at a time;
 //! - [`chat`] runs the core with real requests, timers and storage;
-//! - the other modules are the pieces of the screen, each named for what the
-//!   clinician sees.
+//! - [`context`] is what the pieces of a conversation screen share;
+//! - the other modules are the pieces of the screens, each named for what
+//!   the clinician sees.
 
 pub mod attention;
 pub mod chat;
@@ -12,7 +13,9 @@ pub mod connection_banner;
 pub mod context;
 pub mod conversation;
 pub mod device;
+pub mod hooks;
 pub mod http;
+pub mod joined;
 pub mod settings_panel;
 pub mod sign_in;
 pub mod storage;
@@ -26,19 +29,9 @@ use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::core::Pair;
 use conversation::ConversationScreen;
+use joined::Joined;
 use sign_in::SignIn;
-
-/// The server address used when none is given: IMserver.php beside the page.
-pub const DEFAULT_SERVER: &str = "IMserver.php";
-
-/// A conversation the user asked to open.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Joined {
-    pub pair: Pair,
-    pub server: String,
-}
 
 /// Starts the app: a `<main>` on the page's body, showing the sign-in form,
 /// or the conversation a link asks for.
@@ -56,7 +49,7 @@ pub fn start() {
         return;
     };
     PAGE.with(|page| page.borrow_mut().main = Some(main));
-    show(joined_from_url());
+    show(Joined::from_url());
 }
 
 /// What the page shows: the `<main>` element and the screen in it.
@@ -74,7 +67,7 @@ thread_local! {
 
 /// Adds `<main class="app">` to the page's body.
 fn app_element() -> Option<web_sys::HtmlElement> {
-    let document = web_sys::window()?.document()?;
+    let document = document();
     let main = document.create_element("main").ok()?;
     main.set_class_name("app");
     document.body()?.append_child(&main).ok()?;
@@ -82,8 +75,12 @@ fn app_element() -> Option<web_sys::HtmlElement> {
 }
 
 /// Shows the sign-in form (`None`) or the conversation `joined`, in place
-/// of what was shown. Each screen is mounted on its own and replaced whole
-/// (never redrawn in place), so no code exists to redraw one into another.
+/// of what was shown.
+///
+/// Each screen is a root of its own, mounted whole and dropped whole, rather
+/// than one `App` whose view switches between them: a view that can switch
+/// carries the code to redraw each screen in place, which the app never
+/// does (about 10 KB of the download).
 fn show(joined: Option<Joined>) {
     let (main, old) = PAGE.with(|page| {
         let mut page = page.borrow_mut();
@@ -105,7 +102,7 @@ fn show(joined: Option<Joined>) {
                 server: joined.server.clone(),
             });
             Box::new(mount_to(main, move || {
-                view! { <ConversationScreen joined=joined on_leave=leave /> }
+                view! { <ConversationScreen joined on_leave=leave /> }
             }))
         }
     };
@@ -121,47 +118,4 @@ fn join(joined: Joined) {
 /// Back to the sign-in form (after the event that asked for it).
 fn leave() {
     leptos::task::spawn_local(async { show(None) });
-}
-
-/// The text of `message` while there is one: the line that says what went
-/// wrong, or what is going on. Shared by every such line, so that their
-/// drawing code exists once.
-pub fn message_text(message: RwSignal<Option<String>>) -> impl IntoView {
-    move || message.get()
-}
-
-/// The element of the page with the id `id`, as a `T`. (Found by id rather
-/// than held in a `NodeRef`: no code for node references is needed.)
-pub fn element_by_id<T: JsCast>(id: &str) -> Option<T> {
-    web_sys::window()?
-        .document()?
-        .get_element_by_id(id)?
-        .dyn_into()
-        .ok()
-}
-
-/// What the text field with the id `id` holds ("" if there is none). The
-/// forms read their fields when they are sent, rather than keep a signal
-/// in step with every key pressed.
-pub fn field_value(id: &str) -> String {
-    element_by_id::<web_sys::HtmlInputElement>(id)
-        .map(|field| field.value())
-        .unwrap_or_default()
-}
-
-/// Reads `?me=&peer=&server=` so that a link can open a conversation.
-fn joined_from_url() -> Option<Joined> {
-    let search = web_sys::window()?.location().search().ok()?;
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    let me = params.get("me")?;
-    let peer = params.get("peer")?;
-    let server = params
-        .get("server")
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
-    let pair = Pair::parse(&me, &peer).ok()?;
-    Some(Joined {
-        pair,
-        server: server.trim().to_owned(),
-    })
 }

@@ -1,11 +1,11 @@
 //! Settings: server address, poll intervals, sound, desktop notifications,
 //! and clearing this conversation.
 
+use leptos::html::Input;
 use leptos::prelude::*;
 
 use super::context::{use_conversation, Conversation};
 use super::storage::{self, Preferences};
-use super::{field_value, message_text};
 use crate::display::{format_seconds, parse_seconds};
 use crate::imserver::{Answer, ImClient, ImError, Request};
 
@@ -56,14 +56,14 @@ pub fn SettingsPanel(
             <label for=id>{label}</label>
             <input id=id type="number" min="0.2" step="0.1" inputmode="decimal"
                 value=format_seconds(preferences.with_untracked(get))
-                on:change=move |ev| {
-                    if let Some(ms) = parse_seconds(&event_target_value(&ev)) {
+                on:change:target=move |ev| {
+                    let field = ev.target();
+                    if let Some(ms) = parse_seconds(&field.value()) {
                         update(&|p| set(p, ms));
                     }
-                    // The field shows the interval in use: rounded, or the
-                    // one before if what was typed is not an interval.
-                    event_target::<web_sys::HtmlInputElement>(&ev)
-                        .set_value(&format_seconds(preferences.with_untracked(get)));
+                    // The field shows the interval in use at once: rounded,
+                    // or the one before if what was typed is not an interval.
+                    field.set_value(&format_seconds(preferences.with_untracked(get)));
                 } />
         }
     };
@@ -83,11 +83,12 @@ pub fn SettingsPanel(
         }
     };
 
+    let server_field = NodeRef::<Input>::new();
     let leave = on_leave.clone();
     let change_server = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if let Some(mut sign_in) = storage::last_sign_in() {
-            sign_in.server = field_value("settings-server").trim().to_owned();
+        if let (Some(mut sign_in), Some(field)) = (storage::last_sign_in(), server_field.get()) {
+            sign_in.server = field.value().trim().to_owned();
             storage::remember_sign_in(&sign_in);
         }
         leave();
@@ -120,12 +121,14 @@ pub fn SettingsPanel(
         });
     };
 
+    // Hidden rather than removed when closed: the settings button's
+    // `aria-controls` names it, and what was typed in it stays.
     view! {
         <section id="settings-panel" class="settings card" hidden=move || !open.get() aria-label="Settings">
             <h2>"Settings"</h2>
             <form class="server-form" on:submit=change_server>
                 <label for="settings-server">"Server address"</label>
-                <input id="settings-server" value=server />
+                <input id="settings-server" value=server node_ref=server_field />
                 <button type="submit" class="secondary">"Use this server (sign in again)"</button>
             </form>
             <fieldset>
@@ -148,7 +151,7 @@ pub fn SettingsPanel(
                 </label>
             </fieldset>
             <button type="button" class="danger" on:click=clear>"Clear this conversation…"</button>
-            <p class="status" role="status">{message_text(status)}</p>
+            <p class="status" role="status">{status}</p>
         </section>
     }
 }

@@ -1,10 +1,12 @@
 //! The sign-in form: your name, your colleague's, the server, and a plain
 //! answer to "does the server answer?".
 
+use leptos::html::Input;
 use leptos::prelude::*;
 
 use super::http::BrowserTransport;
-use super::{field_value, message_text, storage, Joined, DEFAULT_SERVER};
+use super::joined::{server_or_default, Joined};
+use super::storage;
 use crate::core::{Field, Pair};
 use crate::imserver::{ImClient, Request};
 
@@ -62,24 +64,33 @@ fn NameField(
     autocomplete: Option<&'static str>,
     value: String,
     error: RwSignal<Option<String>>,
+    field: NodeRef<Input>,
 ) -> impl IntoView {
     view! {
         <label for=id>{label}</label>
         <input id=id data-testid=id name=id autocomplete=autocomplete required
-            aria-describedby=error_id value=value />
-        <p id=error_id class="field-error" role="alert">{message_text(error)}</p>
+            aria-describedby=error_id value=value node_ref=field />
+        <p id=error_id class="field-error" role="alert">{error}</p>
     }
+}
+
+/// What `field` holds ("" before it is on the page or after it left).
+/// The form reads its fields when it is sent, rather than keep a signal in
+/// step with every key pressed.
+fn text_of(field: NodeRef<Input>) -> String {
+    field
+        .try_get_untracked()
+        .flatten()
+        .map(|field| field.value())
+        .unwrap_or_default()
 }
 
 /// The sign-in form.
 #[component]
 pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl IntoView {
     let last = storage::last_sign_in().unwrap_or_default();
-    let server = if last.server.is_empty() {
-        DEFAULT_SERVER.to_owned()
-    } else {
-        last.server
-    };
+    let server = server_or_default(&last.server);
+    let (me_field, peer_field, server_field) = (NodeRef::new(), NodeRef::new(), NodeRef::new());
     let me_error = RwSignal::new(None::<String>);
     let peer_error = RwSignal::new(None::<String>);
     let check = RwSignal::new(ServerCheck::Checking);
@@ -88,8 +99,9 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
         check.set(ServerCheck::Checking);
         leptos::task::spawn_local(async move {
             let result = check_server(address.trim()).await;
-            // Ignore an answer about an address the user has since changed.
-            if field_value("server") == address {
+            // Ignore an answer about an address the user has since changed
+            // (or for a form that has gone).
+            if text_of(server_field) == address {
                 check.set(result);
             }
         });
@@ -101,19 +113,11 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
         ev.prevent_default();
         me_error.set(None);
         peer_error.set(None);
-        match Pair::parse(&field_value("me"), &field_value("peer")) {
-            Ok(pair) => {
-                let address = field_value("server").trim().to_owned();
-                let address = if address.is_empty() {
-                    DEFAULT_SERVER.to_owned()
-                } else {
-                    address
-                };
-                on_join(Joined {
-                    pair,
-                    server: address,
-                });
-            }
+        match Pair::parse(&text_of(me_field), &text_of(peer_field)) {
+            Ok(pair) => on_join(Joined {
+                pair,
+                server: server_or_default(&text_of(server_field)),
+            }),
             Err((Field::Me, error)) => me_error.set(Some(error.to_string())),
             Err((Field::Peer, error)) => peer_error.set(Some(error.to_string())),
         }
@@ -125,17 +129,17 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
             <p class="tagline">"Messages between colleagues, one turn at a time."</p>
             <form class="sign-in card" data-testid="sign-in" on:submit=submit novalidate>
                 <NameField id="me" label="Your name" error_id="me-error"
-                    autocomplete=Some("name") value=last.me error=me_error />
+                    autocomplete=Some("name") value=last.me error=me_error field=me_field />
                 <NameField id="peer" label="Your colleague's name" error_id="peer-error"
-                    autocomplete=None value=last.peer error=peer_error />
+                    autocomplete=None value=last.peer error=peer_error field=peer_field />
 
                 <label for="server">"Server address"</label>
                 <input id="server" data-testid="server" name="server" inputmode="url"
-                    value=server
-                    on:change=move |_| run_check(field_value("server")) />
+                    value=server node_ref=server_field
+                    on:change:target=move |ev| run_check(ev.target().value()) />
                 <ServerStatus check=check />
                 <div class="actions">
-                    <button type="button" class="secondary" on:click=move |_| run_check(field_value("server"))>"Check connection"</button>
+                    <button type="button" class="secondary" on:click=move |_| run_check(text_of(server_field))>"Check connection"</button>
                     <button type="submit" class="primary" data-testid="join">"Open conversation"</button>
                 </div>
             </form>

@@ -3,12 +3,12 @@
 
 use std::rc::Rc;
 
+use leptos::html::Div;
 use leptos::prelude::*;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::chat::{Chat, ChatView, MessageRow};
 use super::context::{use_conversation, Conversation};
+use super::hooks::use_resize_observer;
 use crate::core::Delivery;
 use crate::display::SHOWN_AT_FIRST;
 
@@ -52,7 +52,7 @@ pub fn Transcript() -> impl IntoView {
         now,
         ..
     } = view;
-    let scroller = || super::element_by_id::<web_sys::Element>("transcript");
+    let scroller = NodeRef::<Div>::new();
     let pinned = RwSignal::new(true);
     let new_below = RwSignal::new(false);
 
@@ -60,7 +60,7 @@ pub fn Transcript() -> impl IntoView {
     // reading the height here would lay the page out once more.
     let scroll_to_end = move || {
         request_animation_frame(move || {
-            if let Some(el) = scroller() {
+            if let Some(el) = scroller.try_get_untracked().flatten() {
                 el.set_scroll_top(el.scroll_height());
             }
         });
@@ -69,10 +69,8 @@ pub fn Transcript() -> impl IntoView {
             new_below.set(false);
         }
     };
-    // Keep the newest message in view, unless the reader scrolled up. (A
-    // render effect runs at once, then at every change: less code than an
-    // `Effect`. It lives until the transcript goes.)
-    let follow = RenderEffect::new(move |previous: Option<usize>| {
+    // Keep the newest message in view, unless the reader scrolled up.
+    Effect::new(move |previous: Option<usize>| {
         let count = messages.with(Vec::len);
         if pinned.get_untracked() {
             scroll_to_end();
@@ -82,31 +80,14 @@ pub fn Transcript() -> impl IntoView {
         count
     });
     // Also when the transcript changes size (a phone keyboard opens, the
-    // screen rotates, the settings open), if the reader was at the end:
-    // watched from the next frame, when the transcript is in the page.
-    let observer = StoredValue::new_local(None::<(web_sys::ResizeObserver, Closure<dyn FnMut()>)>);
-    request_animation_frame(move || {
-        let Some(el) = scroller() else { return };
-        let keep_pinned = Closure::<dyn FnMut()>::new(move || {
-            if pinned.get_untracked() {
-                scroll_to_end();
-            }
-        });
-        if let Ok(resize) = web_sys::ResizeObserver::new(keep_pinned.as_ref().unchecked_ref()) {
-            resize.observe(&el);
-            observer.set_value(Some((resize, keep_pinned)));
+    // screen rotates, the settings open), if the reader was at the end.
+    use_resize_observer(scroller, move || {
+        if pinned.get_untracked() {
+            scroll_to_end();
         }
     });
-    on_cleanup(move || {
-        drop(follow);
-        observer.update_value(|o| {
-            if let Some((resize, _)) = o.take() {
-                resize.disconnect();
-            }
-        })
-    });
     let on_scroll = move |_| {
-        if let Some(el) = scroller() {
+        if let Some(el) = scroller.get_untracked() {
             let at_end = el.scroll_top() + el.client_height() >= el.scroll_height() - 48;
             pinned.set(at_end);
             if at_end {
@@ -114,23 +95,27 @@ pub fn Transcript() -> impl IntoView {
             }
         }
     };
+    let empty = move || messages.with(Vec::is_empty);
+    let has_earlier = move || earlier.get() != 0;
 
     view! {
-        <div class="transcript" id="transcript" on:scroll=on_scroll tabindex="0"
+        <div class="transcript" node_ref=scroller on:scroll=on_scroll tabindex="0"
             aria-label="Messages">
-            // Always in the page, shown and hidden: cheaper to build than
-            // elements that come and go.
-            <p class="hint" hidden=move || !messages.with(Vec::is_empty)>
-                {move || if loading.get() {
-                    "Loading the conversation…"
-                } else {
-                    "No messages yet. Either of you may start."
-                }}
-            </p>
-            <button type="button" class="secondary earlier" hidden=move || earlier.get() == 0
-                on:click=move |_| chat.with_value(|chat| chat.show_earlier(SHOWN_AT_FIRST))>
-                {move || format!("Show earlier messages ({} more)", earlier.get())}
-            </button>
+            <Show when=empty>
+                <p class="hint">
+                    {move || if loading.get() {
+                        "Loading the conversation…"
+                    } else {
+                        "No messages yet. Either of you may start."
+                    }}
+                </p>
+            </Show>
+            <Show when=has_earlier>
+                <button type="button" class="secondary earlier"
+                    on:click=move |_| chat.with_value(|chat| chat.show_earlier(SHOWN_AT_FIRST))>
+                    {move || format!("Show earlier messages ({} more)", earlier.get())}
+                </button>
+            </Show>
             <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
                 <For
                     each=move || with_days(messages.get())
@@ -138,10 +123,12 @@ pub fn Transcript() -> impl IntoView {
                     children=move |(row, separator)| view! { <Message row=row separator=separator now=now chat=chat /> }
                 />
             </ol>
-            <button type="button" class="new-messages" hidden=move || !new_below.get()
-                on:click=move |_| { pinned.set(true); scroll_to_end(); }>
-                "↓ New messages"
-            </button>
+            <Show when=move || new_below.get()>
+                <button type="button" class="new-messages"
+                    on:click=move |_| { pinned.set(true); scroll_to_end(); }>
+                    "↓ New messages"
+                </button>
+            </Show>
         </div>
     }
 }
@@ -158,12 +145,15 @@ fn Message(
     // Only a pending message watches the clock.
     let slow_note = (row.delivery == Some(Delivery::Pending)).then(|| {
         let at = row.sent_at;
+        let slow = move || now.get().saturating_sub(at) > SLOW_PENDING_MS;
         view! {
-            <p class="slow" hidden=move || now.get().saturating_sub(at) <= SLOW_PENDING_MS>
-                "Not sent yet — retrying. "
-                <button type="button" class="link"
-                    on:click=move |_| chat.with_value(|chat| chat.retry_now())>"Retry now"</button>
-            </p>
+            <Show when=slow>
+                <p class="slow">
+                    "Not sent yet — retrying. "
+                    <button type="button" class="link"
+                        on:click=move |_| chat.with_value(|chat| chat.retry_now())>"Retry now"</button>
+                </p>
+            </Show>
         }
     });
     // One element for the mark: its label is what a screen reader says.

@@ -1,0 +1,33 @@
+//! Browser callbacks tied to the life of the component that asks for them:
+//! each is set up when the component is built and taken down by
+//! `on_cleanup` when it goes, so nothing outlives its screen.
+
+use leptos::html::ElementType;
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Calls `on_resize` whenever the element of `target` changes size (and
+/// once when it is first laid out), until the component goes.
+pub fn use_resize_observer<E>(target: NodeRef<E>, on_resize: impl FnMut() + 'static)
+where
+    E: ElementType + 'static,
+    E::Output: JsCast + Clone + AsRef<web_sys::Element> + 'static,
+{
+    let callback = Closure::<dyn FnMut()>::new(on_resize);
+    let Ok(observer) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) else {
+        return;
+    };
+    target.on_load({
+        let observer = observer.clone();
+        move |element| observer.observe(element.as_ref())
+    });
+    // Both live on this thread until the component goes; the callback must
+    // outlive the observer that calls it.
+    let watch = SendWrapper::new((observer, callback));
+    on_cleanup(move || {
+        let (observer, _callback) = watch.take();
+        observer.disconnect();
+    });
+}
