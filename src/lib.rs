@@ -4,13 +4,11 @@
 //!   parser, the client);
 //! - [`core`]: the conversation protocol, with no I/O;
 //! - [`display`]: wording the screens share;
-//! - [`heap`]: the memory allocator of the browser build;
 //! - `app` (browser builds only): the Leptos screens and the thin shell that
 //!   runs the core with real requests, timers and storage.
 
 pub mod core;
 pub mod display;
-pub mod heap;
 pub mod imserver;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,11 +1,5 @@
 //! Entry point: mounts the Bleep app in the browser.
 
-/// A smaller allocator than Rust's default for WebAssembly (see `heap.rs`).
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static HEAP: bleep::heap::Heap<bleep::heap::WasmPages> =
-    bleep::heap::Heap::new(bleep::heap::WasmPages);
-
 #[cfg(target_arch = "wasm32")]
 fn main() {
     bleep::app::start();
