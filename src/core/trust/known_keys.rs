@@ -6,11 +6,16 @@
 //!   reports every later, different one as [`KeyNews::Changed`]: a new
 //!   browser of theirs, a reset one, or someone posing as them. The
 //!   transcript announces it and the safety number changes; the key is then
-//!   known, so the notice comes once.
+//!   known, so the notice comes once. A key already accepted for someone
+//!   else is refused ([`KeyNews::SomeoneElses`]).
 //! - [`DevicePins`] (saved with a conversation) keeps the first checked
 //!   announcement of each device. A device's keys never change: a different
 //!   announcement under the same device id is a [`DeviceNews::Conflict`],
 //!   shown as a value that failed its check, and the first one stays.
+//!
+//! For each checked announcement: refuse it if its device is pinned to
+//! another one, then ask [`KnownKeys::observe`] about the person of its side
+//! (refuse on [`KeyNews::SomeoneElses`]), and only then pin the device.
 //!
 //! Both are plain maps with a line-based saved form (names in normal form
 //! hold no control characters; keys are base64url).
@@ -33,6 +38,10 @@ pub enum KeyNews {
     Same,
     /// A different key for a person who already had one: announce it.
     Changed,
+    /// A key already accepted for someone else. Identity keys are per
+    /// browser *and name*, so no honest client ever makes one key speak for
+    /// two people: refused as a value that failed its check, and not kept.
+    SomeoneElses,
 }
 
 /// Identity keys accepted per person (normal name).
@@ -48,6 +57,13 @@ impl KnownKeys {
 
     /// Records that `key` speaks for `person`, and says what that means.
     pub fn observe(&mut self, person: &Name, key: IdentityPublic) -> KeyNews {
+        let elsewhere = self
+            .people
+            .iter()
+            .any(|(name, keys)| name != person.normal() && keys.contains(&key));
+        if elsewhere {
+            return KeyNews::SomeoneElses;
+        }
         let keys = self.people.entry(person.normal().to_owned()).or_default();
         if keys.contains(&key) {
             return KeyNews::Same;
@@ -198,8 +214,13 @@ mod tests {
         assert_eq!(known.observe(&name("dr  patel"), k1), KeyNews::Same);
         assert_eq!(known.observe(&name("Dr Patel"), k2), KeyNews::Changed);
         assert_eq!(known.observe(&name("Dr Patel"), k2), KeyNews::Same);
-        // Another person's first key is their own first contact.
-        assert_eq!(known.observe(&name("Nurse Jo"), k2), KeyNews::New);
+        // Another person's first key is their own first contact, but a key
+        // of Dr Patel's never speaks for Nurse Jo.
+        let k3 = IdentityKey::generate(&mut rng).unwrap().public();
+        assert_eq!(known.observe(&name("Nurse Jo"), k2), KeyNews::SomeoneElses);
+        assert_eq!(known.observe(&name("Nurse Jo"), k3), KeyNews::New);
+        assert_eq!(known.observe(&name("Dr Patel"), k3), KeyNews::SomeoneElses);
+        assert_eq!(known.keys_of(&name("Nurse Jo")), &[k3]);
         assert_eq!(known.keys_of(&name("DR PATEL")), &[k1, k2]);
         assert_eq!(known.keys_of(&name("Dr Smith")), &[]);
 

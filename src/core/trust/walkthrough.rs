@@ -40,8 +40,9 @@ struct View {
 }
 
 impl View {
-    /// Reads an announcement as the session will: check it, pin the device,
-    /// then ask who the identity is for the side it speaks for.
+    /// Reads an announcement as the session will: check it, refuse another
+    /// announcement for a pinned device, ask what the identity means for the
+    /// person of its side, and only then pin the device.
     fn learn(
         &mut self,
         conv: &Conversation,
@@ -49,16 +50,25 @@ impl View {
         id: &DeviceId,
         text: &str,
     ) -> Result<(), TrustError> {
+        let refused = Err(TrustError::Rejected(ValueKind::DeviceKey));
         let announcement = Announcement::read(text, conv, id)?;
-        if self.pins.observe(id, announcement) == DeviceNews::Conflict {
-            return Err(TrustError::Rejected(ValueKind::DeviceKey));
+        if self
+            .pins
+            .get(id)
+            .is_some_and(|pinned| *pinned != announcement)
+        {
+            return refused;
         }
         let person = names
             .into_iter()
             .find(|n| conv.side_of(n) == Some(announcement.side))
             .unwrap();
         let news = self.known.observe(person, announcement.identity);
+        if news == KeyNews::SomeoneElses {
+            return refused;
+        }
         self.news.push((person.typed().to_owned(), news));
+        assert_ne!(self.pins.observe(id, announcement), DeviceNews::Conflict);
         Ok(())
     }
 
@@ -232,6 +242,14 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
         views[0].learn(&conv, names, &patel_tabs[0].id, &takeover),
         Err(TrustError::Rejected(ValueKind::DeviceKey))
     );
+    // And Dr Patel's identity never speaks for Nurse Jo, even from his own
+    // browser.
+    let posing = device("xxxxxxxxxx", &jo_name, &patel_identity, &conv);
+    assert_eq!(
+        views[0].learn(&conv, names, &posing.id, &posing.announcement),
+        Err(TrustError::Rejected(ValueKind::DeviceKey))
+    );
+    assert_eq!(views[0].pins.get(&posing.id), None);
 }
 
 /// Prints what one message costs natively (opt-level 2, as `cargo test`
