@@ -1,9 +1,8 @@
 //! The device a tab speaks as, held by a lease in local storage (see
 //! [`crate::core::claim`] for the rules).
 
+use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::chat::now_ms;
 use super::storage;
@@ -18,8 +17,10 @@ fn random() -> u32 {
 pub struct DeviceClaim {
     device: DeviceId,
     instance: String,
+    /// Renews the lease; stops when dropped.
     _heartbeat: Interval,
-    on_pagehide: Closure<dyn FnMut()>,
+    /// Frees the device when the tab closes; removed when dropped.
+    _on_pagehide: Option<EventListener>,
 }
 
 impl DeviceClaim {
@@ -53,19 +54,15 @@ impl DeviceClaim {
         renew();
         let heartbeat = Interval::new(LEASE_RENEW_MS as u32, renew);
         // A tab that closes or reloads frees its device at once.
-        let on_pagehide = {
+        let on_pagehide = web_sys::window().map(|window| {
             let (device, instance) = (device.clone(), instance.clone());
-            Closure::<dyn FnMut()>::new(move || release(&device, &instance))
-        };
-        if let Some(window) = web_sys::window() {
-            let _ = window
-                .add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref());
-        }
+            EventListener::new(&window, "pagehide", move |_| release(&device, &instance))
+        });
         DeviceClaim {
             device,
             instance,
             _heartbeat: heartbeat,
-            on_pagehide,
+            _on_pagehide: on_pagehide,
         }
     }
 
@@ -83,11 +80,5 @@ fn release(device: &DeviceId, instance: &str) {
 impl Drop for DeviceClaim {
     fn drop(&mut self) {
         release(&self.device, &self.instance);
-        if let Some(window) = web_sys::window() {
-            let _ = window.remove_event_listener_with_callback(
-                "pagehide",
-                self.on_pagehide.as_ref().unchecked_ref(),
-            );
-        }
     }
 }
