@@ -1,4 +1,9 @@
-//! Wording shared by the screens, kept here so it is tested natively.
+//! What the screens say, in one place: the turn in the banner, the
+//! composer and the transcript, delivery marks, the tab's title, and the
+//! small formats they share. Plain functions of plain values, tested
+//! natively; the components only call them.
+
+use crate::core::Delivery;
 
 /// How many of the newest messages a transcript shows before "show earlier"
 /// (and how many more each press shows). A screen holds a dozen; the rest is
@@ -73,6 +78,48 @@ pub fn budget_note(used: usize, limit: usize) -> Option<String> {
     }
 }
 
+/// What the transcript says while it has no message to show.
+pub fn empty_transcript(loading: bool) -> &'static str {
+    if loading {
+        "Loading the conversation…"
+    } else {
+        "No messages yet. Either of you may start."
+    }
+}
+
+/// The button above the transcript that shows `count` earlier messages.
+pub fn show_earlier(count: usize) -> String {
+    format!("Show earlier messages ({count} more)")
+}
+
+/// The mark beside one of your messages: its icon, and the word a screen
+/// reader says for it.
+pub fn delivery_mark(delivery: Delivery) -> (&'static str, &'static str) {
+    match delivery {
+        Delivery::Pending => ("◷", "Pending"),
+        Delivery::Sent => ("✓", "Sent"),
+        Delivery::Read => ("✓✓", "Read"),
+    }
+}
+
+/// The app's name, in the tab's title and notifications.
+pub const APP_NAME: &str = "Bleep";
+
+/// The tab's title during a conversation with `peer`: the unread count
+/// first, so that it shows in a narrow tab.
+pub fn tab_title(unread: usize, peer: &str) -> String {
+    if unread > 0 {
+        format!("({unread}) {APP_NAME} — {peer}")
+    } else {
+        format!("{APP_NAME} — {peer}")
+    }
+}
+
+/// The title of the desktop notification of a reply from `peer`.
+pub fn reply_notification(peer: &str) -> String {
+    format!("{APP_NAME}: reply from {peer}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +159,16 @@ mod tests {
         assert_eq!(budget_note(100, 8000), None);
         assert!(budget_note(7000, 8000).unwrap().starts_with("87%"));
         assert!(budget_note(8001, 8000).unwrap().starts_with("Too long"));
+    }
+
+    #[test]
+    fn the_transcript_and_the_tab_say_what_there_is() {
+        assert_eq!(empty_transcript(true), "Loading the conversation…");
+        assert!(empty_transcript(false).starts_with("No messages yet"));
+        assert_eq!(show_earlier(100), "Show earlier messages (100 more)");
+        assert_eq!(delivery_mark(Delivery::Read), ("✓✓", "Read"));
+        assert_eq!(tab_title(0, "Bob"), "Bleep — Bob");
+        assert_eq!(tab_title(3, "Bob"), "(3) Bleep — Bob");
+        assert_eq!(reply_notification("Bob"), "Bleep: reply from Bob");
     }
 }

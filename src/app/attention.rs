@@ -6,8 +6,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::context::{use_conversation, Conversation};
-
-const TITLE: &str = "Bleep";
+use crate::display::{reply_notification, tab_title, APP_NAME};
 
 /// The favicon (`bleep.svg`, beside the page), with a red badge on it when
 /// something is unread.
@@ -21,11 +20,10 @@ fn favicon(unread: usize) -> &'static str {
      <circle cx='50' cy='14' r='13' fill='%23d11' stroke='%23fff' stroke-width='3'/></svg>"
 }
 
+/// Points the page's icon at [`favicon`]. (The `<link id="favicon">` is
+/// part of index.html, outside the app's view: found by its id.)
 fn set_favicon(unread: usize) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    if let Some(link) = document
+    if let Some(link) = document()
         .get_element_by_id("favicon")
         .and_then(|e| e.dyn_into::<web_sys::HtmlLinkElement>().ok())
     {
@@ -64,7 +62,7 @@ fn notify(peer: &str, text: &str) {
     let options = web_sys::NotificationOptions::new();
     options.set_body(text);
     options.set_tag("bleep");
-    let _ = web_sys::Notification::new_with_options(&format!("Bleep: reply from {peer}"), &options);
+    let _ = web_sys::Notification::new_with_options(&reply_notification(peer), &options);
 }
 
 /// No markup: keeps the title and favicon in step with the unread count,
@@ -82,14 +80,7 @@ pub fn Attention() -> impl IntoView {
     // the screen goes.
     Effect::new(move |previous: Option<usize>| {
         let count = unread.get();
-        let title = if count > 0 {
-            format!("({count}) {TITLE} — {peer}")
-        } else {
-            format!("{TITLE} — {peer}")
-        };
-        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-            document.set_title(&title);
-        }
+        document().set_title(&tab_title(count, &peer));
         set_favicon(count);
         if previous.is_some_and(|p| count > p) {
             let p = preferences.get_untracked();
@@ -105,9 +96,7 @@ pub fn Attention() -> impl IntoView {
         count
     });
     on_cleanup(move || {
-        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-            document.set_title(TITLE);
-        }
+        document().set_title(APP_NAME);
         set_favicon(0);
     });
 }

@@ -10,7 +10,7 @@ use super::chat::{Chat, ChatView, MessageRow};
 use super::context::{use_conversation, Conversation};
 use super::hooks::use_resize_observer;
 use crate::core::Delivery;
-use crate::display::SHOWN_AT_FIRST;
+use crate::display::{delivery_mark, empty_transcript, show_earlier, SHOWN_AT_FIRST};
 
 /// After this long, a pending message says it has not been sent yet.
 const SLOW_PENDING_MS: u64 = 5_000;
@@ -103,17 +103,13 @@ pub fn Transcript() -> impl IntoView {
             aria-label="Messages">
             <Show when=empty>
                 <p class="hint">
-                    {move || if loading.get() {
-                        "Loading the conversation…"
-                    } else {
-                        "No messages yet. Either of you may start."
-                    }}
+                    {move || empty_transcript(loading.get())}
                 </p>
             </Show>
             <Show when=has_earlier>
                 <button type="button" class="secondary earlier"
                     on:click=move |_| chat.with_value(|chat| chat.show_earlier(SHOWN_AT_FIRST))>
-                    {move || format!("Show earlier messages ({} more)", earlier.get())}
+                    {move || show_earlier(earlier.get())}
                 </button>
             </Show>
             <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
@@ -158,11 +154,7 @@ fn Message(
     });
     // One element for the mark: its label is what a screen reader says.
     let status = row.delivery.map(|d| {
-        let (icon, label) = match d {
-            Delivery::Pending => ("◷", "Pending"),
-            Delivery::Sent => ("✓", "Sent"),
-            Delivery::Read => ("✓✓", "Read"),
-        };
+        let (icon, label) = delivery_mark(d);
         view! { <span class="delivery" role="img" title=label aria-label=label>{icon}</span> }
     });
     // Few elements per row, in plain inline flow: an append creates, styles
