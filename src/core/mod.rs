@@ -35,4 +35,6 @@ pub use envelope::Envelope;
 pub use participants::{DeviceId, Field, KeyLayout, Name, NameError, Pair};
 pub use session::{Saved, Session};
 pub use settings::Settings;
-pub use types::{Budget, Connection, Delivery, MessageView, Millis, Outgoing, SendError, Turn};
+pub use types::{
+    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, Turn,
+};

@@ -114,6 +114,23 @@ pub struct MessageView<'a> {
     pub delivery: Option<Delivery>,
 }
 
+/// Something the screen shows that has changed, reported by
+/// [`super::Session::poll_event`], so that a screen redraws only that.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A message was added or removed, or one of ours got further
+    /// (pending, sent, read).
+    MessagesChanged,
+    /// Whose turn it is ([`Turn`]), or since when you wait.
+    TurnChanged,
+    /// The server started or stopped answering, or why not changed.
+    ConnectionChanged,
+    /// How many of your colleague's messages are unread.
+    UnreadChanged,
+    /// The first load of the conversation from the server finished.
+    LoadingChanged,
+}
+
 /// A request for the caller to run, and the tag to answer it with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {

@@ -5,7 +5,7 @@
 use super::super::envelope::{Envelope, Record};
 use super::super::journal::Change;
 use super::super::participants::{DeviceId, KeyKind, Name};
-use super::super::types::Millis;
+use super::super::types::{Event, Millis};
 use super::follows::Owner;
 use super::outbox::Stage;
 use super::schedule::Purpose;
@@ -115,6 +115,7 @@ impl Session {
                 self.receipts
                     .set_own_head(&self.device, self.outbox.sent_head());
                 self.receipts.mark_dirty();
+                self.events.push(Event::MessagesChanged);
                 self.changed();
             }
             Some(bytes) if Envelope::decode(bytes, &self.device, seq).is_some() => {
@@ -123,6 +124,7 @@ impl Session {
                 self.log.remove(&self.device, seq);
                 self.persistence
                     .record(Change::Removed(self.device.clone(), seq));
+                self.events.push(Event::MessagesChanged);
                 let mut renumbered = ours;
                 renumbered.seq = self.outbox.renumber(seq);
                 self.insert(renumbered);
@@ -169,6 +171,8 @@ impl Session {
         self.follows
             .learn_heads(&self.device, record, Owner::Peer, now);
         if self.receipts.learn_peer(record) {
+            // Read marks may have changed.
+            self.events.push(Event::MessagesChanged);
             self.changed();
         }
     }

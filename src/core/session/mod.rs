@@ -27,12 +27,14 @@
 //! - [`schedule`]: the request under way, the poll rotation and the backoff;
 //! - [`saved`]: what is kept to resume ([`Saved`]) and how far the saved
 //!   transcript goes;
-//! - [`answers`]: what each answer teaches the session.
+//! - [`answers`]: what each answer teaches the session;
+//! - [`events`]: what changed on screen, for [`Session::poll_event`].
 //!
 //! This file holds the [`Session`] that ties them together: what the screen
 //! shows, the user's actions, and choosing the next request.
 
 mod answers;
+mod events;
 mod follows;
 mod outbox;
 mod receipts;
@@ -46,9 +48,12 @@ use super::journal::Change;
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyLayout, Pair};
 use super::settings::Settings;
-use super::types::{Budget, Connection, Delivery, MessageView, Millis, Outgoing, SendError, Turn};
+use super::types::{
+    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, Turn,
+};
 use crate::imserver::wire::{self, Request};
 
+use events::{Events, Shown};
 use follows::Follows;
 use outbox::{Outbox, Stage};
 use receipts::Receipts;
@@ -72,6 +77,7 @@ pub struct Session {
     receipts: Receipts,
     schedule: Schedule,
     persistence: Persistence,
+    events: Events,
     history_pending: bool,
     visible: bool,
     revision: u64,
@@ -101,6 +107,7 @@ impl Session {
             follows: Follows::default(),
             schedule: Schedule::new(seed),
             persistence: Persistence::default(),
+            events: Events::default(),
             history_pending: true,
             visible: true,
             revision: 1,
@@ -129,6 +136,20 @@ impl Session {
     /// Grows whenever anything the screen shows may have changed.
     pub fn revision(&self) -> u64 {
         self.revision
+    }
+
+    /// What changed on screen since the last call, one [`Event`] at a time;
+    /// `None` once all are reported. The first call reports only changes to
+    /// the transcript: a screen shows the whole state once, then follows
+    /// the events.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let now = Shown {
+            turn: self.turn(),
+            loading: self.history_pending,
+            connection: self.connection(),
+            unread: self.unread(),
+        };
+        self.events.pop(now)
     }
 
     /// Whether a message of ours is still to reach the colleague: being
@@ -468,6 +489,8 @@ impl Session {
             .filter(|s| !self.log.contains(&self.device, *s))
             .collect();
         self.outbox.refetch(missing);
+        // Our messages up to `head` are no longer pending.
+        self.events.push(Event::MessagesChanged);
     }
 
     /// Adds a message to the transcript.
@@ -479,6 +502,7 @@ impl Session {
             if let Some(added) = self.log.get(&device, seq) {
                 self.persistence.record(Change::Added(added.clone()));
             }
+            self.events.push(Event::MessagesChanged);
             self.changed();
         }
     }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::core::json::{self, FromJson, ToJson};
-use crate::imserver::answer::Answer;
+use crate::imserver::answer::{Answer, ImError};
 
 fn session(me: &str, peer: &str, device: &str) -> Session {
     let pair = Pair::parse(me, peer).unwrap();
@@ -141,4 +141,46 @@ fn a_renumbered_message_is_kept_in_the_saved_state_until_its_transcript_is_saved
     assert_eq!(alice.saved().recent_own, vec![renumbered]);
     alice.transcript_saved();
     assert_eq!(alice.saved().recent_own, vec![]);
+}
+
+fn events(session: &mut Session) -> Vec<Event> {
+    std::iter::from_fn(|| session.poll_event()).collect()
+}
+
+#[test]
+fn a_send_and_its_storing_report_what_changed_on_screen() {
+    let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+    assert_eq!(events(&mut alice), vec![]);
+    alice.history_pending = false;
+    assert_eq!(events(&mut alice), vec![Event::LoadingChanged]);
+    alice.send("bed 4 desaturating", 1).unwrap();
+    assert_eq!(
+        events(&mut alice),
+        vec![Event::MessagesChanged, Event::TurnChanged]
+    );
+    // Written, then read back: the message is sent, and Alice waits.
+    let mut stored = None;
+    for now in 2..4 {
+        let out = alice.poll_request(now).unwrap();
+        let answer = match out.request {
+            Request::Set { value, .. } => {
+                stored = Some(value);
+                Answer::Done
+            }
+            _ => Answer::Value(stored.clone()),
+        };
+        alice.handle_answer(out.id, Ok(answer), now);
+    }
+    assert_eq!(alice.turn(), Turn::Waiting { since: 1 });
+    assert_eq!(
+        events(&mut alice),
+        vec![Event::MessagesChanged, Event::TurnChanged]
+    );
+    // Two failures in a row: offline.
+    for now in [10_000, 20_000] {
+        let out = alice.poll_request(now).unwrap();
+        alice.handle_answer(out.id, Err(ImError::Timeout), now);
+    }
+    assert_eq!(events(&mut alice), vec![Event::ConnectionChanged]);
+    assert_eq!(events(&mut alice), vec![]);
 }
