@@ -3,12 +3,15 @@
 //! - [`imserver`]: talking to IMserver.php (wire format, PHP `serialize()`
 //!   parser, the client);
 //! - [`core`]: the conversation protocol, with no I/O;
+//! - [`driver`]: the loop that runs the core's requests and saves its state,
+//!   over any transport, storage and clock (browser, simulation, benchmark);
 //! - [`display`]: wording the screens share;
 //! - `app` (browser builds only): the Leptos screens and the thin shell that
 //!   runs the core with real requests, timers and storage.
 
 pub mod core;
 pub mod display;
+pub mod driver;
 pub mod imserver;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,16 +1,20 @@
 //! The simulator behind `tests/simulation.rs`: a model of the course server,
-//! simulated windows, and a virtual clock.
+//! simulated windows, and a virtual clock. Each window is the app's own
+//! [`Driver`] (the code the browser runs), with its storage in memory and
+//! its requests carried to the model server after a simulated delay.
 
-use std::cell::RefCell;
+use std::cell::{Cell, Ref, RefCell};
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
-use bleep::core::journal::{self, Journal};
-use bleep::core::json;
-use bleep::core::Delivery;
-use bleep::core::{DeviceId, Pair, Session, Settings, Turn};
-use bleep::imserver::client::{HttpAnswer, ImClient, Transport, TransportError};
+use bleep::core::{Delivery, DeviceId, Pair, Session, Settings, Turn};
+use bleep::driver::{Clock, Driver, MemoryStorage, Step, Window as Opening};
+use bleep::imserver::client::{HttpAnswer, Transport, TransportError};
 use bleep::imserver::phpser::{serialize_array, PhpKey};
-use bleep::imserver::wire::Request;
+use bleep::imserver::wire::{self, Request};
 
 const SERVER: &str = "http://sim.invalid/IMserver.php";
 
@@ -238,52 +242,164 @@ fn percent_decode(text: &str) -> Vec<u8> {
     out
 }
 
-/// A transport that hands requests to the simulated server.
-struct SimTransport<'a>(&'a RefCell<CourseServer>);
+/// The virtual clock every window of a schedule reads.
+#[derive(Clone, Default)]
+struct SimClock(Rc<Cell<u64>>);
 
-impl Transport for SimTransport<'_> {
-    async fn fetch(&self, url: &str) -> Result<HttpAnswer, TransportError> {
-        self.0.borrow_mut().handle(url)
+impl Clock for SimClock {
+    fn now(&self) -> u64 {
+        self.0.get()
     }
 }
 
-/// One browser window in the simulation.
+/// A window's request on its way: its URL, and when it reaches the server
+/// (the schedule decides, once it sees the request).
+#[derive(Default)]
+struct Wire {
+    url: Option<String>,
+    arrives_at: Option<u64>,
+}
+
+/// What a window's requests cost, while counted: each URL and the bytes of
+/// its answer.
+type Sent = Rc<RefCell<Option<Vec<(String, usize)>>>>;
+
+/// A window's connection to the simulated server: a request waits on its
+/// wire until the virtual clock reaches its arrival, then the server
+/// handles it and answers at once.
+#[derive(Clone)]
+struct SimTransport {
+    server: Rc<RefCell<CourseServer>>,
+    wire: Rc<RefCell<Wire>>,
+    clock: SimClock,
+    sent: Sent,
+}
+
+impl Transport for SimTransport {
+    async fn fetch(&self, url: &str) -> Result<HttpAnswer, TransportError> {
+        *self.wire.borrow_mut() = Wire {
+            url: Some(url.to_owned()),
+            arrives_at: None,
+        };
+        std::future::poll_fn(|_| match self.wire.borrow().arrives_at {
+            Some(at) if at <= self.clock.now() => Poll::Ready(()),
+            _ => Poll::Pending,
+        })
+        .await;
+        *self.wire.borrow_mut() = Wire::default();
+        let answer = self.server.borrow_mut().handle(url);
+        if let (Some(sent), Ok(answer)) = (&mut *self.sent.borrow_mut(), &answer) {
+            sent.push((url.to_owned(), answer.body.len()));
+        }
+        answer
+    }
+}
+
+type SimDriver = Driver<SimTransport, MemoryStorage, SimClock>;
+
+/// One browser window in the simulation: the app's driver, with its
+/// storage in memory, over the simulated network.
 struct Window {
     name: &'static str,
-    session: Session,
-    /// The request under way and when its answer arrives.
-    in_flight: Option<(u64, Request, u64)>,
+    /// `None` only while the window reloads.
+    driver: Option<Rc<SimDriver>>,
+    /// The driver's step under way: a request on the wire.
+    step: Option<Pin<Box<dyn Future<Output = Step>>>>,
+    transport: SimTransport,
+    opening: Opening,
     /// How many more messages the user will type.
     to_send: u32,
     next_typing_at: u64,
-    /// The transcript as last saved (it lags behind the session).
-    saved_transcript: SavedTranscript,
 }
 
-/// A window's saved transcript: the journal chunks, as the browser keeps them.
-#[derive(Default)]
-struct SavedTranscript {
-    journal: Journal,
-    chunks: Vec<String>,
-}
-
-impl SavedTranscript {
-    /// Appends what changed since the last save, as the browser does.
-    fn save(&mut self, session: &mut Session) {
-        let (journal, writes) = self.journal.record(session.unsaved_transcript());
-        for (index, text) in writes {
-            if index == self.chunks.len() {
-                self.chunks.push(text);
-            } else {
-                self.chunks[index] = text;
-            }
+impl Window {
+    fn open(
+        name: &'static str,
+        opening: Opening,
+        server: &Rc<RefCell<CourseServer>>,
+        clock: &SimClock,
+    ) -> Window {
+        let transport = SimTransport {
+            server: Rc::clone(server),
+            wire: Rc::default(),
+            clock: clock.clone(),
+            sent: Sent::default(),
+        };
+        let driver = Driver::open(
+            opening.clone(),
+            transport.clone(),
+            MemoryStorage::new(),
+            clock.clone(),
+        );
+        Window {
+            name,
+            driver: Some(Rc::new(driver)),
+            step: None,
+            transport,
+            opening,
+            to_send: 0,
+            next_typing_at: 0,
         }
-        self.journal = journal;
-        session.transcript_saved();
     }
 
-    fn transcript(&self) -> bleep::core::log::MessageLog {
-        journal::replay(self.chunks.iter().map(String::as_str))
+    fn driver(&self) -> &SimDriver {
+        self.driver.as_ref().expect("a window is open")
+    }
+
+    fn session(&self) -> Ref<'_, Session> {
+        self.driver().session()
+    }
+
+    /// Starts a step if none is under way, and moves it on: a request it
+    /// makes goes on the wire, to arrive `latency()` later.
+    fn run(&mut self, now: u64, latency: impl FnOnce() -> u64) {
+        let step = self.step.get_or_insert_with(|| {
+            let driver = Rc::clone(self.driver.as_ref().expect("a window is open"));
+            Box::pin(async move { driver.step().await })
+        });
+        let mut cx = Context::from_waker(Waker::noop());
+        if step.as_mut().poll(&mut cx).is_ready() {
+            self.step = None;
+            return;
+        }
+        let mut wire = self.transport.wire.borrow_mut();
+        if wire.url.is_some() && wire.arrives_at.is_none() {
+            wire.arrives_at = Some(now + latency());
+        }
+    }
+
+    /// Runs one step to its end, the request answered at once.
+    fn run_now(&mut self, now: u64) {
+        self.run(now, || 0);
+        if self.step.is_some() {
+            self.run(now, || 0);
+        }
+    }
+
+    /// When the request on the wire arrives, if one is.
+    fn arrives_at(&self) -> Option<u64> {
+        self.transport.wire.borrow().arrives_at
+    }
+
+    /// Reloads the window from what it saved. The step under way is
+    /// abandoned; its request, if on the wire, is returned (it may still
+    /// reach the server).
+    fn reload(&mut self, seed: u64) -> Option<String> {
+        self.step = None;
+        let on_wire = std::mem::take(&mut *self.transport.wire.borrow_mut()).url;
+        let driver = self.driver.take().expect("a window is open");
+        let storage = Rc::try_unwrap(driver)
+            .ok()
+            .expect("no step holds the driver")
+            .into_storage();
+        let opening = Opening {
+            seed,
+            ..self.opening.clone()
+        };
+        let clock = self.transport.clock.clone();
+        let driver = Driver::open(opening, self.transport.clone(), storage, clock);
+        self.driver = Some(Rc::new(driver));
+        on_wire
     }
 }
 
@@ -302,49 +418,46 @@ fn device(rng: &mut Rng) -> DeviceId {
     DeviceId::from_random(|| rng.next() as u32)
 }
 
+/// Who opens a window, with what device and seed, on the simulated server.
+fn opening(pair: Pair, device: DeviceId, seed: u64) -> Opening {
+    Opening {
+        pair,
+        device,
+        server: SERVER.to_owned(),
+        settings: settings(),
+        seed,
+    }
+}
+
+fn tracing() -> bool {
+    std::env::var_os("BLEEP_SIM_TRACE").is_some()
+}
+
 /// Runs one schedule from its seed.
 pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
     let mut rng = Rng::new(seed);
-    let server = RefCell::new(CourseServer::new(faults, seed ^ 0x5eed));
+    let server = Rc::new(RefCell::new(CourseServer::new(faults, seed ^ 0x5eed)));
+    let clock = SimClock::default();
     let alice = Pair::parse("Alice", "Dr Bob").unwrap();
     let bob = Pair::parse("dr bob", "ALICE").unwrap();
-    let mut windows = vec![
-        Window {
-            name: "alice",
-            session: Session::new(
-                alice.clone(),
-                device(&mut rng),
-                SERVER,
-                settings(),
-                rng.next(),
-            ),
-            in_flight: None,
-            to_send: 1 + rng.below(5) as u32,
-            next_typing_at: rng.below(500),
-            saved_transcript: SavedTranscript::default(),
-        },
-        Window {
-            name: "bob",
-            session: Session::new(bob, device(&mut rng), SERVER, settings(), rng.next()),
-            in_flight: None,
-            to_send: 1 + rng.below(5) as u32,
-            next_typing_at: rng.below(500),
-            saved_transcript: SavedTranscript::default(),
-        },
-    ];
+    let mut windows = Vec::new();
+    for (name, pair) in [("alice", alice.clone()), ("bob", bob)] {
+        let opening = opening(pair, device(&mut rng), rng.next());
+        let mut w = Window::open(name, opening, &server, &clock);
+        w.to_send = 1 + rng.below(5) as u32;
+        w.next_typing_at = rng.below(500);
+        windows.push(w);
+    }
     if rng.chance(300) {
-        windows.push(Window {
-            name: "alice-2",
-            session: Session::new(alice, device(&mut rng), SERVER, settings(), rng.next()),
-            in_flight: None,
-            to_send: rng.below(3) as u32,
-            next_typing_at: rng.below(3_000),
-            saved_transcript: SavedTranscript::default(),
-        });
+        let opening = opening(alice, device(&mut rng), rng.next());
+        let mut w = Window::open("alice-2", opening, &server, &clock);
+        w.to_send = rng.below(3) as u32;
+        w.next_typing_at = rng.below(3_000);
+        windows.push(w);
     }
     if !repair {
-        for w in &mut windows {
-            w.session.disable_repair();
+        for w in &windows {
+            w.driver().disable_repair();
         }
     }
     // Sometimes everybody types at the same instant.
@@ -360,6 +473,7 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
     let give_up_at = chaos_until + 240_000;
     let mut step = 0u32;
     loop {
+        clock.0.set(now);
         step += 1;
         if step > 200_000 {
             return Outcome::Failed(format!("no progress after {step} steps at t={now} ms"));
@@ -368,7 +482,7 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             server.borrow_mut().faults = Faults::none();
             if windows
                 .iter()
-                .all(|w| w.to_send == 0 || w.session.turn() != Turn::Idle)
+                .all(|w| w.to_send == 0 || w.session().turn() != Turn::Idle)
             {
                 if let Ok(()) = check_settled(&windows, &server.borrow(), &sent) {
                     return Outcome::Settled(sent.len());
@@ -376,9 +490,9 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             }
             if now >= give_up_at {
                 let reason = check_settled(&windows, &server.borrow(), &sent).unwrap_err();
-                if std::env::var_os("BLEEP_SIM_TRACE").is_some() {
+                if tracing() {
                     for w in &windows {
-                        eprintln!("=== {}: {:#?}", w.name, w.session);
+                        eprintln!("=== {}: {:#?}", w.name, *w.session());
                     }
                     for (k, v) in &server.borrow().store {
                         eprintln!(
@@ -395,7 +509,7 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
         }
         // Users type when it is their turn.
         for (i, w) in windows.iter_mut().enumerate() {
-            let ready = w.session.turn() == Turn::Idle && !w.session.is_loading_history();
+            let ready = w.session().turn() == Turn::Idle && !w.session().is_loading_history();
             if w.to_send > 0 && now >= w.next_typing_at && ready {
                 let text = match rng.below(4) {
                     0 => format!(
@@ -406,45 +520,27 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
                     1 => format!("{} #{} k55592hr bed 4\nsecond line ✓", w.name, sent.len()),
                     _ => format!("{} #{} window {i}", w.name, sent.len()),
                 };
-                if std::env::var_os("BLEEP_SIM_TRACE").is_some() {
+                if tracing() {
                     eprintln!("{now} {} sends {text:?}", w.name);
                 }
-                if w.session.send(&text, now).is_ok() {
+                if w.driver().send(&text).is_ok() {
                     sent.push(text);
                     w.to_send -= 1;
                 }
                 w.next_typing_at = now + rng.below(2_000);
             }
         }
-        // Start requests, and answer those whose time has come.
+        // Each window's driver steps: a request goes on the wire, or the
+        // answer to one that has arrived is taken in.
         for w in &mut windows {
-            if w.in_flight.is_none() {
-                if let Some(out) = w.session.poll_request(now) {
-                    let latency = 5 + rng.below(300);
-                    w.in_flight = Some((out.id, out.request, now + latency));
-                }
-            }
-            if let Some((id, request, at)) = w.in_flight.clone() {
-                if at <= now {
-                    w.in_flight = None;
-                    let client = ImClient::new(SERVER, SimTransport(&server));
-                    let answer = pollster::block_on(client.run(&request));
-                    if std::env::var_os("BLEEP_SIM_TRACE").is_some() && now < 5_000 {
-                        eprintln!("{now} {}: {:?} -> {:?}", w.name, request, answer);
-                    }
-                    w.session.handle_answer(id, answer, now);
-                    if std::env::var_os("BLEEP_SIM_TRACE").is_some() && now < 5_000 {
-                        eprintln!(
-                            "     {} now {:?}, {:?}",
-                            w.name,
-                            w.session.turn(),
-                            w.session
-                                .messages()
-                                .map(|m| m.envelope.text.clone())
-                                .collect::<Vec<_>>()
-                        );
-                    }
-                }
+            w.run(now, || 5 + rng.below(300));
+            if tracing() && now < 5_000 {
+                eprintln!(
+                    "{now} {}: {:?}, on the wire {:?}",
+                    w.name,
+                    w.session().turn(),
+                    w.transport.wire.borrow().url
+                );
             }
         }
         // Reloads: the window is rebuilt from what it saved; a request under
@@ -452,45 +548,38 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
         if server.borrow().faults.reload > 0 && rng.chance(server.borrow().faults.reload) {
             let i = rng.below(windows.len() as u64) as usize;
             let w = &mut windows[i];
-            if let Some((_, request, _)) = w.in_flight.take() {
+            let seed = rng.next();
+            if let Some(url) = w.reload(seed) {
                 if rng.chance(500) {
-                    let client = ImClient::new(SERVER, SimTransport(&server));
-                    let _ = pollster::block_on(client.run(&request));
+                    let _ = server.borrow_mut().handle(&url);
                 }
             }
-            // The small state is saved on every change; the transcript
-            // lazily, so it may be older.
-            if std::env::var_os("BLEEP_SIM_TRACE").is_some() {
+            if tracing() {
                 eprintln!(
-                    "{now} {} reloads with {} saved messages",
+                    "{now} {} reloads with {} messages",
                     w.name,
-                    w.saved_transcript.transcript().len()
+                    w.session().message_count()
                 );
             }
-            let saved = w.session.saved();
-            // Through JSON, as the browser's local storage does it.
-            let saved = json::from_str(&json::to_string(&saved)).unwrap();
-            let transcript = w.saved_transcript.transcript();
-            w.session = Session::restore(saved, transcript, SERVER, settings(), rng.next());
             if !repair {
-                w.session.disable_repair();
+                w.driver().disable_repair();
             }
         }
         // The browser saves the transcript now and then.
-        for w in &mut windows {
+        for w in &windows {
             if rng.chance(300) {
-                w.saved_transcript.save(&mut w.session);
+                w.driver().save_transcript();
             }
         }
         // Advance the clock to the next thing that happens.
         let mut next = now + 1_000;
         for w in &windows {
-            if let Some((_, _, at)) = &w.in_flight {
-                next = next.min(*at);
-            } else if let Some(at) = w.session.poll_timeout(now) {
+            if let Some(at) = w.arrives_at() {
+                next = next.min(at);
+            } else if let Some(at) = w.driver().wake_at() {
                 next = next.min(at);
             }
-            if w.to_send > 0 && w.session.turn() == Turn::Idle {
+            if w.to_send > 0 && w.session().turn() == Turn::Idle {
                 next = next.min(w.next_typing_at.max(now + 1));
             }
         }
@@ -503,14 +592,14 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
 
 /// Checks the end state of a schedule.
 fn check_settled(windows: &[Window], server: &CourseServer, sent: &[String]) -> Result<(), String> {
-    let first = &windows[0].session;
+    let first = windows[0].session();
     let reference: Vec<(String, String)> = first
         .messages()
         .map(|m| (m.envelope.from.clone(), m.envelope.text.clone()))
         .collect();
     for w in windows {
         let transcript: Vec<(String, String)> = w
-            .session
+            .session()
             .messages()
             .map(|m| (m.envelope.from.clone(), m.envelope.text.clone()))
             .collect();
@@ -537,7 +626,7 @@ fn check_settled(windows: &[Window], server: &CourseServer, sent: &[String]) -> 
                 w.name, windows[0].name
             ));
         }
-        for m in w.session.messages().filter(|m| m.mine) {
+        for m in w.session().messages().filter(|m| m.mine) {
             if m.delivery != Some(Delivery::Read) {
                 return Err(format!(
                     "{}: {:?} is {:?}, not read",
@@ -548,12 +637,12 @@ fn check_settled(windows: &[Window], server: &CourseServer, sent: &[String]) -> 
     }
     if let Some(last) = first.messages().next_back() {
         for w in windows {
-            let expected = if w.session.pair().me.is(&last.envelope.from) {
+            let expected = if w.session().pair().me.is(&last.envelope.from) {
                 "waiting"
             } else {
                 "idle"
             };
-            let turn = match w.session.turn() {
+            let turn = match w.session().turn() {
                 Turn::Idle => "idle",
                 Turn::Sending => "sending",
                 Turn::Waiting { .. } => "waiting",
@@ -584,60 +673,45 @@ fn check_settled(windows: &[Window], server: &CourseServer, sent: &[String]) -> 
 /// saved) that must rebuild the same transcript from the server alone.
 pub fn run_new_window_schedule(seed: u64) -> Outcome {
     let mut rng = Rng::new(seed);
-    let server = RefCell::new(CourseServer::new(Faults::none(), seed));
+    let server = Rc::new(RefCell::new(CourseServer::new(Faults::none(), seed)));
+    let clock = SimClock::default();
     let alice = Pair::parse("Alice", "Bob").unwrap();
     let bob = Pair::parse("Bob", "Alice").unwrap();
-    let mut windows = vec![
-        Window {
-            name: "alice",
-            session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 1),
-            in_flight: None,
-            to_send: 5,
-            next_typing_at: 0,
-            saved_transcript: SavedTranscript::default(),
-        },
-        Window {
-            name: "bob",
-            session: Session::new(bob, device(&mut rng), SERVER, settings(), 2),
-            in_flight: None,
-            to_send: 5,
-            next_typing_at: 100,
-            saved_transcript: SavedTranscript::default(),
-        },
-    ];
+    let mut first = Window::open(
+        "alice",
+        opening(alice.clone(), device(&mut rng), 1),
+        &server,
+        &clock,
+    );
+    first.to_send = 5;
+    let mut second = Window::open("bob", opening(bob, device(&mut rng), 2), &server, &clock);
+    second.to_send = 5;
+    second.next_typing_at = 100;
+    let mut windows = vec![first, second];
     let mut sent = Vec::new();
     let mut now = 0;
     while now < 120_000 {
+        clock.0.set(now);
         if now == 60_000 {
-            windows.push(Window {
-                name: "alice-new",
-                session: Session::new(alice.clone(), device(&mut rng), SERVER, settings(), 3),
-                in_flight: None,
-                to_send: 0,
-                next_typing_at: 0,
-                saved_transcript: SavedTranscript::default(),
-            });
+            let opening = opening(alice.clone(), device(&mut rng), 3);
+            windows.push(Window::open("alice-new", opening, &server, &clock));
         }
         for w in &mut windows {
-            if w.to_send > 0 && w.session.turn() == Turn::Idle && now >= w.next_typing_at {
+            if w.to_send > 0 && w.session().turn() == Turn::Idle && now >= w.next_typing_at {
                 let text = format!("{} says {}", w.name, sent.len());
-                if w.session.send(&text, now).is_ok() {
+                if w.driver().send(&text).is_ok() {
                     sent.push(text);
                     w.to_send -= 1;
                 }
             }
-            w.session.transcript_saved();
-            if let Some(out) = w.session.poll_request(now) {
-                let client = ImClient::new(SERVER, SimTransport(&server));
-                let answer = pollster::block_on(client.run(&out.request));
-                w.session.handle_answer(out.id, answer, now);
-            }
+            w.driver().save_transcript();
+            w.run_now(now);
         }
         now += 50;
     }
     let result = check_settled(&windows, &server.borrow(), &sent);
     match result {
-        Ok(()) if windows[2].session.message_count() == 10 => Outcome::Settled(sent.len()),
+        Ok(()) if windows[2].session().message_count() == 10 => Outcome::Settled(sent.len()),
         Ok(()) => Outcome::Failed("the new window did not load the history".into()),
         Err(reason) => Outcome::Failed(reason),
     }
@@ -656,7 +730,7 @@ pub struct PollCost {
 }
 
 pub fn poll_cost(history: usize, junk: usize) -> PollCost {
-    let server = RefCell::new(CourseServer::new(Faults::none(), 1));
+    let server = Rc::new(RefCell::new(CourseServer::new(Faults::none(), 1)));
     for i in 0..junk {
         server
             .borrow_mut()
@@ -665,80 +739,78 @@ pub fn poll_cost(history: usize, junk: usize) -> PollCost {
             ))
             .unwrap();
     }
+    let clock = SimClock::default();
     let mut rng = Rng::new(9);
-    let mut alice = Session::new(
+    let (alice, bob) = (
         Pair::parse("Alice", "Bob").unwrap(),
-        device(&mut rng),
-        SERVER,
-        Settings::default(),
-        1,
-    );
-    let mut bob = Session::new(
         Pair::parse("Bob", "Alice").unwrap(),
-        device(&mut rng),
-        SERVER,
-        Settings::default(),
-        2,
     );
-    let client = ImClient::new(SERVER, SimTransport(&server));
+    // At the app's own pace.
+    let (alice, bob) = (
+        Opening {
+            settings: Settings::default(),
+            ..opening(alice, device(&mut rng), 1)
+        },
+        Opening {
+            settings: Settings::default(),
+            ..opening(bob, device(&mut rng), 2)
+        },
+    );
+    let mut alice = Window::open("alice", alice, &server, &clock);
+    let mut bob = Window::open("bob", bob, &server, &clock);
     let mut now = 0;
-    let step = |session: &mut Session, now: u64, log: Option<&mut Vec<(Request, usize)>>| {
-        session.transcript_saved();
-        if let Some(out) = session.poll_request(now) {
-            let answer = pollster::block_on(client.run(&out.request));
-            let bytes = match &answer {
-                Ok(bleep::imserver::client::Answer::Value(Some(v))) => v.len() + 1,
-                Ok(bleep::imserver::client::Answer::Store(entries)) => {
-                    entries.iter().map(|(k, v)| k.len() + v.len()).sum()
-                }
-                _ => 1,
-            };
-            if let Some(log) = log {
-                log.push((out.request.clone(), bytes));
-            }
-            session.handle_answer(out.id, answer, now);
-        }
+    let step = |w: &mut Window, now: u64| {
+        w.driver().save_transcript();
+        w.run_now(now);
     };
     // Build the history: each side answers as soon as it is its turn.
     let mut sent = 0;
     while sent < history {
-        for (i, s) in [&mut alice, &mut bob].into_iter().enumerate() {
+        clock.0.set(now);
+        for (i, w) in [&mut alice, &mut bob].into_iter().enumerate() {
             if sent < history
-                && s.turn() == Turn::Idle
-                && !s.is_loading_history()
-                && s.send(&format!("message {sent} from {i}"), now).is_ok()
+                && w.session().turn() == Turn::Idle
+                && !w.session().is_loading_history()
+                && w.driver().send(&format!("message {sent} from {i}")).is_ok()
             {
                 sent += 1;
             }
-            step(s, now, None);
+            step(w, now);
         }
         now += 50;
     }
     // Let it settle, then watch Alice poll: first waiting (she sent last or
     // not), then the other way round.
     for _ in 0..2_000 {
-        step(&mut alice, now, None);
-        step(&mut bob, now, None);
+        clock.0.set(now);
+        step(&mut alice, now);
+        step(&mut bob, now);
         now += 50;
     }
-    let mut log = Vec::new();
+    *alice.transport.sent.borrow_mut() = Some(Vec::new());
     for _ in 0..2_400 {
-        step(&mut alice, now, Some(&mut log));
-        step(&mut bob, now, None);
+        clock.0.set(now);
+        step(&mut alice, now);
+        step(&mut bob, now);
         now += 50;
     }
-    let peer_record = alice.keys().peer_record().into_bytes();
+    let peer_record = Request::Get {
+        key: alice.session().keys().peer_record().into_bytes(),
+    };
+    let peer_record = wire::request_url(SERVER, &peer_record);
     let mut cost = PollCost {
         requests_per_poll: 0,
         bytes_per_poll: 0,
         whole_store_reads: 0,
     };
+    let log = alice.transport.sent.take().unwrap_or_default();
+    assert!(!log.is_empty(), "Alice made no request in two minutes");
     let mut current = (0, 0);
-    for (request, bytes) in &log {
-        if matches!(request, Request::Page | Request::Keys) {
+    for (url, bytes) in &log {
+        if url == SERVER || url.ends_with("?action=keys") {
             cost.whole_store_reads += 1;
         }
-        if matches!(request, Request::Get { key } if *key == peer_record) {
+        if *url == peer_record {
             current = (0, 0);
         }
         current = (current.0 + 1, current.1 + bytes);

@@ -1,0 +1,325 @@
+//! The one loop that runs a [`Session`] against a server: the browser's
+//! chat, the simulation in `tests/sim` and the poll benchmark all use it, so
+//! the simulated schedules exercise the code that ships.
+//!
+//! A [`Driver`] is generic over how requests travel ([`Transport`]), where
+//! the conversation is kept ([`Storage`]) and what time it is ([`Clock`]).
+//! [`Driver::step`] runs the session's next request, if one is due, and takes
+//! its answer in; it saves the session's state after every change and before
+//! every request goes out, so that a reload never forgets a message that may
+//! already be on the server. Saving the transcript, which can be large, is
+//! left to the caller ([`Driver::save_transcript`]): the browser does it half
+//! a second after a change, the simulation at random moments.
+//!
+//! The driver decides nothing about timers or drawing: [`Step`] says what an
+//! answer changed and when to come back, [`Driver::poll_event`] what changed
+//! on screen, and the caller chooses when to step again.
+
+pub mod memory;
+
+use std::cell::{Cell, Ref, RefCell};
+
+use crate::core::journal::Change;
+use crate::core::log::MessageLog;
+use crate::core::{Budget, DeviceId, Event, Millis, Pair, Saved, SendError, Session, Settings};
+use crate::imserver::{Answer, ImClient, ImError, Request, Transport};
+
+pub use memory::MemoryStorage;
+
+/// What time it is, in milliseconds since 1970.
+pub trait Clock {
+    fn now(&self) -> Millis;
+}
+
+/// Where one window keeps a conversation between visits.
+pub trait Storage {
+    /// The state and the transcript saved by this window, if any.
+    fn load(&mut self) -> Option<(Saved, MessageLog)>;
+    /// Forgets a saved transcript (one kept without a state is stale).
+    fn forget_transcript(&mut self);
+    /// Keeps the small state; says whether it was kept.
+    fn save_state(&mut self, saved: &Saved) -> bool;
+    /// Appends what happened to the transcript; says whether it was kept.
+    fn append_transcript(&mut self, changes: &[Change]) -> bool;
+}
+
+/// Who speaks in a conversation, where, and how: what [`Driver::open`] opens.
+#[derive(Clone, Debug)]
+pub struct Window {
+    pub pair: Pair,
+    /// The window's device id (claimed by the caller).
+    pub device: DeviceId,
+    /// The address of IMserver.php.
+    pub server: String,
+    pub settings: Settings,
+    /// Seeds the backoff's jitter.
+    pub seed: u64,
+}
+
+/// What one [`Driver::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A request was run and its answer taken in.
+    Answered {
+        /// Whether the answer changed what the screen shows.
+        changed: bool,
+        /// Whether a message of ours is still on its way to the colleague
+        /// (being stored, or not yet announced): worth continuing at once.
+        telling_peer: bool,
+    },
+    /// No request is due: step again at `wake_at` (`None`: only once
+    /// something happens).
+    Idle { wake_at: Option<Millis> },
+    /// A request is already under way: its step goes on.
+    Busy,
+    /// The driver was stopped: nothing more is run.
+    Stopped,
+}
+
+/// Runs a session with real requests and storage. See the module documentation.
+pub struct Driver<T: Transport, S: Storage, C: Clock> {
+    session: RefCell<Session>,
+    client: ImClient<T>,
+    storage: RefCell<S>,
+    clock: C,
+    /// The session's revision when its state was last saved.
+    saved_revision: Cell<u64>,
+    /// Whether the last save of the state, and of the transcript, failed.
+    state_failed: Cell<bool>,
+    transcript_failed: Cell<bool>,
+    busy: Cell<bool>,
+    stopped: Cell<bool>,
+}
+
+impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
+    /// Opens `window`'s conversation, resuming what `storage` kept for this
+    /// name and device, or starting afresh (the history is then read from
+    /// the server).
+    pub fn open(window: Window, transport: T, mut storage: S, clock: C) -> Driver<T, S, C> {
+        let Window {
+            pair,
+            device,
+            server,
+            settings,
+            seed,
+        } = window;
+        let saved = storage.load().filter(|(saved, _)| {
+            saved.pair().me.normal() == pair.me.normal() && saved.device() == &device
+        });
+        let session = match saved {
+            Some((saved, transcript)) => {
+                Session::restore(saved, transcript, &server, settings, seed)
+            }
+            None => {
+                storage.forget_transcript();
+                Session::new(pair, device, &server, settings, seed)
+            }
+        };
+        Driver {
+            session: RefCell::new(session),
+            client: ImClient::new(server, transport),
+            storage: RefCell::new(storage),
+            clock,
+            saved_revision: Cell::new(0),
+            state_failed: Cell::new(false),
+            transcript_failed: Cell::new(false),
+            busy: Cell::new(false),
+            stopped: Cell::new(false),
+        }
+    }
+
+    /// The session, to read what it shows. (Not held across a step.)
+    pub fn session(&self) -> Ref<'_, Session> {
+        self.session.borrow()
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// The user sends `text`: it is saved at once, as pending.
+    pub fn send(&self, text: &str) -> Result<(), SendError> {
+        let result = self.session.borrow_mut().send(text, self.clock.now());
+        self.save_state();
+        result
+    }
+
+    /// How much of a request a draft would take.
+    pub fn budget(&self, text: &str) -> Budget {
+        self.session.borrow().budget(text)
+    }
+
+    /// The screen was hidden or shown.
+    pub fn set_visible(&self, visible: bool) {
+        self.session
+            .borrow_mut()
+            .set_visible(visible, self.clock.now());
+        self.save_state();
+    }
+
+    /// Try the server again at once.
+    pub fn poll_now(&self) {
+        self.session.borrow_mut().poll_now(self.clock.now());
+    }
+
+    pub fn set_settings(&self, settings: Settings) {
+        self.session
+            .borrow_mut()
+            .set_settings(settings, self.clock.now());
+    }
+
+    /// What changed on screen, one event at a time (see [`Session::poll_event`]).
+    pub fn poll_event(&self) -> Option<Event> {
+        self.session.borrow_mut().poll_event()
+    }
+
+    /// When the session next wants a step, if nothing else happens (`None`
+    /// while a request is under way, or until something happens).
+    pub fn wake_at(&self) -> Option<Millis> {
+        self.session.borrow().poll_timeout(self.clock.now())
+    }
+
+    /// Turns the session's repair off, so tests can show that without it
+    /// messages get lost.
+    #[doc(hidden)]
+    pub fn disable_repair(&self) {
+        self.session.borrow_mut().disable_repair();
+    }
+
+    /// Whether a request is under way.
+    pub fn is_busy(&self) -> bool {
+        self.busy.get()
+    }
+
+    /// Runs the next request the session wants, if one is due, and takes its
+    /// answer in. One request at a time: while one is under way, another
+    /// step returns [`Step::Busy`] at once.
+    pub async fn step(&self) -> Step {
+        if self.stopped.get() {
+            return Step::Stopped;
+        }
+        if self.busy.get() {
+            return Step::Busy;
+        }
+        // Whatever changed is kept before anything goes out.
+        self.save_state();
+        let now = self.clock.now();
+        let next = self.session.borrow_mut().poll_request(now);
+        let Some(outgoing) = next else {
+            return Step::Idle {
+                wake_at: self.session.borrow().poll_timeout(now),
+            };
+        };
+        self.busy.set(true);
+        let answer = self.client.run(&outgoing.request).await;
+        self.busy.set(false);
+        if self.stopped.get() {
+            return Step::Stopped;
+        }
+        let mut session = self.session.borrow_mut();
+        let before = session.revision();
+        session.handle_answer(outgoing.id, answer, self.clock.now());
+        let step = Step::Answered {
+            changed: session.revision() != before,
+            telling_peer: session.is_telling_peer(),
+        };
+        drop(session);
+        self.save_state();
+        step
+    }
+
+    /// Keeps the session's state if it changed since it was last kept.
+    fn save_state(&self) {
+        let session = self.session.borrow();
+        let revision = session.revision();
+        if revision == self.saved_revision.get() {
+            return;
+        }
+        self.saved_revision.set(revision);
+        let kept = self.storage.borrow_mut().save_state(&session.saved());
+        self.state_failed.set(!kept);
+    }
+
+    /// Whether the transcript changed since it was last saved.
+    pub fn has_unsaved_transcript(&self) -> bool {
+        !self.session.borrow().unsaved_transcript().is_empty()
+    }
+
+    /// Appends what changed in the transcript to storage, and tells the
+    /// session once it is kept; says whether it was (or nothing changed).
+    pub fn save_transcript(&self) -> bool {
+        let mut session = self.session.borrow_mut();
+        if session.unsaved_transcript().is_empty() {
+            return true;
+        }
+        let kept = self
+            .storage
+            .borrow_mut()
+            .append_transcript(session.unsaved_transcript());
+        self.transcript_failed.set(!kept);
+        if kept {
+            session.transcript_saved();
+            drop(session);
+            // Now acknowledged: our record says so.
+            self.save_state();
+        }
+        kept
+    }
+
+    /// Whether storage refused the last save of the state or the transcript.
+    pub fn storage_failed(&self) -> bool {
+        self.state_failed.get() || self.transcript_failed.get()
+    }
+
+    /// Stops: no more requests, and the answer to one under way is ignored.
+    /// The transcript is saved one last time.
+    pub fn stop(&self) {
+        self.stopped.set(true);
+        self.save_transcript();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// Removes every key of this conversation from the server (both
+    /// participants' messages and records); returns how many there were.
+    pub async fn clear_conversation(&self) -> Result<usize, ImError> {
+        let prefix = self.session.borrow().keys().prefix().to_owned();
+        let keys = match self.client.run(&Request::Keys).await? {
+            Answer::Keys(keys) => keys,
+            _ => Vec::new(),
+        };
+        let ours: Vec<_> = keys
+            .into_iter()
+            .filter(|key| key.starts_with(prefix.as_bytes()))
+            .collect();
+        for key in &ours {
+            self.client
+                .run(&Request::Unset { key: key.clone() })
+                .await?;
+        }
+        Ok(ours.len())
+    }
+
+    /// The storage, once the driver is no longer needed (a simulated reload
+    /// opens a new driver on it).
+    pub fn into_storage(self) -> S {
+        self.storage.into_inner()
+    }
+}
+
+/// Whether an IMserver.php answers at `server`: it is asked for a key that
+/// does not exist, and any well-formed answer means it is there and working.
+pub async fn check_server<T: Transport>(server: &str, transport: T) -> Result<(), ImError> {
+    let probe = Request::Get {
+        key: b"bleep.connection-check".to_vec(),
+    };
+    ImClient::new(server, transport)
+        .run(&probe)
+        .await
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests;
