@@ -8,7 +8,7 @@ use crate::core::json;
 use crate::core::log::MessageLog;
 use crate::core::Saved;
 
-use super::Storage;
+use super::ports::Storage;
 
 /// One window's storage, in memory.
 #[derive(Clone, Debug, Default)]

@@ -16,32 +16,15 @@
 //! on screen, and the caller chooses when to step again.
 
 pub mod memory;
+mod ports;
 
 use std::cell::{Cell, Ref, RefCell};
 
-use crate::core::journal::Change;
-use crate::core::log::MessageLog;
-use crate::core::{Budget, DeviceId, Event, Millis, Pair, Saved, SendError, Session, Settings};
+use crate::core::{Budget, DeviceId, Event, Millis, Pair, SendError, Session, Settings};
 use crate::imserver::{Answer, ImClient, ImError, Request, Transport};
 
 pub use memory::MemoryStorage;
-
-/// What time it is, in milliseconds since 1970.
-pub trait Clock {
-    fn now(&self) -> Millis;
-}
-
-/// Where one window keeps a conversation between visits.
-pub trait Storage {
-    /// The state and the transcript saved by this window, if any.
-    fn load(&mut self) -> Option<(Saved, MessageLog)>;
-    /// Forgets a saved transcript (one kept without a state is stale).
-    fn forget_transcript(&mut self);
-    /// Keeps the small state; says whether it was kept.
-    fn save_state(&mut self, saved: &Saved) -> bool;
-    /// Appends what happened to the transcript; says whether it was kept.
-    fn append_transcript(&mut self, changes: &[Change]) -> bool;
-}
+pub use ports::{Clock, Storage};
 
 /// Who speaks in a conversation, where, and how: what [`Driver::open`] opens.
 #[derive(Clone, Debug)]

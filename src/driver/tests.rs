@@ -8,6 +8,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::*;
+use crate::core::journal::Change;
+use crate::core::log::MessageLog;
+use crate::core::Saved;
 use crate::imserver::phpser::{serialize_array, PhpKey};
 use crate::imserver::{HttpAnswer, TransportError};
 

@@ -26,7 +26,7 @@
 //! - [`receipts`]: our record and the colleague's, and what has been shown;
 //! - [`schedule`]: the request under way, the poll rotation and the backoff;
 //! - [`saved`]: what is kept to resume ([`Saved`]) and how far the saved
-//!   transcript goes;
+//!   transcript goes; [`restore`]: saving and resuming a session;
 //! - [`answers`]: what each answer teaches the session;
 //! - [`events`]: what changed on screen, for [`Session::poll_event`].
 //!
@@ -38,6 +38,7 @@ mod events;
 mod follows;
 mod outbox;
 mod receipts;
+mod restore;
 mod saved;
 mod schedule;
 #[cfg(test)]
