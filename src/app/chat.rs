@@ -1,11 +1,14 @@
-//! The thin shell that runs the protocol core in the browser.
+//! The browser shell around the [`Driver`]: timers, animation frames, page
+//! listeners and signals.
 //!
-//! [`Chat`] owns a [`Session`], runs the requests it asks for with the
-//! IMserver client, wakes it with a timer when it wants to poll, tells it
-//! when the tab is hidden or the network comes back, saves its state to
-//! `localStorage` before every request goes out, and mirrors what it shows
-//! into Leptos signals ([`ChatView`]). Components read the signals and call
-//! [`Chat::send`]; they never see the session itself.
+//! [`Chat`] opens the conversation's driver (requests with `fetch`, storage
+//! in `localStorage`, the browser's clock), steps it when the session is due
+//! (a timer) or something happened (a message typed, the tab shown, the
+//! network back), saves the transcript half a second after it changed, and
+//! mirrors what the session shows into Leptos signals ([`ChatView`]): after
+//! each step it takes the session's events and updates only the signals they
+//! name. Components read the signals and call [`Chat::send`]; they never see
+//! the session, the driver or a request.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -16,20 +19,24 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::clock::{now_ms, BrowserClock};
 use super::device::DeviceClaim;
 use super::http::BrowserTransport;
-use super::storage::{self, ChatKey};
-use crate::core::journal::Journal;
-use crate::core::{Budget, Connection, Delivery, Pair, SendError, Session, Settings, Turn};
+use super::storage::{self, ChatKey, ChatStorage};
+use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings, Turn};
 use crate::display::{local_day, SHOWN_AT_FIRST};
-use crate::imserver::client::ImClient;
+use crate::driver::{self, Driver, Step, Window};
+use crate::imserver::ImError;
 
 /// How long after a change the transcript is saved (it can be large).
 const TRANSCRIPT_SAVE_DELAY_MS: u32 = 500;
 
-/// Milliseconds since 1970, from the browser's clock.
-pub fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
+/// How long the sign-in's connection check waits for the server.
+const SERVER_CHECK_TIMEOUT_MS: u32 = 5_000;
+
+/// Whether an IMserver.php answers at `server` (the sign-in's check).
+pub async fn check_server(server: &str) -> Result<(), ImError> {
+    driver::check_server(server, BrowserTransport::new(SERVER_CHECK_TIMEOUT_MS)).await
 }
 
 /// One message as a row of the transcript. Its text is shared, not copied:
@@ -107,28 +114,22 @@ impl ChatView {
 /// An event listener to remove when the chat stops.
 type Listener = (web_sys::EventTarget, &'static str, Closure<dyn FnMut()>);
 
+type ChatDriver = Driver<BrowserTransport, ChatStorage, BrowserClock>;
+
 /// A running conversation. Dropped (and stopped) with its screen.
 pub struct Chat {
-    session: RefCell<Session>,
+    driver: ChatDriver,
     /// Where this conversation is saved, for this tab's device.
     storage_key: ChatKey,
     /// Keeps this tab's device to itself while the chat runs.
     claim: RefCell<Option<DeviceClaim>>,
-    client: ImClient<BrowserTransport>,
     view: ChatView,
+    /// Wakes the driver when the session is next due.
     timer: RefCell<Option<Timeout>>,
     /// Saves the transcript a moment after it changed.
     transcript_timer: RefCell<Option<Timeout>>,
     /// Ticks `view.now`.
     clock: RefCell<Option<Interval>>,
-    /// Where the saved transcript's journal ends.
-    journal: RefCell<Journal>,
-    /// Whether the last save of the state, and of the transcript, failed.
-    state_unsaved: Cell<bool>,
-    transcript_unsaved: Cell<bool>,
-    busy: Cell<bool>,
-    stopped: Cell<bool>,
-    shown_revision: Cell<u64>,
     /// How many of the newest messages are on screen at most, and how many
     /// the transcript held when they were last counted.
     limit: Cell<usize>,
@@ -145,39 +146,28 @@ impl Chat {
         let conversation = format!("{}{}", keys.prefix(), pair.me.normal());
         let claim = DeviceClaim::claim(&conversation);
         let storage_key = ChatKey::new(keys.prefix(), pair.me.normal(), claim.device().clone());
-        let saved = storage::load_session(&storage_key).filter(|(saved, _, _)| {
-            saved.pair().me.normal() == pair.me.normal() && saved.device() == claim.device()
-        });
-        let (session, journal) = match saved {
-            Some((saved, transcript, journal)) => (
-                Session::restore(saved, transcript, server, settings.clone(), seed),
-                journal,
-            ),
-            None => {
-                // Whatever transcript this device kept without a state to go
-                // with it is stale: the history is read from the server again.
-                storage::forget_transcript(&storage_key);
-                let session =
-                    Session::new(pair, claim.device().clone(), server, settings.clone(), seed);
-                (session, Journal::default())
-            }
-        };
         let timeout = u32::try_from(settings.request_timeout_ms).unwrap_or(u32::MAX);
+        let window = Window {
+            pair,
+            device: claim.device().clone(),
+            server: server.to_owned(),
+            settings,
+            seed,
+        };
+        let driver = Driver::open(
+            window,
+            BrowserTransport::new(timeout),
+            ChatStorage::new(storage_key.clone()),
+            BrowserClock,
+        );
         let chat = Rc::new(Chat {
-            session: RefCell::new(session),
+            driver,
             storage_key,
             claim: RefCell::new(Some(claim)),
-            client: ImClient::new(server, BrowserTransport::new(timeout)),
             view: ChatView::new(),
             timer: RefCell::new(None),
             transcript_timer: RefCell::new(None),
             clock: RefCell::new(None),
-            journal: RefCell::new(journal),
-            state_unsaved: Cell::new(false),
-            transcript_unsaved: Cell::new(false),
-            busy: Cell::new(false),
-            stopped: Cell::new(false),
-            shown_revision: Cell::new(0),
             limit: Cell::new(SHOWN_AT_FIRST),
             total: Cell::new(0),
             listeners: RefCell::new(Vec::new()),
@@ -185,8 +175,15 @@ impl Chat {
         let now = chat.view.now;
         *chat.clock.borrow_mut() = Some(Interval::new(1_000, move || now.set(now_ms())));
         chat.listen();
-        chat.set_visible(!is_hidden());
-        chat.refresh_view();
+        chat.driver.set_visible(!is_hidden());
+        // The whole state once; from now on, only what the events name.
+        while chat.driver.poll_event().is_some() {}
+        chat.show_turn();
+        chat.show_messages();
+        chat.show_connection();
+        chat.show_unread();
+        chat.show_loading();
+        chat.after_change();
         chat.pump();
         chat
     }
@@ -198,25 +195,25 @@ impl Chat {
     /// Sends a message. It shows at once, as pending; its request starts
     /// once the browser has drawn it.
     pub fn send(self: &Rc<Self>, text: &str) -> Result<(), SendError> {
-        self.session.borrow_mut().send(text, now_ms())?;
-        self.changed();
+        self.driver.send(text)?;
+        self.after_change();
         self.pump_after_frame();
         Ok(())
     }
 
     /// How much of the server's request limit a draft would take.
     pub fn budget(&self, text: &str) -> Budget {
-        self.session.borrow().budget(text)
+        self.driver.budget(text)
     }
 
     /// Tries the server again at once.
     pub fn retry_now(self: &Rc<Self>) {
-        self.session.borrow_mut().poll_now(now_ms());
+        self.driver.poll_now();
         self.pump();
     }
 
     pub fn set_settings(self: &Rc<Self>, settings: Settings) {
-        self.session.borrow_mut().set_settings(settings, now_ms());
+        self.driver.set_settings(settings);
         self.pump();
     }
 
@@ -225,29 +222,28 @@ impl Chat {
         &self.storage_key
     }
 
-    /// The prefix of every key of this conversation on the server.
-    pub fn key_prefix(&self) -> String {
-        self.session.borrow().keys().prefix().to_owned()
-    }
-
-    /// Every key of this conversation on the server, to clear it.
-    pub fn client(&self) -> &ImClient<BrowserTransport> {
-        &self.client
+    /// Removes every key of this conversation from the server, for both
+    /// participants; then stops the chat and forgets what this browser kept
+    /// of the conversation. Returns how many keys there were.
+    pub async fn clear_conversation(&self) -> Result<usize, ImError> {
+        let cleared = self.driver.clear_conversation().await?;
+        self.stop();
+        storage::forget_conversation(&self.storage_key.conversation);
+        Ok(cleared)
     }
 
     /// Shows `more` earlier messages above the transcript.
     pub fn show_earlier(&self, more: usize) {
         self.limit.set(self.limit.get() + more);
-        self.refresh_view();
+        self.show_messages();
     }
 
     /// Stops polling and listening; called when the screen goes away.
     pub fn stop(&self) {
-        self.stopped.set(true);
+        self.driver.stop();
         self.timer.borrow_mut().take();
         self.transcript_timer.borrow_mut().take();
         self.clock.borrow_mut().take();
-        self.save_transcript();
         self.claim.borrow_mut().take();
         for (target, event, closure) in self.listeners.borrow_mut().drain(..) {
             let _ =
@@ -256,52 +252,42 @@ impl Chat {
     }
 
     fn set_visible(self: &Rc<Self>, visible: bool) {
-        self.session.borrow_mut().set_visible(visible, now_ms());
-        self.changed();
+        self.driver.set_visible(visible);
+        self.after_change();
         self.pump();
     }
 
-    /// Runs the next request the session wants, or sleeps until it wants one.
+    /// Steps the driver: runs the next request the session wants, or sleeps
+    /// until it wants one.
     fn pump(self: &Rc<Self>) {
-        if self.stopped.get() || self.busy.get() {
+        if self.driver.is_stopped() || self.driver.is_busy() {
             return;
         }
-        let now = now_ms();
-        let next = self.session.borrow_mut().poll_request(now);
-        if let Some(outgoing) = next {
-            self.busy.set(true);
-            let chat = Rc::clone(self);
-            leptos::task::spawn_local(async move {
-                let answer = chat.client.run(&outgoing.request).await;
-                chat.busy.set(false);
-                if chat.stopped.get() {
-                    return;
-                }
-                let before = chat.session.borrow().revision();
-                chat.session
-                    .borrow_mut()
-                    .handle_answer(outgoing.id, answer, now_ms());
-                chat.changed();
-                // What changed is drawn before the next request starts;
-                // but the rest of a send (telling the colleague) follows at
+        let chat = Rc::clone(self);
+        leptos::task::spawn_local(async move {
+            match chat.driver.step().await {
+                // What changed is drawn before the next request starts; but
+                // the rest of a send (telling the colleague) follows at
                 // once: they are waiting for it.
-                let session = chat.session.borrow();
-                let (changed, telling) = (session.revision() != before, session.is_telling_peer());
-                drop(session);
-                match (changed, telling) {
-                    (false, _) => chat.pump(),
-                    (true, true) => chat.pump_soon(),
-                    (true, false) => chat.pump_after_frame(),
+                Step::Answered {
+                    changed,
+                    telling_peer,
+                } => {
+                    chat.after_change();
+                    match (changed, telling_peer) {
+                        (false, _) => chat.pump(),
+                        (true, true) => chat.pump_soon(),
+                        (true, false) => chat.pump_after_frame(),
+                    }
                 }
-            });
-            return;
-        }
-        let wake_at = self.session.borrow().poll_timeout(now);
-        if let Some(at) = wake_at {
-            let delay = u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX);
-            let chat = Rc::clone(self);
-            *self.timer.borrow_mut() = Some(Timeout::new(delay, move || chat.pump()));
-        }
+                Step::Idle { wake_at: Some(at) } => {
+                    let delay = u32::try_from(at.saturating_sub(now_ms())).unwrap_or(u32::MAX);
+                    let again = Rc::clone(&chat);
+                    *chat.timer.borrow_mut() = Some(Timeout::new(delay, move || again.pump()));
+                }
+                Step::Idle { wake_at: None } | Step::Busy | Step::Stopped => {}
+            }
+        });
     }
 
     /// Runs [`Chat::pump`] in a task of its own.
@@ -324,69 +310,70 @@ impl Chat {
         }
     }
 
-    /// Saves and mirrors the session after anything that may have changed it.
-    fn changed(self: &Rc<Self>) {
-        let revision = self.session.borrow().revision();
-        if revision == self.shown_revision.get() {
-            return;
-        }
-        self.shown_revision.set(revision);
-        let session = self.session.borrow();
-        let saved = storage::save_state(&self.storage_key, &session.saved());
-        let transcript_changed = !session.unsaved_transcript().is_empty();
-        drop(session);
-        self.state_unsaved.set(!saved);
+    /// After anything that may have changed the session: shows what its
+    /// events name, and saves the transcript soon if it changed.
+    fn after_change(self: &Rc<Self>) {
+        self.show_events();
         self.show_storage_state();
-        if transcript_changed && self.transcript_timer.borrow().is_none() {
+        if self.driver.has_unsaved_transcript() && self.transcript_timer.borrow().is_none() {
             let chat = Rc::clone(self);
             *self.transcript_timer.borrow_mut() =
                 Some(Timeout::new(TRANSCRIPT_SAVE_DELAY_MS, move || {
                     chat.transcript_timer.borrow_mut().take();
-                    let saved = chat.save_transcript();
+                    let saved = chat.driver.save_transcript();
                     chat.show_storage_state();
                     if saved {
-                        chat.changed();
+                        // Now acknowledged to the others: our record says so.
+                        chat.after_change();
                         chat.pump();
                     }
                 }));
         }
-        self.refresh_view();
     }
 
-    /// Appends what changed in the transcript to storage, and tells the
-    /// session once it is stored; says whether it was.
-    fn save_transcript(&self) -> bool {
-        let mut session = self.session.borrow_mut();
-        if session.unsaved_transcript().is_empty() {
-            return true;
-        }
-        let stored = storage::save_transcript(
-            &self.storage_key,
-            &self.journal.borrow(),
-            session.unsaved_transcript(),
-        );
-        self.transcript_unsaved.set(stored.is_none());
-        match stored {
-            Some(next) => {
-                *self.journal.borrow_mut() = next;
-                session.transcript_saved();
-                true
+    /// Updates the signals the session's events name, and only those.
+    fn show_events(&self) {
+        let (mut turn, mut messages, mut connection, mut unread, mut loading) =
+            (false, false, false, false, false);
+        while let Some(event) = self.driver.poll_event() {
+            match event {
+                Event::TurnChanged => turn = true,
+                Event::MessagesChanged => messages = true,
+                Event::ConnectionChanged => connection = true,
+                Event::UnreadChanged => unread = true,
+                // The banner says "loading" until then, and the first
+                // history is shown from its newest messages.
+                Event::LoadingChanged => (turn, messages, loading) = (true, true, true),
             }
-            None => false,
+        }
+        if turn {
+            self.show_turn();
+        }
+        if messages {
+            self.show_messages();
+        }
+        if connection {
+            self.show_connection();
+        }
+        if unread {
+            self.show_unread();
+        }
+        if loading {
+            self.show_loading();
         }
     }
 
     /// Warns on screen while the browser refuses to keep the state or the
     /// transcript (storage full or turned off).
     fn show_storage_state(&self) {
-        let failed = self.state_unsaved.get() || self.transcript_unsaved.get();
+        let failed = self.driver.storage_failed();
         if self.view.storage_failed.get_untracked() != failed {
             self.view.storage_failed.set(failed);
         }
     }
 
-    fn refresh_view(&self) {
-        let session = self.session.borrow();
+    fn show_turn(&self) {
+        let session = self.driver.session();
         let turn = match session.turn() {
             _ if session.is_loading_history() => TurnState::Loading,
             Turn::Idle => TurnState::Idle,
@@ -396,6 +383,34 @@ impl Chat {
         if self.view.turn.get_untracked() != turn {
             self.view.turn.set(turn);
         }
+    }
+
+    fn show_connection(&self) {
+        let offline = match self.driver.session().connection() {
+            Connection::Online => None,
+            Connection::Offline { reason, .. } => Some(reason),
+        };
+        if self.view.offline.get_untracked() != offline {
+            self.view.offline.set(offline);
+        }
+    }
+
+    fn show_unread(&self) {
+        let unread = self.driver.session().unread();
+        if self.view.unread.get_untracked() != unread {
+            self.view.unread.set(unread);
+        }
+    }
+
+    fn show_loading(&self) {
+        let loading = self.driver.session().is_loading_history();
+        if self.view.loading.get_untracked() != loading {
+            self.view.loading.set(loading);
+        }
+    }
+
+    fn show_messages(&self) {
+        let session = self.driver.session();
         // Only the newest messages are on screen; older ones on request. New
         // messages extend the window rather than push its oldest row out: an
         // append then lays out and paints one row, not every row moved up.
@@ -454,21 +469,6 @@ impl Chat {
         if self.view.messages.with_untracked(|old| old != &rows) {
             self.view.messages.set(rows);
         }
-        let offline = match session.connection() {
-            Connection::Online => None,
-            Connection::Offline { reason, .. } => Some(reason),
-        };
-        if self.view.offline.get_untracked() != offline {
-            self.view.offline.set(offline);
-        }
-        let unread = session.unread();
-        if self.view.unread.get_untracked() != unread {
-            self.view.unread.set(unread);
-        }
-        let loading = session.is_loading_history();
-        if self.view.loading.get_untracked() != loading {
-            self.view.loading.set(loading);
-        }
     }
 
     /// Listens for the tab being hidden or shown and the network coming back.
@@ -492,7 +492,7 @@ impl Chat {
         let weak = Rc::downgrade(self);
         let on_pagehide = Closure::<dyn FnMut()>::new(move || {
             if let Some(chat) = weak.upgrade() {
-                chat.save_transcript();
+                chat.driver.save_transcript();
             }
         });
         let mut listeners = self.listeners.borrow_mut();

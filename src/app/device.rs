@@ -4,7 +4,7 @@
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
 
-use super::chat::now_ms;
+use super::clock::now_ms;
 use super::storage;
 use crate::core::claim::{choose, Claim, Lease, LEASE_RENEW_MS};
 use crate::core::DeviceId;

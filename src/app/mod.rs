@@ -8,6 +8,7 @@
 
 pub mod attention;
 pub mod chat;
+pub mod clock;
 pub mod composer;
 pub mod connection_banner;
 pub mod context;

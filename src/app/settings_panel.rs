@@ -7,27 +7,6 @@ use leptos::prelude::*;
 use super::context::{use_conversation, Conversation};
 use super::storage::{self, Preferences};
 use crate::display::{format_seconds, parse_seconds};
-use crate::imserver::{Answer, ImClient, ImError, Request};
-
-/// Removes every key of this conversation from the server. (Every request
-/// goes through `run`, like the chat's: one copy of its code.)
-async fn clear_conversation(
-    client: &ImClient<super::http::BrowserTransport>,
-    prefix: &str,
-) -> Result<usize, ImError> {
-    let keys = match client.run(&Request::Keys).await? {
-        Answer::Keys(keys) => keys,
-        _ => Vec::new(),
-    };
-    let ours: Vec<_> = keys
-        .into_iter()
-        .filter(|k| k.starts_with(prefix.as_bytes()))
-        .collect();
-    for key in &ours {
-        client.run(&Request::Unset { key: key.clone() }).await?;
-    }
-    Ok(ours.len())
-}
 
 #[component]
 pub fn SettingsPanel(
@@ -101,21 +80,12 @@ pub fn SettingsPanel(
         if !confirmed {
             return;
         }
-        let prefix = chat.get_value().key_prefix();
-        let conversation = chat.get_value().storage_key().conversation.clone();
+        let chat = chat.get_value();
         let on_leave = on_leave.clone();
         status.set(Some("Clearing…".into()));
         leptos::task::spawn_local(async move {
-            let client = ImClient::new(
-                chat.get_value().client().server(),
-                super::http::BrowserTransport::new(8_000),
-            );
-            match clear_conversation(&client, &prefix).await {
-                Ok(_) => {
-                    chat.get_value().stop();
-                    storage::forget_conversation(&conversation);
-                    on_leave();
-                }
+            match chat.clear_conversation().await {
+                Ok(_) => on_leave(),
                 Err(e) => status.set(Some(format!("Could not clear the conversation. {e}"))),
             }
         });

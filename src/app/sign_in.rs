@@ -4,11 +4,10 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use super::http::BrowserTransport;
+use super::chat;
 use super::joined::{server_or_default, Joined};
 use super::storage;
 use crate::core::{Field, Pair};
-use crate::imserver::{ImClient, Request};
 
 /// What the connection check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,16 +17,10 @@ pub enum ServerCheck {
     Unreachable(String),
 }
 
-/// Asks the server for a key that does not exist: any well-formed answer
-/// means it is there and working.
+/// Whether the server at `server` answers (the chat shell asks it).
 pub async fn check_server(server: &str) -> ServerCheck {
-    let client = ImClient::new(server, BrowserTransport::new(5_000));
-    // Through `run`, like every request of the app: one copy of its code.
-    let probe = Request::Get {
-        key: b"bleep.connection-check".to_vec(),
-    };
-    match client.run(&probe).await {
-        Ok(_) => ServerCheck::Connected,
+    match chat::check_server(server).await {
+        Ok(()) => ServerCheck::Connected,
         Err(error) => ServerCheck::Unreachable(error.to_string()),
     }
 }

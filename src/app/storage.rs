@@ -254,3 +254,47 @@ pub fn save_draft(chat: &ChatKey, draft: &str) {
         write(&key, draft);
     }
 }
+
+/// One device's saved conversation, as the [`crate::driver::Driver`] keeps
+/// it: the state and the transcript's journal in `localStorage`.
+pub struct ChatStorage {
+    key: ChatKey,
+    /// Where the stored journal ends.
+    journal: Journal,
+}
+
+impl ChatStorage {
+    pub fn new(key: ChatKey) -> ChatStorage {
+        ChatStorage {
+            key,
+            journal: Journal::default(),
+        }
+    }
+}
+
+impl crate::driver::Storage for ChatStorage {
+    fn load(&mut self) -> Option<(Saved, MessageLog)> {
+        let (saved, transcript, journal) = load_session(&self.key)?;
+        self.journal = journal;
+        Some((saved, transcript))
+    }
+
+    fn forget_transcript(&mut self) {
+        forget_transcript(&self.key);
+        self.journal = Journal::default();
+    }
+
+    fn save_state(&mut self, saved: &Saved) -> bool {
+        save_state(&self.key, saved)
+    }
+
+    fn append_transcript(&mut self, changes: &[Change]) -> bool {
+        match save_transcript(&self.key, &self.journal, changes) {
+            Some(next) => {
+                self.journal = next;
+                true
+            }
+            None => false,
+        }
+    }
+}
