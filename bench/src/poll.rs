@@ -1,23 +1,25 @@
 //! Budget 2, poll economy: `bleep::core::Session` driven natively against
 //! our real IMserver.php, counting every request and every byte answered.
 //!
-//! The session runs on a virtual clock (each timer fires at once, so a
-//! minute of polling takes a fraction of a second) but every request goes
-//! over HTTP to `php -S`. Two stores are compared: a small one (a
+//! The session runs in the app's own driver (`bleep::driver`, with its
+//! storage in memory) on a virtual clock (each timer fires at once, so a
+//! minute of polling takes a fraction of a second; the time requests take
+//! is added to it) but every request goes over HTTP to `php -S`. Two stores are compared: a small one (a
 //! ten-message conversation and nothing else) and a large one (100,000
 //! messages in the conversation and 10,000 unrelated keys). In each, a new
 //! window of Alice's loads the conversation, polls while it is her turn
 //! (idle), sends, and polls while she waits for Bob (waiting).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use bleep::core::{Session, Settings, Turn};
-use bleep::imserver::client::{HttpAnswer, ImClient, Transport, TransportError};
+use bleep::core::{Settings, Turn};
+use bleep::driver::{Clock, Driver, MemoryStorage, Step, Window as Opening};
+use bleep::imserver::client::{HttpAnswer, Transport, TransportError};
 
 use crate::data::{self, ALICE, BOB};
 use crate::http;
@@ -34,10 +36,22 @@ struct Sent {
     ms: f64,
 }
 
+/// The virtual clock: it moves when the window sleeps until its next
+/// timer, and by the time each request takes.
+#[derive(Clone)]
+struct Virtual(Rc<Cell<u64>>);
+
+impl Clock for Virtual {
+    fn now(&self) -> u64 {
+        self.0.get()
+    }
+}
+
 /// A transport over the std client that logs every request.
 struct Counting {
     port: u16,
     log: Rc<RefCell<Vec<Sent>>>,
+    clock: Virtual,
 }
 
 impl Transport for Counting {
@@ -59,6 +73,8 @@ impl Transport for Counting {
             wire_bytes: answer.head_bytes + answer.body.len(),
             ms: start.elapsed().as_secs_f64() * 1000.0,
         });
+        let clock = &self.clock.0;
+        clock.set(clock.get() + start.elapsed().as_millis() as u64);
         Ok(HttpAnswer {
             status: answer.status,
             body: answer.body,
@@ -77,41 +93,40 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// A window's session with its clock and client.
+/// A window: the app's driver, its request log and its clock.
 struct Window {
-    session: Session,
-    client: ImClient<Counting>,
+    driver: Driver<Counting, MemoryStorage, Virtual>,
     log: Rc<RefCell<Vec<Sent>>>,
-    now: u64,
+    clock: Virtual,
 }
 
 impl Window {
-    /// Runs every request due now; the transcript is "saved" at once after
-    /// each change, as the app does half a second later.
+    /// Runs every request due now; the transcript is saved after each
+    /// answer (the app does it half a second later).
     fn run_due(&mut self) -> Vec<Sent> {
         let first = self.log.borrow().len();
         for _ in 0..100_000 {
-            let Some(out) = self.session.poll_request(self.now) else {
+            let Step::Answered { .. } = block_on(self.driver.step()) else {
                 break;
             };
-            let start = Instant::now();
-            let answer = block_on(self.client.run(&out.request));
-            self.now += start.elapsed().as_millis() as u64;
-            self.session.handle_answer(out.id, answer, self.now);
-            self.session.transcript_saved();
+            self.driver.save_transcript();
         }
         self.log.borrow()[first..].to_vec()
     }
 
     /// Sleeps (virtually) until the session's next timer; false if it has none.
     fn wake(&mut self) -> bool {
-        match self.session.poll_timeout(self.now) {
+        match self.driver.wake_at() {
             Some(at) => {
-                self.now = at.max(self.now);
+                self.clock.0.set(at.max(self.clock.now()));
                 true
             }
             None => false,
         }
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
     }
 }
 
@@ -187,7 +202,7 @@ fn measure_polls(window: &mut Window) -> Result<Vec<(u64, Vec<Sent>)>> {
         if !window.wake() {
             return Err("the session stopped asking to be woken".into());
         }
-        let at = window.now;
+        let at = window.now();
         let sent = window.run_due();
         if i >= WARM_POLLS && !sent.is_empty() {
             polls.push((at, sent));
@@ -209,54 +224,46 @@ fn run_store(label: &str, messages: u64, unrelated: u64, text: &str) -> Result<S
     );
     let store = Store::start(Flavour::Ours, &entries, 4)?;
     let url = store.server.url("/IMserver.php");
-    let session = Session::new(
-        data::pair(ALICE, BOB),
-        data::device("cccccccccc"),
-        &url,
-        Settings::default(),
-        42,
-    );
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let client = ImClient::new(
-        url.clone(),
-        Counting {
-            port: store.server.port,
-            log: Rc::clone(&log),
-        },
-    );
-    let mut window = Window {
-        session,
-        client,
-        log,
-        now: 1_800_000_000_000,
+    let opening = Opening {
+        pair: data::pair(ALICE, BOB),
+        device: data::device("cccccccccc"),
+        server: url.clone(),
+        settings: Settings::default(),
+        seed: 42,
     };
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let clock = Virtual(Rc::new(Cell::new(1_800_000_000_000)));
+    let transport = Counting {
+        port: store.server.port,
+        log: Rc::clone(&log),
+        clock: clock.clone(),
+    };
+    let driver = Driver::open(opening, transport, MemoryStorage::new(), clock.clone());
+    let mut window = Window { driver, log, clock };
 
     // A new window: it reads the whole store once, then publishes its record.
     let start = Instant::now();
     let first = window.run_due();
     let first_load_ms = start.elapsed().as_secs_f64() * 1000.0;
-    if window.session.message_count() as u64 != messages {
+    if window.driver.session().message_count() as u64 != messages {
         return Err(format!(
             "{label}: the new window shows {} of {messages} messages",
-            window.session.message_count()
+            window.driver.session().message_count()
         ));
     }
-    if window.session.turn() != Turn::Idle {
+    if window.driver.session().turn() != Turn::Idle {
         return Err(format!(
             "{label}: expected Alice's turn, got {:?}",
-            window.session.turn()
+            window.driver.session().turn()
         ));
     }
     let idle = cost(&measure_polls(&mut window)?);
-    window
-        .session
-        .send(text, window.now)
-        .map_err(|e| e.to_string())?;
+    window.driver.send(text).map_err(|e| e.to_string())?;
     let send_requests = window.run_due().len();
-    if !matches!(window.session.turn(), Turn::Waiting { .. }) {
+    if !matches!(window.driver.session().turn(), Turn::Waiting { .. }) {
         return Err(format!(
             "{label}: expected Waiting after sending, got {:?}",
-            window.session.turn()
+            window.driver.session().turn()
         ));
     }
     let waiting = cost(&measure_polls(&mut window)?);
