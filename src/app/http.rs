@@ -1,19 +1,21 @@
-//! The browser's way of reaching IMserver.php: `fetch` with a time limit.
+//! The browser's way of reaching IMserver.php: a gloo-net request with a
+//! time limit.
 //!
 //! [`BrowserTransport`] is the [`Transport`] the app gives its
-//! [`ImClient`](crate::imserver::ImClient). Each request gets its own
-//! `AbortController`, aborted when the time limit passes (the request then
-//! fails with [`TransportError::Timeout`]) or when the caller stops waiting
-//! for it. Answers are never taken from the browser's cache: the store
-//! changes under every request.
+//! [`ImClient`](crate::imserver::ImClient). Each request is a
+//! [`gloo_net::http::Request`] with its own `AbortController`, aborted when
+//! the time limit passes (the request then fails with
+//! [`TransportError::Timeout`]) or when the caller stops waiting for it.
+//! Answers are never taken from the browser's cache (`cache: no-store`): the
+//! store changes under every request.
 //!
-//! It calls the page's `fetch` directly (no HTTP wrapper crate): a smaller
-//! download for the same request.
+//! gloo-net rebuilds the URL before sending it (resolved against the page,
+//! an empty query list appended), so a URL with a query reaches the server
+//! with a trailing `&`, which PHP's `$_GET` ignores.
 
+use gloo_net::http::Request;
 use gloo_timers::callback::Timeout;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, RequestCache, RequestInit, Response};
+use web_sys::{AbortController, RequestCache};
 
 use crate::imserver::client::{HttpAnswer, Transport, TransportError};
 
@@ -51,56 +53,35 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// What a failed `fetch` or body read says, as JavaScript would print it
-/// ("TypeError: Failed to fetch").
-fn js_failure(error: &JsValue) -> String {
-    match error.dyn_ref::<js_sys::Error>() {
-        Some(error) => String::from(error.to_string()),
-        None => error
-            .as_string()
-            .unwrap_or_else(|| "the request failed".to_owned()),
-    }
-}
-
-/// Starts `fetch(url)` without caching, abortable through `signal`.
-fn start_fetch(url: &str, signal: &AbortSignal) -> Result<js_sys::Promise, TransportError> {
-    let window =
-        web_sys::window().ok_or_else(|| TransportError::Network("no browser window".to_owned()))?;
-    let init = RequestInit::new();
-    init.set_cache(RequestCache::NoStore);
-    init.set_signal(Some(signal));
-    Ok(window.fetch_with_str_and_init(url, &init))
-}
-
 impl Transport for BrowserTransport {
     async fn fetch(&self, url: &str) -> Result<HttpAnswer, TransportError> {
-        let controller =
-            AbortController::new().map_err(|e| TransportError::Network(js_failure(&e)))?;
+        let controller = AbortController::new().map_err(|_| {
+            TransportError::Network("this browser cannot cancel requests".to_owned())
+        })?;
         let signal = controller.signal();
         let on_timeout = controller.clone();
         let guard = AbortOnDrop(Some(controller));
         // Dropping the timer at the end of this function cancels it.
         let _timer = Timeout::new(self.timeout_ms, move || on_timeout.abort());
 
-        let failed = |error: JsValue| {
+        // A failure after the abort is the time limit's; any other says what
+        // JavaScript said ("TypeError: Failed to fetch").
+        let failed = |error: gloo_net::Error| {
             if signal.aborted() {
                 TransportError::Timeout
             } else {
-                TransportError::Network(js_failure(&error))
+                TransportError::Network(error.to_string())
             }
         };
-        let response: Response = JsFuture::from(start_fetch(url, &signal)?)
-            .await
-            .map_err(failed)?
-            .unchecked_into();
-        let status = response.status();
-        let body = JsFuture::from(response.array_buffer().map_err(failed)?)
+        let response = Request::get(url)
+            .cache(RequestCache::NoStore)
+            .abort_signal(Some(&signal))
+            .send()
             .await
             .map_err(failed)?;
+        let status = response.status();
+        let body = response.binary().await.map_err(failed)?;
         guard.completed();
-        Ok(HttpAnswer {
-            status,
-            body: js_sys::Uint8Array::new(&body).to_vec(),
-        })
+        Ok(HttpAnswer { status, body })
     }
 }
