@@ -9,9 +9,10 @@
 
 use crate::core::claim::Lease;
 use crate::core::journal::{self, Change, Journal};
-use crate::core::json::{self, json_object, FromJson, ToJson};
+use crate::core::json::{self, FromJson, ToJson};
 use crate::core::log::MessageLog;
-use crate::core::{DeviceId, Envelope, Saved, Settings};
+pub use crate::core::settings::{Preferences, SignIn};
+use crate::core::{DeviceId, Envelope, Saved};
 
 thread_local! {
     /// The page's `localStorage`, looked up once: finding it again at every
@@ -46,20 +47,6 @@ fn write_json<T: ToJson + ?Sized>(key: &str, value: &T) -> bool {
     write(key, &json::to_string(value))
 }
 
-/// The last sign-in, to fill the form next time.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SignIn {
-    pub me: String,
-    pub peer: String,
-    pub server: String,
-}
-
-json_object!(SignIn {
-    me: "me",
-    peer: "peer",
-    server: "server"
-});
-
 pub fn last_sign_in() -> Option<SignIn> {
     read_json("bleep.sign-in")
 }
@@ -67,21 +54,6 @@ pub fn last_sign_in() -> Option<SignIn> {
 pub fn remember_sign_in(sign_in: &SignIn) {
     write_json("bleep.sign-in", sign_in);
 }
-
-/// Preferences that are not part of the protocol.
-/// Any field left out of the JSON takes its default.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Preferences {
-    pub timing: Settings,
-    pub sound: bool,
-    pub notifications: bool,
-}
-
-json_object!(Preferences {
-    timing: "timing" = Settings::default(),
-    sound: "sound" = false,
-    notifications: "notifications" = false,
-});
 
 pub fn preferences() -> Preferences {
     read_json("bleep.preferences").unwrap_or_default()

@@ -1,4 +1,6 @@
-//! Timing settings of the protocol, with defaults suited to a ward.
+//! What a user chooses and the browser remembers between visits: the
+//! protocol's timing (with defaults suited to a ward), other preferences, and
+//! the last sign-in. Plain data, so that their stored form is tested natively.
 
 use super::json::json_object;
 
@@ -59,3 +61,32 @@ impl Settings {
         self
     }
 }
+
+/// Preferences that are not part of the protocol.
+/// Any field left out of the JSON takes its default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preferences {
+    pub timing: Settings,
+    pub sound: bool,
+    pub notifications: bool,
+}
+
+json_object!(Preferences {
+    timing: "timing" = Settings::default(),
+    sound: "sound" = false,
+    notifications: "notifications" = false,
+});
+
+/// The last sign-in, to fill the form next time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignIn {
+    pub me: String,
+    pub peer: String,
+    pub server: String,
+}
+
+json_object!(SignIn {
+    me: "me",
+    peer: "peer",
+    server: "server"
+});
