@@ -19,6 +19,8 @@
 
 pub mod claim;
 pub mod envelope;
+#[cfg(test)]
+mod fixtures;
 pub mod journal;
 pub mod json;
 #[cfg(test)]
