@@ -7,9 +7,12 @@
 //! function here then does nothing or returns `None`, and Bleep still works
 //! for the life of the tab.
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::core::claim::Lease;
+use crate::core::codec;
 use crate::core::journal::{self, Change, Journal};
-use crate::core::json::{self, FromJson, ToJson};
 use crate::core::log::MessageLog;
 pub use crate::core::settings::{Preferences, SignIn};
 use crate::core::{DeviceId, Envelope, Saved};
@@ -39,12 +42,12 @@ fn remove(key: &str) {
     }
 }
 
-fn read_json<T: FromJson>(key: &str) -> Option<T> {
-    json::from_str(&read(key)?).ok()
+fn read_json<T: DeserializeOwned>(key: &str) -> Option<T> {
+    codec::from_str(&read(key)?).ok()
 }
 
-fn write_json<T: ToJson + ?Sized>(key: &str, value: &T) -> bool {
-    write(key, &json::to_string(value))
+fn write_json<T: Serialize + ?Sized>(key: &str, value: &T) -> bool {
+    write(key, &codec::to_string(value))
 }
 
 pub fn last_sign_in() -> Option<SignIn> {

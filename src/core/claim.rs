@@ -8,7 +8,8 @@
 //! it every [`LEASE_RENEW_MS`], and drop it when the page goes away; a device
 //! whose lease is missing or older than [`LEASE_TTL_MS`] is free.
 
-use super::json::json_object;
+use serde::{Deserialize, Serialize};
+
 use super::participants::DeviceId;
 use super::types::Millis;
 
@@ -18,19 +19,15 @@ pub const LEASE_RENEW_MS: u64 = 2_000;
 /// After this long without renewal, a lease is abandoned.
 pub const LEASE_TTL_MS: u64 = 6_000;
 
-/// An open tab's hold on a device.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An open tab's hold on a device. Stored as
+/// `{"instance":…,"renewed_at":…}`, both required.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
     /// Random per page load: tells one tab from another, and a duplicated
     /// tab (which copies its original's session storage) from its original.
     pub instance: String,
     pub renewed_at: Millis,
 }
-
-json_object!(Lease {
-    instance: "instance",
-    renewed_at: "renewed_at"
-});
 
 impl Lease {
     pub fn is_live(&self, now: Millis) -> bool {

@@ -6,7 +6,9 @@
 //! HTML. Anything that does not decode, or decodes to something impossible, is
 //! treated as if the key were missing: junk on the server is never ours.
 
-use super::json::{self, json_object};
+use serde::{Deserialize, Serialize};
+
+use super::codec;
 use super::participants::DeviceId;
 use super::small_map::SmallMap;
 
@@ -16,44 +18,41 @@ pub const ENVELOPE_VERSION: u32 = 1;
 /// One message, exactly as stored under its own key.
 ///
 /// Writing the same envelope twice stores the same bytes, so a retry never
-/// makes a second message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// makes a second message. In JSON, fields are named by one letter, in this
+/// order: `v`, `n`, `d`, `s`, `c`, `t`, `x`; all are required.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     /// Format version, so that an encrypted form can come later.
+    #[serde(rename = "v")]
     pub version: u32,
     /// The sender's name as typed.
+    #[serde(rename = "n")]
     pub from: String,
     /// The sending window.
+    #[serde(rename = "d")]
     pub device: DeviceId,
     /// The sender's sequence number: 1, 2, 3… per device.
+    #[serde(rename = "s")]
     pub seq: u64,
     /// Logical clock: one more than the highest clock the sender had seen.
+    #[serde(rename = "c")]
     pub clock: u64,
     /// The sender's wall-clock time, in milliseconds since 1970, for display.
+    #[serde(rename = "t")]
     pub sent_at: u64,
     /// The message text.
+    #[serde(rename = "x")]
     pub text: String,
 }
 
-// In JSON, fields are named by one letter: `v`, `n`, `d`, `s`, `c`, `t`, `x`.
-json_object!(Envelope {
-    version: "v",
-    from: "n",
-    device: "d",
-    seq: "s",
-    clock: "c",
-    sent_at: "t",
-    text: "x",
-});
-
 impl Envelope {
     pub fn encode(&self) -> Vec<u8> {
-        json::to_html_safe(self)
+        codec::to_html_safe(self)
     }
 
     /// Decodes an envelope read from `device`'s key number `seq`.
     pub fn decode(bytes: &[u8], device: &DeviceId, seq: u64) -> Option<Envelope> {
-        let envelope: Envelope = json::from_slice(bytes).ok()?;
+        let envelope: Envelope = codec::from_slice(bytes).ok()?;
         let valid = envelope.version == ENVELOPE_VERSION
             && &envelope.device == device
             && envelope.seq == seq
@@ -65,30 +64,28 @@ impl Envelope {
 
 /// A participant's record: how far each of their windows has sent, and how
 /// far each of their windows has shown every window's messages.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// In JSON: `{"h":{device:head,…},"s":{reader:{sender:seen,…},…}}`; either
+/// may be left out, for none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// Highest message number stored, per device of this participant.
+    #[serde(rename = "h", default)]
     pub heads: SmallMap<DeviceId, u64>,
     /// Per device of this participant: per sending device (either
     /// participant's), the highest number it has shown, all before it too.
     /// For the colleague's devices these are read receipts.
+    #[serde(rename = "s", default)]
     pub seen: SmallMap<DeviceId, SmallMap<DeviceId, u64>>,
 }
 
-// In JSON: `{"h":{device:head,…},"s":{reader:{sender:seen,…},…}}`; either
-// may be left out.
-json_object!(Record {
-    heads: "h" = SmallMap::new(),
-    seen: "s" = SmallMap::new(),
-});
-
 impl Record {
     pub fn encode(&self) -> Vec<u8> {
-        json::to_html_safe(self)
+        codec::to_html_safe(self)
     }
 
     pub fn decode(bytes: &[u8]) -> Option<Record> {
-        json::from_slice(bytes).ok()
+        codec::from_slice(bytes).ok()
     }
 
     /// Takes the higher of each number from `other`; says whether anything grew.

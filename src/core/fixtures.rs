@@ -9,14 +9,25 @@
 //! `BLEEP_WRITE_FIXTURES=1 cargo test --lib fixtures` writes the files
 //! afresh from these values instead; the saved state's file is checked in
 //! `session/saved.rs`, as only the session can build a `Saved`.
+//!
+//! The tests at the end take the fixtures apart: which fields may be left
+//! out and what they then read as, that unknown fields are skipped, and that
+//! a field named twice, a device id that is not one, or nesting too deep
+//! make the whole value junk.
 
 use std::path::PathBuf;
 
+use proptest::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
 use super::claim::Lease;
+use super::codec;
 use super::envelope::{Envelope, Record, ENVELOPE_VERSION};
 use super::journal::{replay, Change, Journal};
-use super::json;
 use super::participants::DeviceId;
+use super::session::Saved;
 use super::settings::{Preferences, Settings, SignIn};
 use super::small_map::SmallMap;
 
@@ -159,8 +170,11 @@ fn journal_chunks_read_and_write_as_before() {
 #[test]
 fn old_transcripts_read_and_write_as_before() {
     let transcript = vec![awkward_envelope(), plain_envelope(1, "ok")];
-    let stored = fixture("transcript.json", json::to_string(&transcript).as_bytes());
-    assert_eq!(json::from_slice::<Vec<Envelope>>(&stored), Ok(transcript));
+    let stored = fixture("transcript.json", codec::to_string(&transcript).as_bytes());
+    assert_eq!(
+        codec::from_slice::<Vec<Envelope>>(&stored).ok(),
+        Some(transcript)
+    );
 }
 
 #[test]
@@ -170,13 +184,19 @@ fn preferences_read_and_write_as_before() {
         sound: true,
         notifications: false,
     };
-    let stored = fixture("preferences.json", json::to_string(&preferences).as_bytes());
-    assert_eq!(json::from_slice(&stored), Ok(preferences));
+    let stored = fixture(
+        "preferences.json",
+        codec::to_string(&preferences).as_bytes(),
+    );
+    assert_eq!(codec::from_slice(&stored).ok(), Some(preferences));
     let stored = fixture(
         "preferences-default.json",
-        json::to_string(&Preferences::default()).as_bytes(),
+        codec::to_string(&Preferences::default()).as_bytes(),
     );
-    assert_eq!(json::from_slice(&stored), Ok(Preferences::default()));
+    assert_eq!(
+        codec::from_slice(&stored).ok(),
+        Some(Preferences::default())
+    );
 }
 
 #[test]
@@ -186,8 +206,8 @@ fn sign_ins_read_and_write_as_before() {
         peer: "Dr  Bob é".into(),
         server: "https://example.org/IMserver.php?a=1&b=\"2\"".into(),
     };
-    let stored = fixture("sign-in.json", json::to_string(&sign_in).as_bytes());
-    assert_eq!(json::from_slice(&stored), Ok(sign_in));
+    let stored = fixture("sign-in.json", codec::to_string(&sign_in).as_bytes());
+    assert_eq!(codec::from_slice(&stored).ok(), Some(sign_in));
 }
 
 #[test]
@@ -196,6 +216,199 @@ fn leases_read_and_write_as_before() {
         instance: "k3j4h5g6x9".into(),
         renewed_at: 1_764_325_000_123,
     };
-    let stored = fixture("lease.json", json::to_string(&lease).as_bytes());
-    assert_eq!(json::from_slice(&stored), Ok(lease));
+    let stored = fixture("lease.json", codec::to_string(&lease).as_bytes());
+    assert_eq!(codec::from_slice(&stored).ok(), Some(lease));
+}
+
+fn read_fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(path).unwrap()
+}
+
+/// The first line of fixture `name` as a JSON object.
+fn fixture_object(name: &str) -> Map<String, Value> {
+    let bytes = read_fixture(name);
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    serde_json::from_slice(line).unwrap()
+}
+
+/// What `text` reads as, as a JSON value (`None` if it is junk).
+fn read_as<T: Serialize + DeserializeOwned>(text: &str) -> Option<Value> {
+    codec::from_str::<T>(text)
+        .ok()
+        .map(|value| serde_json::to_value(value).unwrap())
+}
+
+/// Takes the object of fixture `name`, read as a `T`, apart: each field left
+/// out in turn reads as junk unless `optional` gives the value it then takes;
+/// a field added that `T` does not know is skipped (whatever it holds); any
+/// field named twice makes it junk.
+fn check_fields<T: Serialize + DeserializeOwned>(name: &str, optional: &[(&str, Value)]) {
+    let whole = fixture_object(name);
+    let text = Value::Object(whole.clone()).to_string();
+    assert_eq!(read_as::<T>(&text), Some(Value::Object(whole.clone())));
+    for field in whole.keys() {
+        let mut without = whole.clone();
+        without.remove(field);
+        let read = read_as::<T>(&Value::Object(without).to_string());
+        match optional.iter().find(|(n, _)| n == field) {
+            None => assert_eq!(read, None, "{name}: {field} is required"),
+            Some((_, default)) => {
+                let mut expected = whole.clone();
+                expected.insert(field.clone(), default.clone());
+                assert_eq!(read, Some(Value::Object(expected)), "{name}: {field}");
+            }
+        }
+        let value = &whole[field];
+        let twice = format!("{{\"{field}\":{value},{}", &text[1..]);
+        assert_eq!(read_as::<T>(&twice), None, "{name}: {field} named twice");
+    }
+    let mut more = whole.clone();
+    more.insert(
+        "later".into(),
+        json!({"a": [1, -2.5e3, {"b": null}], "c": "<?"}),
+    );
+    assert_eq!(
+        read_as::<T>(&Value::Object(more).to_string()),
+        Some(Value::Object(whole)),
+        "{name}: an unknown field is skipped"
+    );
+}
+
+#[test]
+fn each_format_reads_only_with_its_required_fields() {
+    check_fields::<Envelope>("envelopes.txt", &[]);
+    check_fields::<Record>("records.txt", &[("h", json!({})), ("s", json!({}))]);
+    check_fields::<Saved>("saved.json", &[("history_pending", json!(false))]);
+    let timing = serde_json::to_value(Settings::default()).unwrap();
+    check_fields::<Preferences>(
+        "preferences.json",
+        &[
+            ("timing", timing.clone()),
+            ("sound", json!(false)),
+            ("notifications", json!(false)),
+        ],
+    );
+    // Within the preferences, each timing setting may be left out too.
+    let stored = fixture_object("preferences.json")["timing"].clone();
+    let Value::Object(stored) = stored else {
+        panic!("timing is an object")
+    };
+    for (field, default) in timing.as_object().unwrap() {
+        let mut without = stored.clone();
+        without.remove(field);
+        let mut expected = stored.clone();
+        expected.insert(field.clone(), default.clone());
+        let text = Value::Object(without).to_string();
+        assert_eq!(read_as::<Settings>(&text), Some(Value::Object(expected)));
+    }
+    check_fields::<SignIn>("sign-in.json", &[]);
+    check_fields::<Lease>("lease.json", &[]);
+}
+
+/// Fixture `name`'s first line with `from` replaced by `to` (once).
+fn altered(name: &str, from: &str, to: &str) -> String {
+    let bytes = read_fixture(name);
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let text = String::from_utf8(line.to_vec()).unwrap();
+    assert!(text.contains(from), "{name} holds {from}");
+    text.replacen(from, to, 1)
+}
+
+#[test]
+fn a_device_id_that_is_not_ten_lower_case_letters_is_junk() {
+    for bad in [
+        "qhxvbnmkaZ",
+        "qhxvbnmka",
+        "qhxvbnmkazz",
+        "qhxvbnmka1",
+        "qhxvbnmkaé",
+        "",
+    ] {
+        let id = format!("\"{bad}\"");
+        let envelope = altered("envelopes.txt", "\"qhxvbnmkaz\"", &id);
+        assert!(codec::from_str::<Envelope>(&envelope).is_err(), "{bad}");
+        // As a key of a record (heads, seen, and who was seen), or of the
+        // followed devices of a saved state.
+        for from in ["\"bbbbbbbbbb\":1", "\"bbbbbbbbbb\":{", "\"ptrewqasdf\":3"] {
+            let to = from
+                .replacen("\"bbbbbbbbbb\"", &id, 1)
+                .replacen("\"ptrewqasdf\"", &id, 1);
+            let record = altered("records.txt", from, &to);
+            assert_eq!(Record::decode(record.as_bytes()), None, "{bad} in {from}");
+        }
+        for from in ["\"device\":\"qhxvbnmkaz\"", "\"bbbbbbbbbb\":{\"owner\""] {
+            let to = from
+                .replacen("\"qhxvbnmkaz\"", &id, 1)
+                .replacen("\"bbbbbbbbbb\"", &id, 1);
+            let saved = altered("saved.json", from, &to);
+            assert!(codec::from_str::<Saved>(&saved).is_err(), "{bad} in {from}");
+        }
+    }
+    // The same letters written with an escape are the same id.
+    let escaped = altered("envelopes.txt", "\"qhxvbnmkaz\"", "\"qhxvbnmka\\u007a\"");
+    assert_eq!(
+        Envelope::decode(escaped.as_bytes(), &device("qhxvbnmkaz"), 4),
+        Some(awkward_envelope())
+    );
+}
+
+#[test]
+fn a_record_naming_a_device_twice_is_junk() {
+    let twice = altered(
+        "records.txt",
+        "\"qhxvbnmkaz\":4",
+        "\"qhxvbnmkaz\":4,\"qhxvbnmkaz\":5",
+    );
+    assert_eq!(Record::decode(twice.as_bytes()), None);
+    let twice = altered(
+        "records.txt",
+        "\"ptrewqasdf\":3",
+        "\"ptrewqasdf\":3,\"ptrewqasdf\":3",
+    );
+    assert_eq!(Record::decode(twice.as_bytes()), None);
+}
+
+#[test]
+fn nesting_deeper_than_64_is_junk_even_where_skipped() {
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    // The envelope's object is one level; an unknown field may nest 63 more.
+    let ok = altered(
+        "envelopes.txt",
+        "{\"v\":1,",
+        &format!("{{\"z\":{},\"v\":1,", nested(63)),
+    );
+    assert!(Envelope::decode(ok.as_bytes(), &device("qhxvbnmkaz"), 4).is_some());
+    let deep = altered(
+        "envelopes.txt",
+        "{\"v\":1,",
+        &format!("{{\"z\":{},\"v\":1,", nested(64)),
+    );
+    assert_eq!(
+        Envelope::decode(deep.as_bytes(), &device("qhxvbnmkaz"), 4),
+        None
+    );
+}
+
+proptest! {
+    #[test]
+    fn reading_damaged_stored_values_never_panics(
+        which in 0..4usize, at in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<bool>()
+    ) {
+        let name = ["saved.json", "records.txt", "envelopes.txt", "preferences.json"][which];
+        let mut bytes = read_fixture(name);
+        let i = at.index(bytes.len());
+        if cut {
+            bytes.truncate(i);
+        } else {
+            bytes[i] = byte;
+        }
+        let _ = codec::from_slice::<Saved>(&bytes);
+        let _ = codec::from_slice::<Preferences>(&bytes);
+        let _ = Record::decode(&bytes);
+        let _ = Envelope::decode(&bytes, &device("qhxvbnmkaz"), 4);
+        let _ = replay([String::from_utf8_lossy(&bytes).as_ref()]);
+    }
 }

@@ -7,24 +7,23 @@
 //! - [`session`]: the turn machine, outbox, polling and repair;
 //! - [`types`]: the words the session and its callers share (turn,
 //!   delivery, connection, why a message was refused);
-//! - [`settings`]: the intervals it runs on;
+//! - [`settings`]: the intervals it runs on, and the preferences and sign-in
+//!   a browser remembers;
 //! - [`small_map`]: ordered maps and sets for a handful of entries;
 //! - [`claim`]: which device id a browser tab speaks as;
 //! - [`trust`]: protocol version 2's encryption and authentication (not
 //!   yet wired into the session);
-//! - [`json`]: how all of it is written as JSON, on the server and in the
-//!   browser.
+//! - [`codec`]: how all of it is written as JSON (serde_json), on the server
+//!   and in the browser.
 //!
 //! `PROTOCOL.md` at the root of the repository describes the protocol itself.
 
 pub mod claim;
+pub mod codec;
 pub mod envelope;
 #[cfg(test)]
 mod fixtures;
 pub mod journal;
-pub mod json;
-#[cfg(test)]
-mod json_compat;
 pub mod log;
 pub mod participants;
 pub mod session;

@@ -10,14 +10,15 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use super::json::{self, json_object, FromJson, ToJson, Value, Writer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// The longest name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 40;
 
 /// A participant's name: as typed (for display) and in normal form (for
-/// comparisons and keys).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// comparisons and keys). Stored as `{"typed":…,"normal":…}` and read back
+/// as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Name {
     typed: String,
     normal: String,
@@ -57,12 +58,6 @@ impl Name {
         other == self.typed || Name::parse(other).is_ok_and(|n| n.normal == self.normal)
     }
 }
-
-// In JSON: `{"typed":…,"normal":…}`, read back as written.
-json_object!(Name {
-    typed: "typed",
-    normal: "normal"
-});
 
 /// Lower-cases text as Unicode's default case conversion does, which is how
 /// names are compared. Native builds use the standard library's tables; the
@@ -130,7 +125,7 @@ impl fmt::Display for NameError {
 impl std::error::Error for NameError {}
 
 /// The two people in a conversation, seen from one of them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pair {
     pub me: Name,
     pub peer: Name,
@@ -153,11 +148,6 @@ impl Pair {
     }
 }
 
-json_object!(Pair {
-    me: "me",
-    peer: "peer"
-});
-
 /// Which sign-in field a [`NameError`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -167,7 +157,11 @@ pub enum Field {
 
 /// A window's identity on the server: random letters, chosen once per
 /// browser profile, so that one person's windows never write the same key.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Stored as a string; reading refuses one that is not [`DeviceId::LEN`]
+/// lower-case letters.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct DeviceId(String);
 
 impl DeviceId {
@@ -185,8 +179,11 @@ impl DeviceId {
 
     /// Accepts an id read back from the server or from storage.
     pub fn parse(text: &str) -> Option<DeviceId> {
-        let ok = text.len() == Self::LEN && text.bytes().all(|b| b.is_ascii_lowercase());
-        ok.then(|| DeviceId(text.to_owned()))
+        Self::is_valid(text).then(|| DeviceId(text.to_owned()))
+    }
+
+    fn is_valid(text: &str) -> bool {
+        text.len() == Self::LEN && text.bytes().all(|b| b.is_ascii_lowercase())
     }
 
     pub fn as_str(&self) -> &str {
@@ -194,22 +191,37 @@ impl DeviceId {
     }
 }
 
+impl TryFrom<String> for DeviceId {
+    type Error = NotADeviceId;
+
+    fn try_from(text: String) -> Result<DeviceId, NotADeviceId> {
+        if DeviceId::is_valid(&text) {
+            Ok(DeviceId(text))
+        } else {
+            Err(NotADeviceId)
+        }
+    }
+}
+
+impl Serialize for DeviceId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Why a stored device id was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotADeviceId;
+
+impl fmt::Display for NotADeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a device id is {} lower-case letters", DeviceId::LEN)
+    }
+}
+
 impl fmt::Display for DeviceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// In JSON, a device id is a string.
-impl ToJson for DeviceId {
-    fn write_json(&self, out: &mut Writer) {
-        out.string(&self.0);
-    }
-}
-
-impl FromJson for DeviceId {
-    fn from_json(value: &Value) -> Result<DeviceId, json::Error> {
-        DeviceId::parse(&String::from_json(value)?).ok_or(json::Error::new("Expected a device id."))
     }
 }
 

@@ -2,12 +2,14 @@
 //! protocol's timing (with defaults suited to a ward), other preferences, and
 //! the last sign-in. Plain data, so that their stored form is tested natively.
 
-use super::json::json_object;
+use serde::{Deserialize, Serialize};
 
 /// How often Bleep asks the server for news, and how it backs off.
 ///
-/// All times are in milliseconds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// All times are in milliseconds. Stored as an object with the field names
+/// below, in this order; any left out take their default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Settings {
     /// Between polls while you wait for a reply.
     pub waiting_poll_ms: u64,
@@ -36,17 +38,6 @@ impl Default for Settings {
     }
 }
 
-// In JSON, an object with the field names above; any left out take their
-// default.
-json_object!(Settings {
-    waiting_poll_ms: "waiting_poll_ms" = Settings::default().waiting_poll_ms,
-    idle_poll_ms: "idle_poll_ms" = Settings::default().idle_poll_ms,
-    hidden_poll_ms: "hidden_poll_ms" = Settings::default().hidden_poll_ms,
-    backoff_first_ms: "backoff_first_ms" = Settings::default().backoff_first_ms,
-    backoff_max_ms: "backoff_max_ms" = Settings::default().backoff_max_ms,
-    request_timeout_ms: "request_timeout_ms" = Settings::default().request_timeout_ms,
-});
-
 impl Settings {
     /// Brings every interval into a range that neither floods the server nor
     /// leaves a clinician waiting for minutes.
@@ -64,29 +55,18 @@ impl Settings {
 
 /// Preferences that are not part of the protocol.
 /// Any field left out of the JSON takes its default.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Preferences {
     pub timing: Settings,
     pub sound: bool,
     pub notifications: bool,
 }
 
-json_object!(Preferences {
-    timing: "timing" = Settings::default(),
-    sound: "sound" = false,
-    notifications: "notifications" = false,
-});
-
-/// The last sign-in, to fill the form next time.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The last sign-in, to fill the form next time; every field is required.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignIn {
     pub me: String,
     pub peer: String,
     pub server: String,
 }
-
-json_object!(SignIn {
-    me: "me",
-    peer: "peer",
-    server: "server"
-});

@@ -11,6 +11,12 @@
 //! Iteration is in key order, so anything written from these maps (the JSON
 //! of a record, say) comes out the same as from a `BTreeMap`.
 
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 /// An ordered map, for a few entries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmallMap<K, V> {
@@ -119,6 +125,40 @@ impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
             map.insert(key, value);
         }
         map
+    }
+}
+
+/// Written as a map (a JSON object), in key order, as a `BTreeMap` is.
+impl<K: Serialize, V: Serialize> Serialize for SmallMap<K, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.entries.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+/// Read from a map that names each key once.
+impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for SmallMap<K, V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SmallMap<K, V>, D::Error> {
+        deserializer.deserialize_map(Entries(PhantomData))
+    }
+}
+
+struct Entries<K, V>(PhantomData<(K, V)>);
+
+impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for Entries<K, V> {
+    type Value = SmallMap<K, V>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<SmallMap<K, V>, A::Error> {
+        let mut map = SmallMap::new();
+        while let Some((key, value)) = entries.next_entry()? {
+            if map.insert(key, value).is_some() {
+                return Err(de::Error::custom("a key appears twice"));
+            }
+        }
+        Ok(map)
     }
 }
 

@@ -3,8 +3,8 @@
 //! would: the state as JSON text and the transcript as journal chunks, so a
 //! reload reads them back through the same formats.
 
+use crate::core::codec;
 use crate::core::journal::{self, Change, Journal};
-use crate::core::json;
 use crate::core::log::MessageLog;
 use crate::core::Saved;
 
@@ -33,7 +33,7 @@ impl MemoryStorage {
 
 impl Storage for MemoryStorage {
     fn load(&mut self) -> Option<(Saved, MessageLog)> {
-        let saved = json::from_str(self.state.as_deref()?).ok()?;
+        let saved = codec::from_str(self.state.as_deref()?).ok()?;
         Some((saved, self.transcript()))
     }
 
@@ -43,7 +43,7 @@ impl Storage for MemoryStorage {
     }
 
     fn save_state(&mut self, saved: &Saved) -> bool {
-        self.state = Some(json::to_string(saved));
+        self.state = Some(codec::to_string(saved));
         true
     }
 

@@ -5,31 +5,35 @@
 //! A device is learnt from a record (its head) or from the history; its
 //! messages are fetched one after the other, from the first one missing.
 
+use serde::{Deserialize, Serialize};
+
 use super::super::envelope::Record;
-use super::super::json::{self, json_object, FromJson, ToJson, Value, Writer};
 use super::super::log::MessageLog;
 use super::super::participants::DeviceId;
 use super::super::small_map::SmallMap;
 use super::super::types::Millis;
 
-/// Who a followed device belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Who a followed device belongs to. Stored as `"Me"` or `"Peer"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum Owner {
     /// Another window of yours.
     Me,
     Peer,
 }
 
-/// What is known of another window's messages.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What is known of another window's messages. Stored as
+/// `{"owner":…,"head":…}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Follow {
     pub owner: Owner,
     /// The highest number known to exist.
     pub head: u64,
     /// Messages 1..=have are in the log (or known lost for good).
     /// Not saved: recounted on restore.
+    #[serde(skip)]
     pub have: u64,
     /// Do not ask again for a missing message before this time. Not saved.
+    #[serde(skip)]
     pub retry_at: Millis,
 }
 
@@ -39,29 +43,6 @@ impl Follow {
         self.have < self.head
     }
 }
-
-/// In JSON: `"Me"` or `"Peer"`.
-impl ToJson for Owner {
-    fn write_json(&self, out: &mut Writer) {
-        out.string(match self {
-            Owner::Me => "Me",
-            Owner::Peer => "Peer",
-        });
-    }
-}
-
-impl FromJson for Owner {
-    fn from_json(value: &Value) -> Result<Owner, json::Error> {
-        match String::from_json(value)?.as_str() {
-            "Me" => Ok(Owner::Me),
-            "Peer" => Ok(Owner::Peer),
-            _ => Err(json::Error::new("Expected Me or Peer.")),
-        }
-    }
-}
-
-// In JSON: `{"owner":…,"head":…}`.
-json_object!(Follow { owner: "owner", head: "head" } unsaved { have: 0, retry_at: 0 });
 
 /// Every followed device, in device order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -4,9 +4,10 @@
 //! Whatever the saved transcript lacks on restore is fetched again. How a
 //! session is saved and restored is in [`super::restore`].
 
+use serde::{Deserialize, Serialize};
+
 use super::super::envelope::{Envelope, Record};
 use super::super::journal::Change;
-use super::super::json::json_object;
 use super::super::participants::{DeviceId, Pair};
 use super::super::small_map::SmallMap;
 use super::follows::Follow;
@@ -19,7 +20,9 @@ pub(super) const SAVED_VERSION: u32 = 1;
 /// every request. The transcript ([`super::Session::unsaved_transcript`], appended
 /// to a [`super::super::journal`]) may be saved less often: whatever it lacks
 /// on restore is fetched again.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Stored as an object with the field names below, in this order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
     pub(super) version: u32,
     pub(super) pair: Pair,
@@ -32,26 +35,12 @@ pub struct Saved {
     pub(super) outbox: Vec<u64>,
     /// Whether the first load of the history had not happened yet (may be
     /// left out of the JSON: `false`).
+    #[serde(default)]
     pub(super) history_pending: bool,
     pub(super) follows: SmallMap<DeviceId, Follow>,
     pub(super) peer_record: Record,
     pub(super) record: Record,
 }
-
-// In JSON, an object with the field names above, in that order.
-json_object!(Saved {
-    version: "version",
-    pair: "pair",
-    device: "device",
-    next_seq: "next_seq",
-    sent_head: "sent_head",
-    recent_own: "recent_own",
-    outbox: "outbox",
-    history_pending: "history_pending" = false,
-    follows: "follows",
-    peer_record: "peer_record",
-    record: "record",
-});
 
 impl Saved {
     pub fn pair(&self) -> &Pair {
@@ -102,7 +91,7 @@ impl Persistence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::json;
+    use crate::core::codec;
     use crate::core::session::Session;
     use crate::core::settings::Settings;
 
@@ -133,11 +122,11 @@ mod tests {
             1,
         );
         let saved = session.saved();
-        let text = json::to_string(&saved);
+        let text = codec::to_string(&saved);
         assert!(text.starts_with("{\"version\":1,\"pair\":"), "{text}");
-        assert_eq!(json::from_str::<Saved>(&text), Ok(saved.clone()));
+        assert_eq!(codec::from_str::<Saved>(&text).ok(), Some(saved.clone()));
         let without = text.replace("\"history_pending\":true,", "");
-        let read: Saved = json::from_str(&without).unwrap();
+        let read: Saved = codec::from_str(&without).unwrap();
         assert!(!read.history_pending);
     }
 
@@ -182,7 +171,7 @@ mod tests {
     fn saved_states_read_and_write_as_before() {
         use crate::core::fixtures::fixture;
         let saved = saved_example();
-        let stored = fixture("saved.json", json::to_string(&saved).as_bytes());
-        assert_eq!(json::from_slice(&stored), Ok(saved));
+        let stored = fixture("saved.json", codec::to_string(&saved).as_bytes());
+        assert_eq!(codec::from_slice::<Saved>(&stored).ok(), Some(saved));
     }
 }

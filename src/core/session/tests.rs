@@ -2,8 +2,10 @@
 //! its public calls and the requests it hands out.
 
 use super::*;
-use crate::core::json::{self, FromJson, ToJson};
+use crate::core::codec;
 use crate::imserver::answer::{Answer, ImError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 fn session(me: &str, peer: &str, device: &str) -> Session {
     let pair = Pair::parse(me, peer).unwrap();
@@ -16,8 +18,8 @@ fn session(me: &str, peer: &str, device: &str) -> Session {
     )
 }
 
-fn through_json<T: ToJson + FromJson>(value: &T) -> T {
-    json::from_str(&json::to_string(value)).unwrap()
+fn through_json<T: Serialize + DeserializeOwned>(value: &T) -> T {
+    codec::from_str(&codec::to_string(value)).unwrap()
 }
 
 #[test]
