@@ -35,20 +35,29 @@ pub type Error = serde_json::Error;
 
 /// `value` as compact JSON, for local storage.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
-    // Cannot fail: every map Bleep stores is keyed by strings, and no type
-    // has a Serialize of its own that could refuse.
-    serde_json::to_string(value).expect("Bleep's stored types always serialize")
+    match serde_json::to_string(value) {
+        Ok(text) => text,
+        Err(_) => cannot_fail(),
+    }
 }
 
 /// `value` as compact JSON with `<`, `>` and `&` escaped, for the server.
 pub fn to_html_safe<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::new();
-    value
-        .serialize(&mut serde_json::Serializer::with_formatter(
-            &mut out, HtmlSafe,
-        ))
-        .expect("Bleep's stored types always serialize");
-    out
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, HtmlSafe);
+    match value.serialize(&mut serializer) {
+        Ok(()) => out,
+        Err(_) => cannot_fail(),
+    }
+}
+
+/// Writing a stored type cannot fail: every map Bleep stores is keyed by
+/// strings, no type has a `Serialize` of its own that could refuse, and a
+/// `Vec` takes any bytes. (Not `expect`: that would bring the error's
+/// `Debug` into the WebAssembly for a message never shown.)
+#[cold]
+fn cannot_fail() -> ! {
+    unreachable!("Bleep's stored types always serialize")
 }
 
 /// Reads a `T` from a JSON text.
