@@ -526,7 +526,7 @@ pub fn render_and_memory(
     std::thread::sleep(Duration::from_millis(300));
     let memory = alice.exec(
         "const B = window.__bench;
-         // The release build renames the exports (scripts/trim-release.mjs): find the memory.
+         // The wasm's linear memory, whatever name it is exported under.
          const memory = B.wasm && Object.values(B.wasm).find(v => v instanceof WebAssembly.Memory);
          const wasm = memory ? memory.buffer.byteLength : null;
          return { used: performance.memory.usedJSHeapSize, total: performance.memory.totalJSHeapSize, wasm,
