@@ -35,16 +35,19 @@ pub type Error = serde_json::Error;
 
 /// `value` as compact JSON, for local storage.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
-    match serde_json::to_string(value) {
-        Ok(text) => text,
-        Err(_) => cannot_fail(),
-    }
+    String::from_utf8(write(value, false)).unwrap_or_else(|_| cannot_fail())
 }
 
 /// `value` as compact JSON with `<`, `>` and `&` escaped, for the server.
 pub fn to_html_safe<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    write(value, true)
+}
+
+/// Both of the above: one serializer type, so that the WebAssembly holds one
+/// copy of each type's writing code, not two.
+fn write<T: Serialize + ?Sized>(value: &T, html_safe: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, HtmlSafe);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, Compact { html_safe });
     match value.serialize(&mut serializer) {
         Ok(()) => out,
         Err(_) => cannot_fail(),
@@ -71,16 +74,22 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(bytes)
 }
 
-/// serde_json's compact output, with `<`, `>` and `&` in strings (values
-/// and field names) written as `\u003c`, `\u003e` and `\u0026`.
-struct HtmlSafe;
+/// serde_json's compact output, and with `html_safe`, `<`, `>` and `&` in
+/// strings (values and field names) written as `\u003c`, `\u003e` and
+/// `\u0026`.
+struct Compact {
+    html_safe: bool,
+}
 
-impl Formatter for HtmlSafe {
+impl Formatter for Compact {
     fn write_string_fragment<W: ?Sized + io::Write>(
         &mut self,
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        if !self.html_safe {
+            return CompactFormatter.write_string_fragment(writer, fragment);
+        }
         let mut rest = fragment;
         while let Some(at) = rest.find(['<', '>', '&']) {
             let (plain, markup) = rest.split_at(at);
@@ -238,6 +247,8 @@ mod tests {
         );
         assert!(from_str::<Pair>("{\"b\":\"x\"}").is_err(), "a is required");
         assert!(from_str::<Pair>("{\"a\":-1}").is_err());
+        assert!(from_str::<Pair>("{\"a\":-0}").is_err());
+        assert!(from_str::<Pair>("{\"a\":1e2}").is_err());
         assert!(from_str::<Pair>("{\"a\":1.0}").is_err());
         assert!(from_str::<Pair>("{\"a\":1} x").is_err());
         assert!(from_str::<Pair>("{\"a\":1,\"b\":null}").is_err());
