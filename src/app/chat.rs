@@ -14,10 +14,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::clock::{now_ms, BrowserClock};
 use super::device::DeviceClaim;
@@ -111,9 +110,6 @@ impl ChatView {
     }
 }
 
-/// An event listener to remove when the chat stops.
-type Listener = (web_sys::EventTarget, &'static str, Closure<dyn FnMut()>);
-
 type ChatDriver = Driver<BrowserTransport, ChatStorage, BrowserClock>;
 
 /// A running conversation. Dropped (and stopped) with its screen.
@@ -134,7 +130,9 @@ pub struct Chat {
     /// the transcript held when they were last counted.
     limit: Cell<usize>,
     total: Cell<usize>,
-    listeners: RefCell<Vec<Listener>>,
+    /// The page's events the chat follows (see [`Chat::listen`]); each
+    /// listener removes itself when dropped.
+    listeners: RefCell<Vec<EventListener>>,
 }
 
 impl Chat {
@@ -245,10 +243,7 @@ impl Chat {
         self.transcript_timer.borrow_mut().take();
         self.clock.borrow_mut().take();
         self.claim.borrow_mut().take();
-        for (target, event, closure) in self.listeners.borrow_mut().drain(..) {
-            let _ =
-                target.remove_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
-        }
+        self.listeners.borrow_mut().clear();
     }
 
     fn set_visible(self: &Rc<Self>, visible: bool) {
@@ -471,52 +466,30 @@ impl Chat {
         }
     }
 
-    /// Listens for the tab being hidden or shown and the network coming back.
+    /// Listens for the tab being hidden or shown, the network coming back,
+    /// and the tab closing or reloading (which saves the transcript at once).
     fn listen(self: &Rc<Self>) {
-        let Some(window) = web_sys::window() else {
-            return;
+        let listener = |target: &web_sys::EventTarget, event: &'static str, act: fn(&Rc<Chat>)| {
+            let chat = Rc::downgrade(self);
+            EventListener::new(target, event, move |_| {
+                if let Some(chat) = chat.upgrade() {
+                    act(&chat);
+                }
+            })
         };
-        let weak = Rc::downgrade(self);
-        let on_visibility = Closure::<dyn FnMut()>::new(move || {
-            if let Some(chat) = weak.upgrade() {
-                chat.set_visible(!is_hidden());
-            }
-        });
-        let weak = Rc::downgrade(self);
-        let on_online = Closure::<dyn FnMut()>::new(move || {
-            if let Some(chat) = weak.upgrade() {
-                chat.retry_now();
-            }
-        });
-        // A closing or reloading tab saves its transcript at once.
-        let weak = Rc::downgrade(self);
-        let on_pagehide = Closure::<dyn FnMut()>::new(move || {
-            if let Some(chat) = weak.upgrade() {
+        *self.listeners.borrow_mut() = vec![
+            listener(&document(), "visibilitychange", |chat| {
+                chat.set_visible(!is_hidden())
+            }),
+            listener(&window(), "online", |chat| chat.retry_now()),
+            listener(&window(), "pagehide", |chat| {
                 chat.driver.save_transcript();
-            }
-        });
-        let mut listeners = self.listeners.borrow_mut();
-        if let Some(document) = window.document() {
-            let target: web_sys::EventTarget = document.into();
-            let _ = target.add_event_listener_with_callback(
-                "visibilitychange",
-                on_visibility.as_ref().unchecked_ref(),
-            );
-            listeners.push((target, "visibilitychange", on_visibility));
-        }
-        let target: web_sys::EventTarget = window.into();
-        let _ =
-            target.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
-        listeners.push((target.clone(), "online", on_online));
-        let _ = target
-            .add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref());
-        listeners.push((target, "pagehide", on_pagehide));
+            }),
+        ];
     }
 }
 
 /// Whether the tab is hidden (another tab in front, or minimised).
 pub fn is_hidden() -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .is_some_and(|d| d.hidden())
+    document().hidden()
 }
