@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use gloo_events::EventListener;
-use gloo_timers::callback::{Interval, Timeout};
+use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 
 use super::clock::{now_ms, BrowserClock};
@@ -89,8 +89,6 @@ pub struct ChatView {
     pub loading: RwSignal<bool>,
     /// How many earlier messages are not on screen.
     pub earlier: RwSignal<usize>,
-    /// The time, ticking once a second, for "waiting for 2 min" and retries.
-    pub now: RwSignal<u64>,
     /// Whether local storage refused to save (it is full or disabled).
     pub storage_failed: RwSignal<bool>,
 }
@@ -104,7 +102,6 @@ impl ChatView {
             unread: RwSignal::new(0),
             loading: RwSignal::new(true),
             earlier: RwSignal::new(0),
-            now: RwSignal::new(now_ms()),
             storage_failed: RwSignal::new(false),
         }
     }
@@ -124,8 +121,6 @@ pub struct Chat {
     timer: RefCell<Option<Timeout>>,
     /// Saves the transcript a moment after it changed.
     transcript_timer: RefCell<Option<Timeout>>,
-    /// Ticks `view.now`.
-    clock: RefCell<Option<Interval>>,
     /// How many of the newest messages are on screen at most, and how many
     /// the transcript held when they were last counted.
     limit: Cell<usize>,
@@ -165,13 +160,10 @@ impl Chat {
             view: ChatView::new(),
             timer: RefCell::new(None),
             transcript_timer: RefCell::new(None),
-            clock: RefCell::new(None),
             limit: Cell::new(SHOWN_AT_FIRST),
             total: Cell::new(0),
             listeners: RefCell::new(Vec::new()),
         });
-        let now = chat.view.now;
-        *chat.clock.borrow_mut() = Some(Interval::new(1_000, move || now.set(now_ms())));
         chat.listen();
         chat.driver.set_visible(!is_hidden());
         // The whole state once; from now on, only what the events name.
@@ -241,7 +233,6 @@ impl Chat {
         self.driver.stop();
         self.timer.borrow_mut().take();
         self.transcript_timer.borrow_mut().take();
-        self.clock.borrow_mut().take();
         self.claim.borrow_mut().take();
         self.listeners.borrow_mut().clear();
     }

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::chat::{Chat, ChatView};
 use super::storage::Preferences;
+use crate::core::Millis;
 
 /// The open conversation, as every piece of its screen sees it.
 #[derive(Clone)]
@@ -17,6 +18,9 @@ pub struct Conversation {
     pub chat: StoredValue<Rc<Chat>, LocalStorage>,
     /// What the chat shows, as signals.
     pub view: ChatView,
+    /// The time, ticking once a second, for "waiting for 2 min" and "not
+    /// sent yet".
+    pub now: ReadSignal<Millis>,
     /// Your name and your colleague's, as typed.
     pub me: String,
     pub peer: String,

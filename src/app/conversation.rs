@@ -6,9 +6,11 @@ use leptos::prelude::*;
 
 use super::attention::Attention;
 use super::chat::Chat;
+use super::clock::now_ms;
 use super::composer::Composer;
 use super::connection_banner::ConnectionBanner;
 use super::context::{provide_conversation, Conversation};
+use super::hooks::use_interval;
 use super::joined::Joined;
 use super::settings_panel::SettingsPanel;
 use super::storage;
@@ -30,9 +32,12 @@ pub fn ConversationScreen(
     let view = chat.view();
     let chat = StoredValue::new_local(chat);
     on_cleanup(move || chat.get_value().stop());
+    let now = RwSignal::new(now_ms());
+    use_interval(1_000, move || now.set(now_ms()));
     let conversation = Conversation {
         chat,
         view,
+        now: now.read_only(),
         me: joined.pair.me.typed().to_owned(),
         peer: joined.pair.peer.typed().to_owned(),
         server: joined.server.clone(),

@@ -2,11 +2,22 @@
 //! each is set up when the component is built and taken down by
 //! `on_cleanup` when it goes, so nothing outlives its screen.
 
+use gloo_timers::callback::Interval;
 use leptos::html::ElementType;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+/// Calls `tick` every `period_ms` milliseconds until the component goes.
+///
+/// The `timer` example of Leptos wraps `setInterval` the same way, but never
+/// clears the last interval: here `on_cleanup` does.
+pub fn use_interval(period_ms: u32, tick: impl FnMut() + 'static) {
+    let interval = SendWrapper::new(Interval::new(period_ms, tick));
+    // Dropping a gloo interval clears it.
+    on_cleanup(move || drop(interval.take()));
+}
 
 /// Calls `on_resize` whenever the element of `target` changes size (and
 /// once when it is first laid out), until the component goes.

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use super::chat::{Chat, ChatView, MessageRow};
 use super::context::{use_conversation, Conversation};
 use super::hooks::use_resize_observer;
-use crate::core::Delivery;
+use crate::core::{Delivery, Millis};
 use crate::display::{delivery_mark, empty_transcript, show_earlier, SHOWN_AT_FIRST};
 
 /// After this long, a pending message says it has not been sent yet.
@@ -44,12 +44,13 @@ fn with_days(rows: Vec<MessageRow>) -> Vec<(MessageRow, Option<String>)> {
 
 #[component]
 pub fn Transcript() -> impl IntoView {
-    let Conversation { chat, view, .. } = use_conversation();
+    let Conversation {
+        chat, view, now, ..
+    } = use_conversation();
     let ChatView {
         messages,
         loading,
         earlier,
-        now,
         ..
     } = view;
     let scroller = NodeRef::<Div>::new();
@@ -135,7 +136,7 @@ fn Message(
     row: MessageRow,
     separator: Option<String>,
     /// The ticking clock, for "not sent yet".
-    now: RwSignal<u64>,
+    now: ReadSignal<Millis>,
     chat: StoredValue<Rc<Chat>, LocalStorage>,
 ) -> impl IntoView {
     // Only a pending message watches the clock.

@@ -8,8 +8,10 @@ use crate::display::elapsed;
 
 #[component]
 pub fn TurnBanner() -> impl IntoView {
-    let Conversation { view, peer, .. } = use_conversation();
-    let (turn, now) = (view.turn, view.now);
+    let Conversation {
+        view, now, peer, ..
+    } = use_conversation();
+    let turn = view.turn;
     let text = move || match turn.get() {
         TurnState::Loading => "Loading the conversation…".to_owned(),
         TurnState::Idle => "Your turn".to_owned(),
