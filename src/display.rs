@@ -1,9 +1,11 @@
-//! What the screens say, in one place: the turn in the banner, the
-//! composer and the transcript, delivery marks, the tab's title, and the
-//! small formats they share. Plain functions of plain values, tested
-//! natively; the components only call them.
+//! What the screens say, in one place: the turn (in the banner, the
+//! composer and the transcript), the sign-in's connection check, delivery
+//! marks, the tab's title, and the small formats they share. Plain
+//! functions of plain values, tested natively; the components only call
+//! them. (A refused message says why through [`crate::core::SendError`]'s
+//! own message: errors carry their words.)
 
-use crate::core::Delivery;
+use crate::core::{Delivery, Millis, Turn};
 
 /// How many of the newest messages a transcript shows before "show earlier"
 /// (and how many more each press shows). A screen holds a dozen; the rest is
@@ -78,10 +80,100 @@ pub fn budget_note(used: usize, limit: usize) -> Option<String> {
     }
 }
 
+/// The turn, as the screens show it: the session's [`Turn`], or `Loading`
+/// while a new window still reads the conversation from the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TurnState {
+    Loading,
+    Idle,
+    Sending,
+    Waiting { since: Millis },
+}
+
+/// What the screens say while a new window reads the conversation.
+const LOADING: &str = "Loading the conversation…";
+
+impl TurnState {
+    /// The screens' view of `turn`, given whether the history is still
+    /// being read.
+    pub fn new(turn: Turn, loading_history: bool) -> TurnState {
+        match turn {
+            _ if loading_history => TurnState::Loading,
+            Turn::Idle => TurnState::Idle,
+            Turn::Sending => TurnState::Sending,
+            Turn::Waiting { since } => TurnState::Waiting { since },
+        }
+    }
+
+    /// The turn banner's `data-state` (a test hook: see README.md).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnState::Loading => "loading",
+            TurnState::Idle => "idle",
+            TurnState::Sending => "sending",
+            TurnState::Waiting { .. } => "waiting",
+        }
+    }
+
+    /// What the turn banner says at `now`, talking with `peer`.
+    pub fn banner(self, peer: &str, now: Millis) -> String {
+        match self {
+            TurnState::Loading => LOADING.to_owned(),
+            TurnState::Idle => "Your turn".to_owned(),
+            TurnState::Sending => "Sending…".to_owned(),
+            TurnState::Waiting { since } => format!(
+                "Waiting for {peer} to reply ({})",
+                elapsed(now.saturating_sub(since))
+            ),
+        }
+    }
+
+    /// Why the composer will not send now, or `None` when it is your turn.
+    pub fn composer_lock(self, peer: &str) -> Option<String> {
+        match self {
+            TurnState::Idle => None,
+            TurnState::Loading => Some("Loading the conversation from the server…".to_owned()),
+            TurnState::Sending => Some("Sending your message…".to_owned()),
+            TurnState::Waiting { .. } => Some(format!(
+                "Waiting for {peer}'s reply: you can write your next message meanwhile."
+            )),
+        }
+    }
+}
+
+/// What the sign-in's connection check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerCheck {
+    Checking,
+    Connected,
+    /// Why not, in plain words.
+    Unreachable(String),
+}
+
+impl ServerCheck {
+    /// The status line's `data-state` (a test hook: see README.md).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ServerCheck::Checking => "checking",
+            ServerCheck::Connected => "connected",
+            ServerCheck::Unreachable(_) => "unreachable",
+        }
+    }
+
+    /// What the status line under the sign-in form says.
+    pub fn message(&self) -> String {
+        match self {
+            ServerCheck::Checking => "Checking the server…".to_owned(),
+            ServerCheck::Connected => "✓ Connected: the server answers.".to_owned(),
+            ServerCheck::Unreachable(why) => format!("✗ Server not reachable. {why}"),
+        }
+    }
+}
+
 /// What the transcript says while it has no message to show.
 pub fn empty_transcript(loading: bool) -> &'static str {
     if loading {
-        "Loading the conversation…"
+        LOADING
     } else {
         "No messages yet. Either of you may start."
     }
@@ -170,5 +262,45 @@ mod tests {
         assert_eq!(tab_title(0, "Bob"), "Bleep — Bob");
         assert_eq!(tab_title(3, "Bob"), "(3) Bleep — Bob");
         assert_eq!(reply_notification("Bob"), "Bleep: reply from Bob");
+    }
+
+    #[test]
+    fn the_turn_is_worded_alike_in_the_banner_and_the_composer() {
+        let waiting = TurnState::new(Turn::Waiting { since: 1_000 }, false);
+        assert_eq!(waiting.as_str(), "waiting");
+        assert_eq!(
+            waiting.banner("Bob", 126_000),
+            "Waiting for Bob to reply (2 min)"
+        );
+        assert!(waiting
+            .composer_lock("Bob")
+            .unwrap()
+            .starts_with("Waiting for Bob's reply"));
+        let idle = TurnState::new(Turn::Idle, false);
+        assert_eq!(
+            (idle.as_str(), idle.banner("Bob", 0)),
+            ("idle", "Your turn".to_owned())
+        );
+        assert_eq!(idle.composer_lock("Bob"), None);
+        // While the history loads, the turn is not known yet.
+        let loading = TurnState::new(Turn::Idle, true);
+        assert_eq!(loading.as_str(), "loading");
+        assert_eq!(loading.banner("Bob", 0), empty_transcript(true));
+        assert!(loading
+            .composer_lock("Bob")
+            .unwrap()
+            .starts_with("Loading the conversation"));
+        assert_eq!(TurnState::new(Turn::Sending, false).as_str(), "sending");
+    }
+
+    #[test]
+    fn the_connection_check_says_why_a_server_is_not_reachable() {
+        let down = ServerCheck::Unreachable("No answer within 5 s.".to_owned());
+        assert_eq!(down.as_str(), "unreachable");
+        assert_eq!(
+            down.message(),
+            "✗ Server not reachable. No answer within 5 s."
+        );
+        assert_eq!(ServerCheck::Connected.as_str(), "connected");
     }
 }

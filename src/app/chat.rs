@@ -22,8 +22,8 @@ use super::clock::{now_ms, BrowserClock};
 use super::device::DeviceClaim;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey, ChatStorage};
-use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings, Turn};
-use crate::display::{local_day, SHOWN_AT_FIRST};
+use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings};
+use crate::display::{local_day, TurnState, SHOWN_AT_FIRST};
 use crate::driver::{self, Driver, Step, Window};
 use crate::imserver::ImError;
 
@@ -53,29 +53,6 @@ pub struct MessageRow {
     /// The local calendar day it was sent (see [`crate::display::local_day`]).
     pub day: i64,
     pub delivery: Option<Delivery>,
-}
-
-/// The turn, as the banner shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TurnState {
-    /// A new window is still reading the conversation from the server.
-    Loading,
-    Idle,
-    Sending,
-    Waiting {
-        since: u64,
-    },
-}
-
-impl TurnState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TurnState::Loading => "loading",
-            TurnState::Idle => "idle",
-            TurnState::Sending => "sending",
-            TurnState::Waiting { .. } => "waiting",
-        }
-    }
 }
 
 /// What the screen shows of a conversation, as signals.
@@ -360,12 +337,7 @@ impl Chat {
 
     fn show_turn(&self) {
         let session = self.driver.session();
-        let turn = match session.turn() {
-            _ if session.is_loading_history() => TurnState::Loading,
-            Turn::Idle => TurnState::Idle,
-            Turn::Sending => TurnState::Sending,
-            Turn::Waiting { since } => TurnState::Waiting { since },
-        };
+        let turn = TurnState::new(session.turn(), session.is_loading_history());
         if self.view.turn.get_untracked() != turn {
             self.view.turn.set(turn);
         }

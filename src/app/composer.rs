@@ -5,7 +5,6 @@
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
-use super::chat::TurnState;
 use super::context::{use_conversation, Conversation};
 use super::storage;
 use crate::display::budget_note;
@@ -34,14 +33,7 @@ pub fn Composer() -> impl IntoView {
     let bar = move || {
         let b = budget();
         let over = !b.fits();
-        let lock_reason = match turn.get() {
-            TurnState::Idle => None,
-            TurnState::Loading => Some("Loading the conversation from the server…".to_owned()),
-            TurnState::Sending => Some("Sending your message…".to_owned()),
-            TurnState::Waiting { .. } => Some(format!(
-                "Waiting for {peer}'s reply: you can write your next message meanwhile."
-            )),
-        };
+        let lock_reason = turn.get().composer_lock(&peer);
         let disabled = lock_reason.is_some() || over;
         view! {
             <p id="composer-lock" class="lock">{lock_reason}</p>

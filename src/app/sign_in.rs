@@ -8,14 +8,7 @@ use super::chat;
 use super::joined::{server_or_default, Joined};
 use super::storage;
 use crate::core::{Field, Pair};
-
-/// What the connection check found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ServerCheck {
-    Checking,
-    Connected,
-    Unreachable(String),
-}
+use crate::display::ServerCheck;
 
 /// Whether the server at `server` answers (the chat shell asks it).
 pub async fn check_server(server: &str) -> ServerCheck {
@@ -30,16 +23,8 @@ pub async fn check_server(server: &str) -> ServerCheck {
 /// change together.)
 #[component]
 pub fn ServerStatus(check: RwSignal<ServerCheck>) -> impl IntoView {
-    let state = move || match check.get() {
-        ServerCheck::Checking => "checking",
-        ServerCheck::Connected => "connected",
-        ServerCheck::Unreachable(_) => "unreachable",
-    };
-    let text = move || match check.get() {
-        ServerCheck::Checking => "Checking the server…".to_owned(),
-        ServerCheck::Connected => "✓ Connected: the server answers.".to_owned(),
-        ServerCheck::Unreachable(why) => format!("✗ Server not reachable. {why}"),
-    };
+    let state = move || check.with(ServerCheck::as_str);
+    let text = move || check.with(ServerCheck::message);
     view! {
         <p class="server-status" data-testid="server-status" data-state=state role="status" aria-live="polite">
             {text}

@@ -2,9 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::chat::TurnState;
 use super::context::{use_conversation, Conversation};
-use crate::display::elapsed;
 
 #[component]
 pub fn TurnBanner() -> impl IntoView {
@@ -12,15 +10,7 @@ pub fn TurnBanner() -> impl IntoView {
         view, now, peer, ..
     } = use_conversation();
     let turn = view.turn;
-    let text = move || match turn.get() {
-        TurnState::Loading => "Loading the conversation…".to_owned(),
-        TurnState::Idle => "Your turn".to_owned(),
-        TurnState::Sending => "Sending…".to_owned(),
-        TurnState::Waiting { since } => format!(
-            "Waiting for {peer} to reply ({})",
-            elapsed(now.get().saturating_sub(since))
-        ),
-    };
+    let text = move || turn.get().banner(&peer, now.get());
     // The banner stays, as the live region must; its state and words change
     // together. The stylesheet draws the icon of each state.
     view! {
