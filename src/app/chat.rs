@@ -307,6 +307,8 @@ impl Chat {
                 // The banner says "loading" until then, and the first
                 // history is shown from its newest messages.
                 Event::LoadingChanged => (turn, messages, loading) = (true, true, true),
+                // Trust notices are not on this screen yet (issue 15).
+                Event::NoticesChanged => {}
             }
         }
         if turn {

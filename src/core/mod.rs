@@ -37,5 +37,6 @@ pub use participants::{DeviceId, Field, KeyLayout, Name, NameError, Pair};
 pub use session::{Saved, Session};
 pub use settings::Settings;
 pub use types::{
-    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, Turn,
+    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, TrustNotice,
+    Turn,
 };

@@ -129,6 +129,24 @@ pub enum Event {
     UnreadChanged,
     /// The first load of the conversation from the server finished.
     LoadingChanged,
+    /// A trust notice was added ([`super::Session::notices`]).
+    NoticesChanged,
+}
+
+/// Something about the conversation's trust that the transcript shows, in
+/// the order it was learnt ([`super::Session::notices`]). Names are as
+/// typed; the wording is the screen's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustNotice {
+    /// A value failed its check and was ignored (once per key and value).
+    Tampered,
+    /// `person`'s identity key changed: a new or reset browser, or someone
+    /// posing as them.
+    KeyChanged { person: String },
+    /// Another device of `person`'s known identity joined.
+    NewDevice { person: String },
+    /// `count` messages from `from` could not be delivered.
+    Gap { from: String, count: u32 },
 }
 
 /// A request for the caller to run, and the tag to answer it with.

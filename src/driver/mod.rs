@@ -20,6 +20,7 @@ mod ports;
 
 use std::cell::{Cell, Ref, RefCell};
 
+use crate::core::trust::{DeviceKeys, OsEntropy, PersonKeys};
 use crate::core::{Budget, DeviceId, Event, Millis, Pair, SendError, Session, Settings};
 use crate::imserver::{Answer, ImClient, ImError, Request, Transport};
 
@@ -67,6 +68,8 @@ pub struct Driver<T: Transport, S: Storage, C: Clock> {
     clock: C,
     /// The session's revision when its state was last saved.
     saved_revision: Cell<u64>,
+    /// The session's keys revision when its keys were last saved.
+    saved_keys: Cell<u64>,
     /// Whether the last save of the state, and of the transcript, failed.
     state_failed: Cell<bool>,
     transcript_failed: Cell<bool>,
@@ -89,7 +92,7 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         let saved = storage.load().filter(|(saved, _)| {
             saved.pair().me.normal() == pair.me.normal() && saved.device() == &device
         });
-        let session = match saved {
+        let mut session = match saved {
             Some((saved, transcript)) => {
                 Session::restore(saved, transcript, &server, settings, seed)
             }
@@ -98,12 +101,28 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
                 Session::new(pair, device, &server, settings, seed)
             }
         };
+        // Protocol version 2's keys: the person's are shared by every
+        // device of that name in this browser; a device keeps its own even
+        // when its state was lost (its announcement may be on the server).
+        // Made here the first time; without a secure random source there
+        // are none, and the session says so when it needs them.
+        let me = session.pair().me.clone();
+        let person = storage
+            .load_person_keys(&me)
+            .or_else(|| PersonKeys::generate(&mut OsEntropy).ok());
+        let device_keys = storage
+            .load_device_keys()
+            .or_else(|| DeviceKeys::generate(&mut OsEntropy).ok());
+        if let (Some(person), Some(device_keys)) = (person, device_keys) {
+            session.use_keys(person, device_keys);
+        }
         Driver {
             session: RefCell::new(session),
             client: ImClient::new(server, transport),
             storage: RefCell::new(storage),
             clock,
             saved_revision: Cell::new(0),
+            saved_keys: Cell::new(0),
             state_failed: Cell::new(false),
             transcript_failed: Cell::new(false),
             busy: Cell::new(false),
@@ -219,7 +238,18 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
             return;
         }
         self.saved_revision.set(revision);
-        let kept = self.storage.borrow_mut().save_state(&session.saved());
+        let mut storage = self.storage.borrow_mut();
+        let mut kept = storage.save_state(&session.saved());
+        if session.keys_revision() != self.saved_keys.get() {
+            if let (Some(person), Some(device)) = (session.person_keys(), session.device_keys()) {
+                let keys_kept = storage.save_person_keys(&session.pair().me, person)
+                    & storage.save_device_keys(device);
+                if keys_kept {
+                    self.saved_keys.set(session.keys_revision());
+                }
+                kept &= keys_kept;
+            }
+        }
         self.state_failed.set(!kept);
     }
 

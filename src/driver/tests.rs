@@ -10,7 +10,8 @@ use std::task::{Context, Poll, Waker};
 use super::*;
 use crate::core::journal::Change;
 use crate::core::log::MessageLog;
-use crate::core::Saved;
+use crate::core::trust::{DeviceKeys, PersonKeys};
+use crate::core::{Name, Saved};
 use crate::imserver::phpser::{serialize_array, PhpKey};
 use crate::imserver::{HttpAnswer, TransportError};
 
@@ -137,6 +138,24 @@ impl Storage for Logged {
         self.log.borrow_mut().push("save transcript".into());
         self.inner.append_transcript(changes)
     }
+
+    fn load_person_keys(&mut self, person: &Name) -> Option<PersonKeys> {
+        self.inner.load_person_keys(person)
+    }
+
+    fn save_person_keys(&mut self, person: &Name, keys: &PersonKeys) -> bool {
+        self.log.borrow_mut().push("save person keys".into());
+        self.inner.save_person_keys(person, keys)
+    }
+
+    fn load_device_keys(&mut self) -> Option<DeviceKeys> {
+        self.inner.load_device_keys()
+    }
+
+    fn save_device_keys(&mut self, keys: &DeviceKeys) -> bool {
+        self.log.borrow_mut().push("save device keys".into());
+        self.inner.save_device_keys(keys)
+    }
 }
 
 struct At(Millis);
@@ -206,10 +225,15 @@ fn a_reopened_window_resumes_from_its_storage() {
     let driver = open(&server, &log, MemoryStorage::new());
     settle(&driver);
     driver.send("bed 4 desaturating").unwrap();
+    let identity = driver.session().person_keys().unwrap().identity.public();
+    let device_key = driver.session().device_keys().unwrap().device_key.public();
     // Reloaded before the message went out, its transcript never saved.
     let storage = driver.into_storage().inner;
     let driver = open(&server, &log, storage);
     assert_eq!(driver.session().message_count(), 1);
+    // The same keys: the identity of this browser and name, the device's.
+    assert_eq!(driver.session().person_keys().unwrap().identity.public(), identity);
+    assert_eq!(driver.session().device_keys().unwrap().device_key.public(), device_key);
     settle(&driver);
     assert!(matches!(
         driver.session().turn(),

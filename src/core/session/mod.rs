@@ -28,7 +28,9 @@
 //! - [`saved`]: what is kept to resume ([`Saved`]) and how far the saved
 //!   transcript goes; [`restore`]: saving and resuming a session;
 //! - [`answers`]: what each answer teaches the session;
-//! - [`events`]: what changed on screen, for [`Session::poll_event`].
+//! - [`events`]: what changed on screen, for [`Session::poll_event`];
+//! - [`trust`]: protocol version 2's keys, pinned devices and trust notices
+//!   (issue 15: kept and saved, not yet used on the wire).
 //!
 //! This file holds the [`Session`] that ties them together: what the screen
 //! shows, the user's actions, and choosing the next request.
@@ -43,14 +45,17 @@ mod saved;
 mod schedule;
 #[cfg(test)]
 mod tests;
+mod trust;
 
 use super::envelope::{Envelope, ENVELOPE_VERSION};
 use super::journal::Change;
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyLayout, Pair};
 use super::settings::Settings;
+use super::trust::keyring::{DeviceKeys, PersonKeys};
 use super::types::{
-    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, Turn,
+    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, TrustNotice,
+    Turn,
 };
 use crate::imserver::wire::{self, Request};
 
@@ -60,6 +65,7 @@ use outbox::{Outbox, Stage};
 use receipts::Receipts;
 use saved::Persistence;
 use schedule::{Check, Purpose, Schedule, ROTATION};
+use trust::Trust;
 
 pub use saved::Saved;
 
@@ -83,6 +89,8 @@ pub struct Session {
     visible: bool,
     revision: u64,
     repair: bool,
+    /// Protocol version 2's keys, once [`Session::use_keys`] gave them.
+    trust: Option<Trust>,
 }
 
 impl Session {
@@ -113,6 +121,7 @@ impl Session {
             visible: true,
             revision: 1,
             repair: true,
+            trust: None,
         }
     }
 
@@ -241,6 +250,42 @@ impl Session {
             used: wire::request_url(&self.server, &request).len(),
             limit: wire::MAX_REQUEST_LINE,
         }
+    }
+
+    // ----- trust (protocol version 2) --------------------------------------
+
+    /// Gives the session its person's keys (per browser and name) and its
+    /// device's keys and pins, as loaded or made by the caller.
+    pub fn use_keys(&mut self, person: PersonKeys, device: DeviceKeys) {
+        self.trust = Some(Trust::new(&self.pair, person, device));
+        self.changed();
+    }
+
+    /// The person's keys to save (per browser and normal name).
+    pub fn person_keys(&self) -> Option<&PersonKeys> {
+        self.trust.as_ref().map(Trust::person)
+    }
+
+    /// The device's keys and pins to save.
+    pub fn device_keys(&self) -> Option<&DeviceKeys> {
+        self.trust.as_ref().map(Trust::device)
+    }
+
+    /// Grows whenever [`Session::person_keys`] or [`Session::device_keys`]
+    /// changed and should be saved again.
+    pub fn keys_revision(&self) -> u64 {
+        self.trust.as_ref().map_or(0, Trust::revision)
+    }
+
+    /// The trust notices to show, in the order they were learnt.
+    pub fn notices(&self) -> &[TrustNotice] {
+        self.trust.as_ref().map_or(&[], Trust::notices)
+    }
+
+    /// The conversation's safety number (twelve groups of five digits),
+    /// once the colleague's identity key is known.
+    pub fn safety_number(&self) -> Option<String> {
+        self.trust.as_ref()?.safety_number(&self.pair)
     }
 
     // ----- events ----------------------------------------------------------

@@ -20,6 +20,7 @@
 //!   and what each is bound to;
 //! - [`safety`]: the safety number compared in person;
 //! - [`known_keys`]: trust on first use, and key-change news;
+//! - [`keyring`]: the keys and pins a browser keeps, and their stored forms;
 //! - [`encoding`]: base64url text of every value;
 //! - [`random`]: the platform's CSPRNG (and a seeded source for tests);
 //! - [`error`]: why a value was refused, in a clinician's words.
@@ -35,6 +36,7 @@ pub mod conversation;
 pub mod encoding;
 pub mod error;
 pub mod identity;
+pub mod keyring;
 pub mod known_keys;
 pub mod message;
 pub mod random;
@@ -52,6 +54,7 @@ pub use announce::Announcement;
 pub use conversation::{Conversation, Side, TeamKey, VERSION};
 pub use error::{TrustError, ValueKind};
 pub use identity::{DeviceKey, DevicePublic, IdentityKey, IdentityPublic};
+pub use keyring::{DeviceKeys, PersonKeys};
 pub use known_keys::{DeviceNews, DevicePins, KeyNews, KnownKeys};
 pub use random::{Entropy, OsEntropy, SeededEntropy};
 pub use receipt::Receipt;
