@@ -5,7 +5,8 @@
 //! - [`core`]: the conversation protocol, with no I/O;
 //! - [`driver`]: the loop that runs the core's requests and saves its state,
 //!   over any transport, storage and clock (browser, simulation, benchmark);
-//! - [`display`]: wording the screens share;
+//! - [`display`]: what the screens say (the turn, the connection check,
+//!   delivery marks, the tab's title), tested natively;
 //! - `app` (browser builds only): the Leptos screens and the thin shell that
 //!   runs the core with real requests, timers and storage.
 
