@@ -2,21 +2,25 @@
 //! downloads (not IMserver.php), raw, gzip -9 and brotli -q 11, and what
 //! takes the room in the WebAssembly according to `twiggy`.
 //!
+//! The gzip figure is the one `scripts/check-size` holds the test command
+//! to: each file through the system's `gzip -9 -n` on its own, the sizes
+//! summed, 1 KB = 1000 B.
+//!
 //! twiggy needs function names, which the shipped wasm no longer has. So the
 //! wasm that rustc wrote (before wasm-bindgen) is run through the same
 //! wasm-bindgen and `wasm-opt -Oz` as Trunk's build, keeping the name
 //! section (`-g`): the functions and their sizes are those that ship.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
 use crate::report::Row;
 use crate::util::{Result, TempDir};
 
-/// The gzip budget for everything the browser downloads, in bytes (1 KB = 1000 B).
-pub const GZIP_BUDGET: usize = 120_000;
+/// The gzip budget for everything the browser downloads, in bytes (1 KB =
+/// 1000 B): issue 14's, the same as `scripts/check-size`'s.
+pub const GZIP_BUDGET: usize = 160_000;
 
 /// The WebAssembly features rustc enables by default (as in index.html).
 const WASM_FEATURES: &[&str] = &[
@@ -29,10 +33,23 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-multivalue",
 ];
 
-pub fn gzip(bytes: &[u8]) -> usize {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).expect("in memory");
-    encoder.finish().expect("in memory").len()
+/// The size of `path` after `gzip -9 -n` (no name or time in the header),
+/// as `scripts/check-size` measures it.
+pub fn gzip(path: &Path) -> Result<usize> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let out = Command::new("gzip")
+        .args(["-9", "-n", "-c"])
+        .stdin(file)
+        .output()
+        .map_err(|e| format!("cannot run gzip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "gzip failed on {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout.len())
 }
 
 pub fn brotli(bytes: &[u8]) -> usize {
@@ -74,7 +91,7 @@ pub fn run(dist: &Path, rustc_wasm: Option<&Path>, details: &mut String) -> Resu
         let bytes = std::fs::read(entry.path()).map_err(|e| e.to_string())?;
         files.push(FileSize {
             raw: bytes.len(),
-            gzip: gzip(&bytes),
+            gzip: gzip(&entry.path())?,
             brotli: brotli(&bytes),
             name,
         });
