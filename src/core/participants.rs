@@ -232,6 +232,12 @@ impl fmt::Display for DeviceId {
 /// - `Pp0`, `Pp1`: each participant's record (device heads and read receipts),
 ///   `p0` being the participant whose normal name sorts first;
 /// - `Pm.<device>.<seq>`: one message, written only by the device that sent it.
+///
+/// Protocol version 2 ([`KeyLayout::v2`]) has `P` = `bleep2.<16 hex digits of
+/// the conversation id>.` and adds, each written only by the device named
+/// first:
+/// - `Pk.<device>`: the device's announcement;
+/// - `Px.<sender>.<recipient>.<epoch>`: a sender key shared with one device.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyLayout {
     prefix: String,
@@ -252,6 +258,16 @@ impl KeyLayout {
         KeyLayout {
             prefix: format!("bleep1.{:016x}.", hash.finish()),
             me_index: if first == &pair.me.normal { 0 } else { 1 },
+        }
+    }
+
+    /// The keys of protocol version 2 of `pair`, under the prefix of its
+    /// conversation (`trust::Conversation::prefix`, which depends on this
+    /// module: passed as text to keep the modules free of a circle).
+    pub fn v2(pair: &Pair, prefix: String) -> KeyLayout {
+        KeyLayout {
+            prefix,
+            ..KeyLayout::new(pair)
         }
     }
 
@@ -276,6 +292,17 @@ impl KeyLayout {
         format!("{}m.{}.{}", self.prefix, device, seq)
     }
 
+    /// Where `device` announces its keys (version 2).
+    pub fn announcement(&self, device: &DeviceId) -> String {
+        format!("{}k.{}", self.prefix, device)
+    }
+
+    /// Where `sender` shares its sender key of `epoch` with `recipient`
+    /// (version 2).
+    pub fn share(&self, sender: &DeviceId, recipient: &DeviceId, epoch: u32) -> String {
+        format!("{}x.{}.{}.{}", self.prefix, sender, recipient, epoch)
+    }
+
     /// Recognises a key of this conversation.
     pub fn classify(&self, key: &[u8]) -> Option<KeyKind> {
         let rest = key.strip_prefix(self.prefix.as_bytes())?;
@@ -288,17 +315,31 @@ impl KeyLayout {
                 KeyKind::PeerRecord
             }),
             _ => {
-                let (device, seq) = rest.strip_prefix("m.")?.split_once('.')?;
-                if seq.starts_with('0') || !seq.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
+                if let Some(device) = rest.strip_prefix("k.") {
+                    return Some(KeyKind::Announcement(DeviceId::parse(device)?));
                 }
-                Some(KeyKind::Message(
-                    DeviceId::parse(device)?,
-                    seq.parse().ok()?,
-                ))
+                if let Some(share) = rest.strip_prefix("x.") {
+                    let (sender, share) = share.split_once('.')?;
+                    let (recipient, epoch) = share.split_once('.')?;
+                    return Some(KeyKind::Share {
+                        sender: DeviceId::parse(sender)?,
+                        recipient: DeviceId::parse(recipient)?,
+                        epoch: u32::try_from(number(epoch)?).ok()?,
+                    });
+                }
+                let (device, seq) = rest.strip_prefix("m.")?.split_once('.')?;
+                Some(KeyKind::Message(DeviceId::parse(device)?, number(seq)?))
             }
         }
     }
+}
+
+/// A number from 1 up, written without leading zeros.
+fn number(text: &str) -> Option<u64> {
+    if text.starts_with('0') || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// What a key of this conversation holds.
@@ -308,6 +349,14 @@ pub enum KeyKind {
     MyRecord,
     PeerRecord,
     Message(DeviceId, u64),
+    /// `k.<device>` (version 2).
+    Announcement(DeviceId),
+    /// `x.<sender>.<recipient>.<epoch>` (version 2).
+    Share {
+        sender: DeviceId,
+        recipient: DeviceId,
+        epoch: u32,
+    },
 }
 
 /// FNV-1a, 64 bits: stable across platforms and versions, unlike std's hasher.
@@ -409,6 +458,56 @@ mod tests {
                 None,
                 "{junk}"
             );
+        }
+    }
+
+    #[test]
+    fn version_2_keys_are_recognised_and_junk_is_not() {
+        let pair = Pair::parse("Nurse Jo", "Dr Patel").unwrap();
+        let keys = KeyLayout::v2(&pair, "bleep2.0123456789abcdef.".into());
+        let v1 = pair.keys();
+        assert!(keys.prefix().starts_with("bleep2.") && keys.prefix() != v1.prefix());
+        // Sides as in version 1: "dr patel" sorts first.
+        assert_eq!(keys.my_record(), format!("{}p1", keys.prefix()));
+        assert_eq!(
+            Pair::parse("dr  PATEL", "nurse jo").unwrap().keys().my_record()[7..],
+            v1.peer_record()[7..]
+        );
+        let (a, b) = (
+            DeviceId::parse("abcdefghij").unwrap(),
+            DeviceId::parse("klmnopqrst").unwrap(),
+        );
+        assert_eq!(
+            keys.classify(keys.announcement(&a).as_bytes()),
+            Some(KeyKind::Announcement(a.clone()))
+        );
+        assert_eq!(
+            keys.classify(keys.share(&a, &b, 3).as_bytes()),
+            Some(KeyKind::Share {
+                sender: a.clone(),
+                recipient: b.clone(),
+                epoch: 3
+            })
+        );
+        assert_eq!(
+            keys.classify(keys.message(&a, 7).as_bytes()),
+            Some(KeyKind::Message(a.clone(), 7))
+        );
+        // Version 1 and version 2 keys never mix.
+        assert_eq!(v1.classify(keys.message(&a, 7).as_bytes()), None);
+        assert_eq!(keys.classify(v1.message(&a, 7).as_bytes()), None);
+        let p = keys.prefix();
+        for junk in [
+            "k.abcdefghi",
+            "k.abcdefghij.1",
+            "x.abcdefghij.klmnopqrst",
+            "x.abcdefghij.klmnopqrst.0",
+            "x.abcdefghij.klmnopqrst.01",
+            "x.abcdefghij.klmnopqrst.4294967296",
+            "x.abcdefghij.KLMNOPQRST.1",
+            "x.abcdefghij.klmnopqrst.1.1",
+        ] {
+            assert_eq!(keys.classify(format!("{p}{junk}").as_bytes()), None, "{junk}");
         }
     }
 

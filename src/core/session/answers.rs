@@ -203,7 +203,9 @@ impl Session {
                         records.push((kind, record));
                     }
                 }
-                Some(KeyKind::Waiting) | None => {}
+                // Version 2's announcements and shares: not read yet.
+                Some(KeyKind::Waiting | KeyKind::Announcement(_) | KeyKind::Share { .. })
+                | None => {}
             }
         }
         for (kind, record) in &records {

@@ -173,6 +173,7 @@ impl Trust {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::participants::{KeyKind, KeyLayout};
     use crate::core::trust::{DeviceKey, SeededEntropy};
 
     struct Someone {
@@ -198,6 +199,26 @@ mod tests {
 
     fn key(device: &DeviceId) -> String {
         format!("k.{device}")
+    }
+
+    #[test]
+    fn both_sides_use_the_same_version_2_keys() {
+        let jo = Pair::parse("Nurse Jo", "Dr Patel").unwrap();
+        let patel = Pair::parse("dr  PATEL", "nurse jo").unwrap();
+        let keys = |pair: &Pair| {
+            let conversation = Conversation::new(&pair.me, &pair.peer, None);
+            KeyLayout::v2(pair, conversation.prefix())
+        };
+        let (a, b) = (keys(&jo), keys(&patel));
+        assert_eq!(a.prefix(), b.prefix());
+        assert!(a.prefix().starts_with("bleep2.") && a.prefix().len() == 24);
+        assert_eq!(a.my_record(), b.peer_record());
+        let d = DeviceId::parse("qhxvbnmkaz").unwrap();
+        assert_eq!(a.announcement(&d), b.announcement(&d));
+        assert_eq!(
+            b.classify(a.announcement(&d).as_bytes()),
+            Some(KeyKind::Announcement(d))
+        );
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! Protocol version 2, "trust": end-to-end encryption and authentication
 //! over a store anyone can write. Plain Rust, no web types.
 //!
-//! Not yet used by the app: this is the self-contained core that the
-//! session and the browser shell will call once issue 14's restructuring
-//! (the session split into sub-states, one shared driver, serde formats)
-//! has landed; PROTOCOL.md ("Version 2: trust") is the design and lists
-//! what that integration changes. Until then the client speaks version 1.
+//! Not yet used on the wire: the session keeps its keys and pins
+//! (`core::session`'s `trust` part, saved through the driver's storage),
+//! but the client still speaks version 1. PROTOCOL.md ("Version 2: trust")
+//! is the design and lists what the integration changes and what is done.
 //!
 //! - [`conversation`]: the conversation id every value is bound to, its key
 //!   prefix, sides, and the optional team key;
