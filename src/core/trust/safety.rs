@@ -36,6 +36,12 @@ impl SafetyNumber {
         a: (&Name, &[IdentityPublic]),
         b: (&Name, &[IdentityPublic]),
     ) -> Option<SafetyNumber> {
+        // Checked before either half is hashed: a screen asks at every step
+        // until the colleague's key arrives, and one half costs thousands
+        // of hashes.
+        if a.1.is_empty() || b.1.is_empty() {
+            return None;
+        }
         let mut halves = [half(a.0, a.1)?, half(b.0, b.1)?];
         halves.sort();
         Some(SafetyNumber(halves.concat()))
