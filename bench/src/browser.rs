@@ -342,7 +342,8 @@ impl NativeBob {
         record.heads.insert(bob.clone(), self.seq);
         record.seen.insert(bob, self.alice_heads(&keys)?);
         self.set(keys.peer_record(), record.encode())?;
-        self.set(keys.waiting(), BOB.as_bytes().to_vec())
+        // Bob, the colleague of these keys (Alice's), sent last.
+        self.set(keys.waiting(), keys.waiting_value(false))
     }
 }
 

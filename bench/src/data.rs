@@ -105,7 +105,7 @@ pub fn device(id: &str) -> DeviceId {
 /// A settled conversation of `messages` messages, alternating Alice, Bob,
 /// Alice, … (so it ends with Bob's message when `messages` is even: Alice's
 /// turn), each side's record showing every message read by the other, and
-/// `__waiting__` naming the last sender. Starts at `t0` ms, one message a
+/// `__waiting__` holding the last sender's side. Starts at `t0` ms, one message a
 /// minute.
 pub fn conversation(messages: u64, seed: u64, t0: u64) -> Entries {
     let keys = pair(ALICE, BOB).keys();
@@ -160,7 +160,9 @@ pub fn conversation(messages: u64, seed: u64, t0: u64) -> Entries {
         record(&bob, bob_head, &alice, alice_head).encode(),
     ));
     if !last_sender.is_empty() {
-        entries.push((keys.waiting().into_bytes(), last_sender.as_bytes().to_vec()));
+        // The side of the last sender (these are Alice's keys).
+        let value = keys.waiting_value(last_sender == ALICE);
+        entries.push((keys.waiting().into_bytes(), value));
     }
     entries
 }

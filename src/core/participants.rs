@@ -228,7 +228,8 @@ impl fmt::Display for DeviceId {
 /// Where each piece of a conversation is stored.
 ///
 /// With `P` = `bleep1.<16 hex digits of the pair's hash>.`:
-/// - `P__waiting__`: the turn key, the typed name of whoever sent last;
+/// - `P__waiting__`: the turn key, the side (`p0` or `p1`) of whoever sent
+///   last, so that no name is stored in plain text;
 /// - `Pp0`, `Pp1`: each participant's record (device heads and read receipts),
 ///   `p0` being the participant whose normal name sorts first;
 /// - `Pm.<device>.<seq>`: one message, written only by the device that sent it.
@@ -278,6 +279,13 @@ impl KeyLayout {
 
     pub fn waiting(&self) -> String {
         format!("{}__waiting__", self.prefix)
+    }
+
+    /// The value of `__waiting__` when the last message is ours (`mine`)
+    /// or the colleague's: the side of its sender, `p0` or `p1`.
+    pub fn waiting_value(&self, mine: bool) -> Vec<u8> {
+        let side = if mine { self.me_index } else { 1 - self.me_index };
+        vec![b'p', b'0' + side]
     }
 
     pub fn my_record(&self) -> String {
@@ -434,6 +442,11 @@ mod tests {
             keys.classify(keys.waiting().as_bytes()),
             Some(KeyKind::Waiting)
         );
+        // "a" sorts first: side p0; both sides agree on who sent last.
+        let theirs = Pair::parse("b", "a").unwrap().keys();
+        assert_eq!(keys.waiting_value(true), b"p0");
+        assert_eq!(keys.waiting_value(false), b"p1");
+        assert_eq!(theirs.waiting_value(false), keys.waiting_value(true));
         assert_eq!(
             keys.classify(keys.my_record().as_bytes()),
             Some(KeyKind::MyRecord)

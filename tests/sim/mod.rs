@@ -654,11 +654,15 @@ fn check_settled(windows: &[Window], server: &CourseServer, sent: &[String]) -> 
                 ));
             }
         }
-        let waiting = server.value(first.keys().waiting().as_bytes());
-        if waiting != Some(last.envelope.from.as_bytes()) {
+        // The side of the last sender, never a name.
+        let keys = first.keys();
+        let expected = keys.waiting_value(first.pair().me.is(&last.envelope.from));
+        let waiting = server.value(keys.waiting().as_bytes());
+        if waiting != Some(&expected[..]) {
             return Err(format!(
-                "__waiting__ holds {:?}, expected {:?}",
+                "__waiting__ holds {:?}, expected {:?} (after {:?})",
                 waiting.map(String::from_utf8_lossy),
+                String::from_utf8_lossy(&expected),
                 last.envelope.from
             ));
         }

@@ -79,7 +79,7 @@ impl Session {
             Purpose::Fetch(device, seq) => self.fetched(device, seq, value.as_deref(), now),
             Purpose::PublishRecord(value) => self.receipts.published(&value),
             Purpose::WriteWaiting(value) => {
-                if self.log.last().map(|l| l.from.as_bytes()) == Some(&value[..]) {
+                if self.expected_waiting().as_deref() == Some(&value[..]) {
                     self.outbox.set_waiting_dirty(false);
                 }
             }
@@ -96,12 +96,18 @@ impl Session {
                 self.learn_own_record(&record, now);
             }
             Purpose::ReadWaiting => {
-                let expected = self.log.last().map(|l| l.from.as_bytes().to_vec());
+                let expected = self.expected_waiting();
                 if expected.is_some() && value != expected {
                     self.outbox.set_waiting_dirty(true);
                 }
             }
         }
+    }
+
+    /// What `__waiting__` should hold: the side of the last sender.
+    fn expected_waiting(&self) -> Option<Vec<u8>> {
+        let last = self.log.last()?;
+        Some(self.keys.waiting_value(self.is_mine(&last.from)))
     }
 
     /// Our message `seq` read back as `stored`.

@@ -413,7 +413,10 @@ impl Session {
         }
         if self.outbox.waiting_dirty() {
             match self.log.last() {
-                Some(last) => return Some(Purpose::WriteWaiting(last.from.clone().into_bytes())),
+                Some(last) => {
+                    let mine = self.is_mine(&last.from);
+                    return Some(Purpose::WriteWaiting(self.keys.waiting_value(mine)));
+                }
                 None => self.outbox.set_waiting_dirty(false),
             }
         }

@@ -102,7 +102,8 @@ fn a_send_tells_the_colleague_until_its_record_and_turn_are_written() {
         alice.handle_answer(out.id, Ok(answer), now);
     }
     assert!(!alice.is_telling_peer());
-    assert_eq!(store.get(&waiting).map(Vec::as_slice), Some(&b"Alice"[..]));
+    // Alice's side ("alice" sorts first), not her name.
+    assert_eq!(store.get(&waiting).map(Vec::as_slice), Some(&b"p0"[..]));
 }
 
 #[test]
