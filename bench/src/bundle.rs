@@ -19,7 +19,7 @@ use crate::report::Row;
 use crate::util::{Result, TempDir};
 
 /// The gzip budget for everything the browser downloads, in bytes (1 KB =
-/// 1000 B): issue 14's, the same as `scripts/check-size`'s.
+/// 1000 B): the whole app's, the same as `scripts/check-size`'s.
 pub const GZIP_BUDGET: usize = 200_000;
 
 /// The WebAssembly features rustc enables by default (as in index.html).
