@@ -284,7 +284,11 @@ impl KeyLayout {
     /// The value of `__waiting__` when the last message is ours (`mine`)
     /// or the colleague's: the side of its sender, `p0` or `p1`.
     pub fn waiting_value(&self, mine: bool) -> Vec<u8> {
-        let side = if mine { self.me_index } else { 1 - self.me_index };
+        let side = if mine {
+            self.me_index
+        } else {
+            1 - self.me_index
+        };
         vec![b'p', b'0' + side]
     }
 
@@ -483,7 +487,10 @@ mod tests {
         // Sides as in version 1: "dr patel" sorts first.
         assert_eq!(keys.my_record(), format!("{}p1", keys.prefix()));
         assert_eq!(
-            Pair::parse("dr  PATEL", "nurse jo").unwrap().keys().my_record()[7..],
+            Pair::parse("dr  PATEL", "nurse jo")
+                .unwrap()
+                .keys()
+                .my_record()[7..],
             v1.peer_record()[7..]
         );
         let (a, b) = (
@@ -520,7 +527,11 @@ mod tests {
             "x.abcdefghij.KLMNOPQRST.1",
             "x.abcdefghij.klmnopqrst.1.1",
         ] {
-            assert_eq!(keys.classify(format!("{p}{junk}").as_bytes()), None, "{junk}");
+            assert_eq!(
+                keys.classify(format!("{p}{junk}").as_bytes()),
+                None,
+                "{junk}"
+            );
         }
     }
 

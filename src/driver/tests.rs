@@ -232,8 +232,14 @@ fn a_reopened_window_resumes_from_its_storage() {
     let driver = open(&server, &log, storage);
     assert_eq!(driver.session().message_count(), 1);
     // The same keys: the identity of this browser and name, the device's.
-    assert_eq!(driver.session().person_keys().unwrap().identity.public(), identity);
-    assert_eq!(driver.session().device_keys().unwrap().device_key.public(), device_key);
+    assert_eq!(
+        driver.session().person_keys().unwrap().identity.public(),
+        identity
+    );
+    assert_eq!(
+        driver.session().device_keys().unwrap().device_key.public(),
+        device_key
+    );
     settle(&driver);
     assert!(matches!(
         driver.session().turn(),

@@ -230,7 +230,12 @@ mod tests {
         let from_b = b.announcement(&patel.device);
         let from_a = a.announcement(&jo.device);
         assert_eq!(
-            a.check_announcement(&jo.pair, &patel.device, &key(&patel.device), from_b.as_bytes()),
+            a.check_announcement(
+                &jo.pair,
+                &patel.device,
+                &key(&patel.device),
+                from_b.as_bytes()
+            ),
             (Some(b.side), false)
         );
         assert_eq!(
@@ -243,7 +248,12 @@ mod tests {
         assert_eq!(number.split(' ').count(), 12);
         assert!(a.notices().is_empty() && b.notices().is_empty());
         // Reading it again changes nothing.
-        a.check_announcement(&jo.pair, &patel.device, &key(&patel.device), from_b.as_bytes());
+        a.check_announcement(
+            &jo.pair,
+            &patel.device,
+            &key(&patel.device),
+            from_b.as_bytes(),
+        );
         assert!(a.notices().is_empty());
     }
 
@@ -258,23 +268,35 @@ mod tests {
         altered[40] = if altered[40] == b'A' { b'B' } else { b'A' };
         let k = key(&patel.device);
         for _ in 0..3 {
-            assert_eq!(a.check_announcement(&jo.pair, &patel.device, &k, &altered).0, None);
+            assert_eq!(
+                a.check_announcement(&jo.pair, &patel.device, &k, &altered)
+                    .0,
+                None
+            );
         }
         assert_eq!(a.notices(), &[TrustNotice::Tampered]);
         // Under another device's key, the genuine one is refused too.
         let other = DeviceId::parse("zzzzzzzzzz").unwrap();
         assert_eq!(
-            a.check_announcement(&jo.pair, &other, &key(&other), genuine.as_bytes()).0,
+            a.check_announcement(&jo.pair, &other, &key(&other), genuine.as_bytes())
+                .0,
             None
         );
         assert_eq!(a.notices().len(), 2);
         // The genuine one still pins; a different one under a pinned id
         // is refused and the first stays.
-        assert!(a.check_announcement(&jo.pair, &patel.device, &k, genuine.as_bytes()).0.is_some());
+        assert!(a
+            .check_announcement(&jo.pair, &patel.device, &k, genuine.as_bytes())
+            .0
+            .is_some());
         let number = a.safety_number(&jo.pair);
         let intruder = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 5);
         let forged = trust(&intruder).announcement(&patel.device);
-        assert_eq!(a.check_announcement(&jo.pair, &patel.device, &k, forged.as_bytes()).0, None);
+        assert_eq!(
+            a.check_announcement(&jo.pair, &patel.device, &k, forged.as_bytes())
+                .0,
+            None
+        );
         assert_eq!(a.notices().len(), 3);
         assert_eq!(a.safety_number(&jo.pair), number);
     }
@@ -285,7 +307,12 @@ mod tests {
         let patel = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 7);
         let mut a = trust(&jo);
         let first = trust(&patel).announcement(&patel.device);
-        a.check_announcement(&jo.pair, &patel.device, &key(&patel.device), first.as_bytes());
+        a.check_announcement(
+            &jo.pair,
+            &patel.device,
+            &key(&patel.device),
+            first.as_bytes(),
+        );
         let before = a.safety_number(&jo.pair).unwrap();
 
         // Another tab of the same browser: same identity, new device key.
@@ -308,7 +335,12 @@ mod tests {
         // A new browser (or someone posing as one): a changed key.
         let reset = someone("Dr Patel", "Nurse Jo", "newnewnewn", 8);
         let third = trust(&reset).announcement(&reset.device);
-        a.check_announcement(&jo.pair, &reset.device, &key(&reset.device), third.as_bytes());
+        a.check_announcement(
+            &jo.pair,
+            &reset.device,
+            &key(&reset.device),
+            third.as_bytes(),
+        );
         assert_eq!(
             a.notices().last(),
             Some(&TrustNotice::KeyChanged {
@@ -320,7 +352,12 @@ mod tests {
         // Someone else signing in as Nurse Jo elsewhere.
         let mine = someone("Nurse Jo", "Dr Patel", "otherjoabc", 9);
         let fourth = trust(&mine).announcement(&mine.device);
-        a.check_announcement(&jo.pair, &mine.device, &key(&mine.device), fourth.as_bytes());
+        a.check_announcement(
+            &jo.pair,
+            &mine.device,
+            &key(&mine.device),
+            fourth.as_bytes(),
+        );
         assert_eq!(
             a.notices().last(),
             Some(&TrustNotice::KeyChanged {
@@ -338,7 +375,12 @@ mod tests {
         // it is refused once Dr Patel's key is known.
         let patel = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 11);
         let genuine = trust(&patel).announcement(&patel.device);
-        a.check_announcement(&jo.pair, &patel.device, &key(&patel.device), genuine.as_bytes());
+        a.check_announcement(
+            &jo.pair,
+            &patel.device,
+            &key(&patel.device),
+            genuine.as_bytes(),
+        );
         let posing = Someone {
             pair: jo.pair.clone(),
             device: DeviceId::parse("posingxxxx").unwrap(),
@@ -346,10 +388,14 @@ mod tests {
         };
         let mut posing_person = posing.person.clone();
         posing_person.identity = patel.person.identity.clone();
-        let forged = Trust::new(&jo.pair, posing_person, posing.keys.clone())
-            .announcement(&posing.device);
-        let (side, noticed) =
-            a.check_announcement(&jo.pair, &posing.device, &key(&posing.device), forged.as_bytes());
+        let forged =
+            Trust::new(&jo.pair, posing_person, posing.keys.clone()).announcement(&posing.device);
+        let (side, noticed) = a.check_announcement(
+            &jo.pair,
+            &posing.device,
+            &key(&posing.device),
+            forged.as_bytes(),
+        );
         assert_eq!((side, noticed), (None, true));
         assert_eq!(a.notices(), &[TrustNotice::Tampered]);
     }

@@ -190,7 +190,8 @@ mod tests {
     fn device_keys_read_back_as_written() {
         let mut rng = SeededEntropy::new(8);
         let mut keys = DeviceKeys::generate(&mut rng).unwrap();
-        keys.sender_keys.push(SenderKey::generate(2, &mut rng).unwrap());
+        keys.sender_keys
+            .push(SenderKey::generate(2, &mut rng).unwrap());
         let sender = DeviceId::parse("qhxvbnmkaz").unwrap();
         let shared = SenderKey::generate(3, &mut rng).unwrap();
         keys.received.insert((sender.clone(), 3), shared.clone());
@@ -227,7 +228,9 @@ mod tests {
             device.replace("\"sender_keys\":[\"", "\"sender_keys\":[\"x"),
         ] {
             assert_eq!(
-                PersonKeys::from_stored(&text).err().or(DeviceKeys::from_stored(&text).err()),
+                PersonKeys::from_stored(&text)
+                    .err()
+                    .or(DeviceKeys::from_stored(&text).err()),
                 Some(TrustError::DamagedSavedKey),
                 "{text}"
             );
