@@ -1386,7 +1386,10 @@ fn chaos_reload_while_sending_waiting_and_with_a_full_outbox() {
         }
 
         // 1. Alice reloads while her message is on its way: every request
-        // is held back up to 3 s, so the Sending lasts.
+        // is held back 2 to 3 s, so the Sending outlasts the look below
+        // (with delays from zero, a short write and read-back could both
+        // finish before the look on a loaded machine).
+        rig.proxy.set_min_delay(Duration::from_secs(2));
         rig.proxy.set_rates(FaultRates {
             delay: 1.0,
             ..FaultRates::NONE
@@ -1419,6 +1422,7 @@ fn chaos_reload_while_sending_waiting_and_with_a_full_outbox() {
             )
             .await;
         }
+        rig.proxy.set_min_delay(Duration::ZERO);
         rig.proxy.set_rates(background);
         rig.wait_shown_everywhere(&text).await;
         expected.push(line(ALICE, &text));

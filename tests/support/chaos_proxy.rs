@@ -312,6 +312,8 @@ pub struct FaultSchedule {
     rng: SplitMix64,
     rates: FaultRates,
     max_delay: Duration,
+    /// The shortest injected delay (zero unless a test asks for more).
+    min_delay: Duration,
 }
 
 impl FaultSchedule {
@@ -321,7 +323,16 @@ impl FaultSchedule {
             rng: SplitMix64::new(seed),
             rates,
             max_delay,
+            min_delay: Duration::ZERO,
         }
+    }
+
+    /// Injected delays last at least `min` from the next decision on (at
+    /// most the longest delay). A test that must see a request still on its
+    /// way asks for this, so that how short a uniform draw happens to be
+    /// cannot race its look at the screen.
+    pub fn set_min_delay(&mut self, min: Duration) {
+        self.min_delay = min.min(self.max_delay);
     }
 
     pub fn set_rates(&mut self, rates: FaultRates) {
@@ -344,6 +355,7 @@ impl FaultSchedule {
 
         let r = self.rates;
         let max_ms = self.max_delay.as_millis() as u64;
+        let min_ms = (self.min_delay.as_millis() as u64).min(max_ms);
         let mut edge = 0.0;
         let mut hit = |rate: f64| {
             let lower = edge;
@@ -352,7 +364,7 @@ impl FaultSchedule {
         };
         let fault = if hit(r.delay) {
             Fault::Delay {
-                ms: (delay_draw >> 1) % (max_ms + 1),
+                ms: min_ms + (delay_draw >> 1) % (max_ms - min_ms + 1),
                 before_forwarding: delay_draw & 1 == 0,
             }
         } else if hit(r.error_500) {
@@ -697,6 +709,12 @@ impl ChaosProxy {
 
     pub fn rates(&self) -> FaultRates {
         self.lock().schedule.rates()
+    }
+
+    /// Injected delays last at least `min` from the next request on
+    /// ([`FaultSchedule::set_min_delay`]); `Duration::ZERO` undoes it.
+    pub fn set_min_delay(&self, min: Duration) {
+        self.lock().schedule.set_min_delay(min);
     }
 
     /// While `true`, every `IMserver.php` request is closed unanswered, as
