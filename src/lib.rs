@@ -8,7 +8,9 @@
 //! - [`display`]: what the screens say (the turn, the connection check,
 //!   delivery marks, the tab's title), tested natively;
 //! - `app` (browser builds only): the Leptos screens and the thin shell that
-//!   runs the core with real requests, timers and storage.
+//!   runs the core with real requests, timers and storage;
+//! - `bench_probe` (browser builds with the `bench-probe` feature, for the
+//!   benchmark only): sealing and opening a message, timed by the page.
 
 pub mod core;
 pub mod display;
@@ -17,3 +19,6 @@ pub mod imserver;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
+
+#[cfg(all(target_arch = "wasm32", feature = "bench-probe"))]
+pub mod bench_probe;

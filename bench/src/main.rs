@@ -1,9 +1,11 @@
-//! Bleep's benchmarks: the seven budgets of the performance issue, measured
-//! and printed as one table (see BENCHMARKS.md). Run through `scripts/bench`,
-//! which builds the release app first:
+//! Bleep's benchmarks: the seven budgets of the performance issue and the
+//! cost of sealing a message (issue 15, budget 8), measured and printed as
+//! one table (see BENCHMARKS.md). Run through `scripts/bench`, which builds
+//! the release app first (and for budget 8 a second one with the
+//! `bench-probe` feature):
 //!
 //! ```text
-//! bleep-bench --dist DIR [--rustc-wasm FILE] [--markdown FILE] [--only 1,2,...]
+//! bleep-bench --dist DIR [--probe-dist DIR] [--rustc-wasm FILE] [--markdown FILE] [--only 1,2,...]
 //! ```
 //!
 //! Everything listens on 127.0.0.1 only, every process started here is killed
@@ -17,6 +19,7 @@ mod http;
 mod php;
 mod poll;
 mod report;
+mod sealing;
 mod server;
 mod util;
 mod webdriver;
@@ -28,6 +31,8 @@ use report::Row;
 
 struct Options {
     dist: PathBuf,
+    /// The app built with `--features bench-probe`, for budget 8.
+    probe_dist: PathBuf,
     rustc_wasm: Option<PathBuf>,
     markdown: Option<PathBuf>,
     only: Vec<u32>,
@@ -36,6 +41,7 @@ struct Options {
 fn options() -> Result<Options, String> {
     let mut options = Options {
         dist: util::repo_root().join("dist"),
+        probe_dist: util::repo_root().join("bench/target/dist-probe"),
         rustc_wasm: None,
         markdown: None,
         only: Vec::new(),
@@ -45,6 +51,7 @@ fn options() -> Result<Options, String> {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--dist" => options.dist = PathBuf::from(value()?),
+            "--probe-dist" => options.probe_dist = PathBuf::from(value()?),
             "--rustc-wasm" => options.rustc_wasm = Some(PathBuf::from(value()?)),
             "--markdown" => options.markdown = Some(PathBuf::from(value()?)),
             "--only" => {
@@ -59,7 +66,7 @@ fn options() -> Result<Options, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "bleep-bench --dist DIR [--rustc-wasm FILE] [--markdown FILE] [--only 1,2,...]"
+                    "bleep-bench --dist DIR [--probe-dist DIR] [--rustc-wasm FILE] [--markdown FILE] [--only 1,2,...]"
                 );
                 std::process::exit(0);
             }
@@ -185,7 +192,7 @@ fn main() {
             Ok(vec![server::run(d)?])
         }));
     }
-    let browser_budgets = [3, 4, 6, 7];
+    let browser_budgets = [3, 4, 6, 7, 8];
     if browser_budgets.iter().any(|n| wanted(&options, *n)) {
         match webdriver::Driver::start() {
             Ok(mut driver) => {
@@ -211,6 +218,11 @@ fn main() {
                 if wanted(&options, 3) {
                     rows.extend(attempt("3. Delivery latency", &mut sections, |d| {
                         Ok(vec![browser::latency(&driver, &options.dist, d)?])
+                    }));
+                }
+                if wanted(&options, 8) {
+                    rows.extend(attempt("8. Sealing", &mut sections, |d| {
+                        Ok(vec![sealing::run(&driver, &options.probe_dist, d)?])
                     }));
                 }
                 driver.kill();
