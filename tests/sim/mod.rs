@@ -2,9 +2,14 @@
 //! simulated windows, and a virtual clock. Each window is the app's own
 //! [`Driver`] (the code the browser runs), with its storage in memory and
 //! its requests carried to the model server after a simulated delay.
+//! [`run_attacked_schedule`] adds the attacker of `attacker.rs` and checks
+//! the invariants of `invariants.rs`.
+
+pub mod attacker;
+mod invariants;
 
 use std::cell::{Cell, Ref, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -104,6 +109,8 @@ pub struct CourseServer {
     pub faults: Faults,
     pub rng: Rng,
     pub requests: u64,
+    /// (key, value) pairs the attacker wrote that no check may accept.
+    pub tainted: BTreeSet<(Vec<u8>, Vec<u8>)>,
 }
 
 impl CourseServer {
@@ -115,6 +122,7 @@ impl CourseServer {
             faults,
             rng: Rng::new(seed),
             requests: 0,
+            tainted: BTreeSet::new(),
         }
     }
 
@@ -273,6 +281,8 @@ struct SimTransport {
     wire: Rc<RefCell<Wire>>,
     clock: SimClock,
     sent: Sent,
+    /// Keys whose tainted value this window read.
+    tainted: Rc<RefCell<BTreeSet<Vec<u8>>>>,
 }
 
 impl Transport for SimTransport {
@@ -288,10 +298,27 @@ impl Transport for SimTransport {
         .await;
         *self.wire.borrow_mut() = Wire::default();
         let answer = self.server.borrow_mut().handle(url);
+        self.note_tainted(url, &answer);
         if let (Some(sent), Ok(answer)) = (&mut *self.sent.borrow_mut(), &answer) {
             sent.push((url.to_owned(), answer.body.len()));
         }
         answer
+    }
+}
+
+impl SimTransport {
+    /// Remembers the key if `answer` gave a value the attacker tainted.
+    fn note_tainted(&self, url: &str, answer: &Result<HttpAnswer, TransportError>) {
+        let server = self.server.borrow();
+        let Ok(answer) = answer else { return };
+        if server.tainted.is_empty() || !url.contains("action=get") {
+            return;
+        }
+        let key = parse_query(url).remove("key").unwrap_or_default();
+        let body = answer.body.strip_suffix(b"\n").unwrap_or(&answer.body);
+        if server.tainted.contains(&(key.clone(), body.to_vec())) {
+            self.tainted.borrow_mut().insert(key);
+        }
     }
 }
 
@@ -324,6 +351,7 @@ impl Window {
             wire: Rc::default(),
             clock: clock.clone(),
             sent: Sent::default(),
+            tainted: Rc::default(),
         };
         let driver = Driver::open(
             opening.clone(),
@@ -435,6 +463,39 @@ fn tracing() -> bool {
 
 /// Runs one schedule from its seed.
 pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
+    run(seed, faults, repair, None).0
+}
+
+/// What the attacker did in one schedule, and what the screens made of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AttackReport {
+    pub tally: attacker::Tally,
+    /// Forged messages shown after a key-change or new-device notice
+    /// (trust on first use's limit), counted per window.
+    pub tofu: usize,
+    /// Windows that showed a tamper notice.
+    pub noticed: usize,
+}
+
+/// Runs one schedule from its seed with the attacker of `attacker.rs`
+/// acting until the faults stop, checking the invariants of
+/// `invariants.rs` after every step. With `checks` off, every window skips
+/// its trust checks (`Session::disable_checks`).
+pub fn run_attacked_schedule(seed: u64, faults: Faults, checks: bool) -> (Outcome, AttackReport) {
+    let (outcome, report) = run(seed, faults, true, Some(checks));
+    (outcome, report.unwrap_or_default())
+}
+
+/// A client without its trust checks. Protocol version 1, which main's
+/// client still speaks, has none to turn off.
+fn disable_checks(_w: &Window) {}
+
+fn run(
+    seed: u64,
+    faults: Faults,
+    repair: bool,
+    attack: Option<bool>,
+) -> (Outcome, Option<AttackReport>) {
     let mut rng = Rng::new(seed);
     let server = Rc::new(RefCell::new(CourseServer::new(faults, seed ^ 0x5eed)));
     let clock = SimClock::default();
@@ -460,6 +521,26 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             w.driver().disable_repair();
         }
     }
+    let checks = attack.unwrap_or(true);
+    if !checks {
+        for w in &windows {
+            disable_checks(w);
+        }
+    }
+    let mut ledger = attack.map(|_| invariants::Ledger::new(&windows));
+    let mut attacker = attack.map(|_| {
+        let pair = &windows[0].opening.pair;
+        let layout = windows[0].session().keys().clone();
+        attacker::Attacker::new(seed, &layout, [&pair.me, &pair.peer])
+    });
+    let report = |ledger: &Option<invariants::Ledger>, attacker: &Option<attacker::Attacker>| {
+        let (ledger, attacker) = (ledger.as_ref()?, attacker.as_ref()?);
+        Some(AttackReport {
+            tally: attacker.tally,
+            tofu: ledger.tofu.len(),
+            noticed: ledger.noticed.len(),
+        })
+    };
     // Sometimes everybody types at the same instant.
     if rng.chance(300) {
         let at = 1_000 + rng.below(1_000);
@@ -476,20 +557,33 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
         clock.0.set(now);
         step += 1;
         if step > 200_000 {
-            return Outcome::Failed(format!("no progress after {step} steps at t={now} ms"));
+            return (
+                Outcome::Failed(format!("no progress after {step} steps at t={now} ms")),
+                report(&ledger, &attacker),
+            );
         }
+        let real = ledger.as_ref().map(invariants::Ledger::real_devices);
         if now >= chaos_until {
             server.borrow_mut().faults = Faults::none();
             if windows
                 .iter()
                 .all(|w| w.to_send == 0 || w.session().turn() != Turn::Idle)
             {
-                if let Ok(()) = check_settled(&windows, &server.borrow(), &sent) {
-                    return Outcome::Settled(sent.len());
+                if let Ok(()) = check_settled(&windows, &server.borrow(), &sent, real.as_ref()) {
+                    let noticed = match &ledger {
+                        Some(ledger) => ledger.check_noticed(&windows),
+                        None => Ok(()),
+                    };
+                    let outcome = match noticed {
+                        Ok(()) => Outcome::Settled(sent.len()),
+                        Err(reason) => Outcome::Failed(reason),
+                    };
+                    return (outcome, report(&ledger, &attacker));
                 }
             }
             if now >= give_up_at {
-                let reason = check_settled(&windows, &server.borrow(), &sent).unwrap_err();
+                let reason =
+                    check_settled(&windows, &server.borrow(), &sent, real.as_ref()).unwrap_err();
                 if tracing() {
                     for w in &windows {
                         eprintln!("=== {}: {:#?}", w.name, *w.session());
@@ -502,9 +596,12 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
                         );
                     }
                 }
-                return Outcome::Failed(format!(
-                    "not settled 240 s after the faults stopped: {reason}"
-                ));
+                return (
+                    Outcome::Failed(format!(
+                        "(c) not settled 240 s after the faults stopped: {reason}"
+                    )),
+                    report(&ledger, &attacker),
+                );
             }
         }
         // Users type when it is their turn.
@@ -524,6 +621,9 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
                     eprintln!("{now} {} sends {text:?}", w.name);
                 }
                 if w.driver().send(&text).is_ok() {
+                    if let Some(ledger) = &mut ledger {
+                        ledger.sent(w, &text);
+                    }
                     sent.push(text);
                     w.to_send -= 1;
                 }
@@ -541,6 +641,29 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
                     w.session().turn(),
                     w.transport.wire.borrow().url
                 );
+            }
+        }
+        // What the screens show must hold after every step.
+        if let Some(ledger) = &mut ledger {
+            if let Err(reason) = ledger.check(&windows) {
+                return (
+                    Outcome::Failed(format!("at t={now} ms: {reason}")),
+                    report(&Some(std::mem::take(ledger)), &attacker),
+                );
+            }
+        }
+        // The attacker acts between requests until the faults stop.
+        if let (Some(attacker), Some(ledger)) = (&mut attacker, &ledger) {
+            if now < chaos_until {
+                let mut server = server.borrow_mut();
+                attacker.observe(&server);
+                if now >= attacker.next_at {
+                    let context = attacker::Context {
+                        pinned_everywhere: &ledger.pinned_everywhere,
+                        side_known: ledger.side_known,
+                    };
+                    attacker.act(now, &mut server, &context);
+                }
             }
         }
         // Reloads: the window is rebuilt from what it saved; a request under
@@ -564,6 +687,9 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
             if !repair {
                 w.driver().disable_repair();
             }
+            if !checks {
+                disable_checks(w);
+            }
         }
         // The browser saves the transcript now and then.
         for w in &windows {
@@ -585,22 +711,39 @@ pub fn run_schedule(seed: u64, faults: Faults, repair: bool) -> Outcome {
         }
         if now < chaos_until {
             next = next.min(chaos_until);
+            if let Some(attacker) = &attacker {
+                next = next.min(attacker.next_at);
+            }
         }
         now = next.max(now + 1);
     }
 }
 
-/// Checks the end state of a schedule.
-fn check_settled(windows: &[Window], server: &CourseServer, sent: &[String]) -> Result<(), String> {
+/// Checks the end state of a schedule. With `real`, only the messages of
+/// those devices count: an attacker's device accepted on first use (which
+/// the invariants of `invariants.rs` allow and count) is not the
+/// clinicians' conversation, and the turn is then not checked.
+fn check_settled(
+    windows: &[Window],
+    server: &CourseServer,
+    sent: &[String],
+    real: Option<&BTreeSet<DeviceId>>,
+) -> Result<(), String> {
+    let counts = |m: &bleep::core::MessageView| real.is_none_or(|r| r.contains(&m.envelope.device));
     let first = windows[0].session();
     let reference: Vec<(String, String)> = first
         .messages()
+        .filter(counts)
         .map(|m| (m.envelope.from.clone(), m.envelope.text.clone()))
         .collect();
+    let forged_shown = windows
+        .iter()
+        .any(|w| w.session().messages().any(|m| !counts(&m)));
     for w in windows {
         let transcript: Vec<(String, String)> = w
             .session()
             .messages()
+            .filter(counts)
             .map(|m| (m.envelope.from.clone(), m.envelope.text.clone()))
             .collect();
         for text in sent {
@@ -626,7 +769,7 @@ fn check_settled(windows: &[Window], server: &CourseServer, sent: &[String]) -> 
                 w.name, windows[0].name
             ));
         }
-        for m in w.session().messages().filter(|m| m.mine) {
+        for m in w.session().messages().filter(|m| m.mine && counts(m)) {
             if m.delivery != Some(Delivery::Read) {
                 return Err(format!(
                     "{}: {:?} is {:?}, not read",
@@ -635,7 +778,7 @@ fn check_settled(windows: &[Window], server: &CourseServer, sent: &[String]) -> 
             }
         }
     }
-    if let Some(last) = first.messages().next_back() {
+    if let Some(last) = first.messages().next_back().filter(|_| !forged_shown) {
         for w in windows {
             let expected = if w.session().pair().me.is(&last.envelope.from) {
                 "waiting"
@@ -713,7 +856,7 @@ pub fn run_new_window_schedule(seed: u64) -> Outcome {
         }
         now += 50;
     }
-    let result = check_settled(&windows, &server.borrow(), &sent);
+    let result = check_settled(&windows, &server.borrow(), &sent, None);
     match result {
         Ok(()) if windows[2].session().message_count() == 10 => Outcome::Settled(sent.len()),
         Ok(()) => Outcome::Failed("the new window did not load the history".into()),
