@@ -12,8 +12,10 @@
 //! - **delete** a key, or (rarely) **clear** the whole store;
 //! - **raise** read receipts in a record: in version 1 by raising the
 //!   numbers, in version 2 by sealing its own receipt under a real device,
-//!   moving or replaying another device's entry, or altering one;
-//! - **forge** a message under a real device, sealed with its own keys;
+//!   moving or replaying another device's entry, altering one, or putting
+//!   a plain version 1 record in its place;
+//! - **forge** a message under a real device, sealed with its own keys
+//!   (in version 2 now and then a plain version 1 envelope instead);
 //!   a **new device** announcing itself for one participant's side with
 //!   its own identity key (with its shares, messages and a receipt that
 //!   claims its head and nothing read); a **substitute** announcement of a
@@ -483,7 +485,9 @@ impl Attacker {
         let from = self.name(side);
         let text = self.text();
         let clock = 1 + self.rng.below(12);
-        if !self.v2 {
+        // In version 2, now and then a plain version 1 envelope: a client
+        // must not fall back to reading those.
+        if !self.v2 || (!conversation_is_foreign && self.rng.below(4) == 0) {
             let envelope = Envelope {
                 version: ENVELOPE_VERSION,
                 from: if conversation_is_foreign {
@@ -792,7 +796,19 @@ impl Attacker {
         let entries: Vec<String> = record.keys().cloned().collect();
         let device = self.pick(&entries)?;
         let device_id = DeviceId::parse(&device)?;
-        match self.rng.below(4) {
+        match self.rng.below(5) {
+            // A plain version 1 record in its place, claiming everything
+            // read by one of the side's devices.
+            4 => {
+                let receipt = self.everything_read(server, 0);
+                let mut plain = Record::default();
+                plain.heads.insert(device_id.clone(), self.head_of(server, &device_id));
+                let seen = plain.seen.get_or_insert_with(device_id, Default::default);
+                for (sender, n) in receipt.seen {
+                    seen.insert(sender, n);
+                }
+                return Some(plain.encode());
+            }
             // The attacker's own receipt under a real device.
             0 => {
                 let head = self.head_of(server, &device_id);
