@@ -24,6 +24,10 @@
 //!   conversation**;
 //! - flip the turn key.
 //!
+//! A new device's receipt never claims that anything was read: a device
+//! accepted on first use's terms could make *read* show as well, and
+//! invariant (b) allows no exception.
+//!
 //! Forging as a new device is what trust on first use cannot refuse: it is
 //! only done once every window of the other person has shown a message of
 //! the forged side (so a real identity is pinned and the forged one is
