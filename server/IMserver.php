@@ -3,19 +3,37 @@
  * IMserver.php: Bleep's own message store.
  *
  * A tiny key-value server that speaks the wire format of the COMP28112 course
- * server byte for byte (see the table in the project's IMserver facts), so the
- * same client works against either, but without the course server's flaws:
+ * server (see the table in the project's IMserver facts), so the same client
+ * works against either, but without the course server's flaws:
  *
- *   - Storage is a database reached through PDO (SQLite by default), one row
- *     per key. Every change is one transaction, reads never write, and `get`
- *     is an indexed lookup. Concurrent requests therefore lose nothing.
- *   - The no-action page prints the store HTML-escaped; stored data is never
+ *   - Storage is a database reached through PDO (SQLite by default, or
+ *     PostgreSQL), one row per key. Every change is one transaction, reads
+ *     never write, and `get` is an indexed lookup. Concurrent requests
+ *     therefore lose nothing.
+ *   - Answers are plain text (`text/plain; charset=utf-8`) with
+ *     `X-Content-Type-Options: nosniff`, a Content-Security-Policy that allows
+ *     nothing, and a Content-Length, so a browser never runs stored bytes as a
+ *     page and a client can tell a truncated answer. Bodies are the course
+ *     server's bytes.
+ *   - Only GET is served (other methods: 405), and a request the browser marks
+ *     as cross-site (`Sec-Fetch-Site: cross-site`) may read but not write
+ *     (403), so link prefetchers and hostile pages cannot change the store.
+ *   - The no-action page prints the store HTML-escaped (&, <, > and ") and is
+ *     streamed row by row, never held in memory. Because every quote of the
+ *     serialized form is escaped, the page can only be read one way: undoing
+ *     the escapes. The header `X-Bleep-Page: html-escaped` says so, and
+ *     Bleep's client reads such a page escaped-first. Stored data is never
  *     included or evaluated as PHP.
- *   - PHP warnings are never shown to clients.
- *   - Keys are limited to 1000 bytes and values to 60000 bytes (HTTP 413).
- *   - When the store cannot be opened or used, the answer is HTTP 503 with a
- *     one-line reason. Nothing is cached: every request opens the store
- *     afresh, so the server recovers by itself once the cause is fixed.
+ *   - A quota (bytes and keys) keeps one client from filling the disk: a set
+ *     beyond it is refused with 507, while unset and clear always work.
+ *   - Keys are limited to 1000 bytes and values to 60000 bytes (HTTP 413); a
+ *     set of a key holding a line break is refused (400), since `keys` lists
+ *     one key per line (get and unset accept it, so an old one can go).
+ *   - Failures are answered with a generic one-line text (503 when the store
+ *     cannot be used); the details (driver messages, host, user) go to the
+ *     PHP error log only. PHP warnings are never shown; no X-Powered-By.
+ *   - Nothing is cached between requests: the store is opened afresh each
+ *     time, so the server recovers by itself once the cause is fixed.
  *
  * Requests (GET; only the query string matters; every answer ends in "\n"):
  *   ?action=set&key=K&value=V   store V under K (no value stores "")
@@ -24,8 +42,8 @@
  *   ?action=get&key=K           the value of K (a missing key gives "")
  *   ?action=keys                every key on its own line, in insertion
  *                               order, then an empty line
- *   anything else               an HTML page with the whole store in PHP
- *                               serialize() form
+ *   anything else               an HTML-like page with the whole store in PHP
+ *                               serialize() form, escaped
  *
  * Deliberate difference from the course server: set, get and unset without a
  * key (or with an empty one) answer HTTP 400 instead of silently working on
@@ -33,28 +51,45 @@
  * the end of the list), and a missing key is always a client bug.
  *
  * Settings (environment variables of the PHP process):
- *   BLEEP_IMSERVER_DSN       PDO DSN of the store. Default:
- *                            sqlite:<sys_get_temp_dir()>/bleep-imserver/store.sqlite
- *                            (that folder is created if missing; keep any
- *                            store you choose outside the web root).
- *                            SQLite (sqlite:) and PostgreSQL (pgsql:) work.
- *   BLEEP_IMSERVER_USER      database user (optional)
- *   BLEEP_IMSERVER_PASSWORD  database password (optional)
+ *   BLEEP_IMSERVER_DSN        PDO DSN of the store. Default:
+ *                             sqlite:<sys_get_temp_dir()>/bleep-imserver/store.sqlite
+ *                             That folder is created private (0700); it is
+ *                             refused (503, reason in the error log) unless
+ *                             it is a real folder, not a symlink, owned by
+ *                             the PHP user and closed to everyone else. Keep
+ *                             any store you choose outside the web root.
+ *                             SQLite (sqlite:) and PostgreSQL (pgsql:) work.
+ *   BLEEP_IMSERVER_USER       database user (optional)
+ *   BLEEP_IMSERVER_PASSWORD   database password (optional)
+ *   BLEEP_IMSERVER_MAX_BYTES  quota: bytes of keys plus values (default
+ *                             268435456, 256 MiB; 0 means no limit)
+ *   BLEEP_IMSERVER_MAX_KEYS   quota: number of keys (default 200000; 0 means
+ *                             no limit)
  *
- * The table `kv` is created if missing.
+ * The table `kv` is created if missing. An existing store is used only if its
+ * table has exactly the expected columns and no triggers, views or rules.
  */
 
 declare(strict_types=1);
 
 // Never show a PHP warning or error to a client: it would corrupt an answer.
 ini_set('display_errors', '0');
+ini_set('log_errors', '1');
 error_reporting(E_ALL);
 
 const PAGE_HEADING = '<html><body><h1>COMP28112 Server: Messaging System for Healthcare Professionals</h1>';
-const PAGE_FOOTER = '</body></html>';
+const PAGE_FOOTER = '</body></html>' . "\n";
 const MAX_KEY_BYTES = 1000;
 const MAX_VALUE_BYTES = 60000;
 const BUSY_TIMEOUT_SECONDS = 10;
+const DEFAULT_MAX_BYTES = 268435456;
+const DEFAULT_MAX_KEYS = 200000;
+/** Rows read at a time when a listing is streamed. */
+const PAGE_BATCH_ROWS = 64;
+/** Any PostgreSQL advisory lock number, the same in every request. */
+const QUOTA_LOCK = 28112;
+const UNAVAILABLE = 'the message store is unavailable; try again later';
+const WRITE_ACTIONS = ['set', 'unset', 'clear'];
 
 /** A request that cannot be served, with its HTTP status and a one-line reason. */
 final class RequestFailed extends Exception
@@ -65,40 +100,91 @@ final class RequestFailed extends Exception
     }
 }
 
+/** The store cannot be used; `$detail` goes to the error log only. */
+function unavailable(string $detail): RequestFailed
+{
+    error_log('IMserver.php: ' . preg_replace('/\s+/', ' ', $detail));
+    return new RequestFailed(503, UNAVAILABLE);
+}
+
 main();
 
 function main(): void
 {
+    header_remove('X-Powered-By');
     try {
-        $body = handle($_GET);
+        check_request($_SERVER, $_GET);
+        $action = $_GET['action'] ?? null;
+        if (in_array($action, ['set', 'unset', 'clear', 'get'], true)) {
+            answer(handle($action, $_GET));
+        } elseif ($action === 'keys') {
+            stream_keys();
+        } else {
+            stream_page();
+        }
     } catch (RequestFailed $failure) {
         fail($failure->status, $failure->getMessage());
-        return;
     } catch (PDOException $e) {
-        fail(503, 'the message store cannot be used: ' . $e->getMessage());
-        return;
+        $failure = unavailable('database error: ' . $e->getMessage());
+        fail($failure->status, $failure->getMessage());
+    } catch (Throwable $e) {
+        error_log('IMserver.php: ' . get_class($e) . ': ' . $e->getMessage());
+        fail(500, 'the message server failed; try again later');
     }
+}
+
+/** The headers every answer carries. */
+function common_headers(int $length): void
+{
+    header('Content-Type: text/plain; charset=utf-8');
+    header('X-Content-Type-Options: nosniff');
+    header("Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; sandbox");
+    header('Referrer-Policy: no-referrer');
+    header('Cache-Control: no-store');
+    header('Content-Length: ' . $length);
+}
+
+function answer(string $body): void
+{
+    common_headers(strlen($body));
     echo $body;
 }
 
 /** Answers with an HTTP error status and a one-line plain-text reason. */
 function fail(int $status, string $reason): void
 {
+    if (headers_sent()) {
+        return; // a streamed page broke off: its Content-Length tells the client
+    }
     http_response_code($status);
-    header('Content-Type: text/plain; charset=UTF-8');
-    echo $status, ': ', preg_replace('/\s+/', ' ', $reason), "\n";
+    if ($status === 405) {
+        header('Allow: GET');
+    }
+    answer($status . ': ' . preg_replace('/\s+/', ' ', $reason) . "\n");
 }
 
-/**
- * Serves one request and returns the body of the answer. The database
- * connection is closed before the caller prints anything.
- */
-function handle(array $query): string
+/** Only GET is served, and a browser's cross-site request may not write. */
+function check_request(array $server, array $query): void
 {
-    $action = $query['action'] ?? null;
+    $method = $server['REQUEST_METHOD'] ?? 'GET';
+    if ($method !== 'GET') {
+        throw new RequestFailed(405, 'only GET requests are served');
+    }
+    $site = strtolower((string) ($server['HTTP_SEC_FETCH_SITE'] ?? ''));
+    if ($site === 'cross-site' && in_array($query['action'] ?? null, WRITE_ACTIONS, true)) {
+        throw new RequestFailed(403, 'a request from another site may not change the store');
+    }
+}
+
+/** Serves one request other than the page and returns the body of the answer. */
+function handle(string $action, array $query): string
+{
     switch ($action) {
         case 'set':
             $key = required_key($query);
+            if (strpbrk($key, "\r\n") !== false) {
+                throw new RequestFailed(400, 'a key may not hold a line break');
+            }
             $value = optional_value($query);
             set_value(open_store(), $key, $value);
             return "\n";
@@ -107,15 +193,11 @@ function handle(array $query): string
             unset_key(open_store(), $key);
             return "\n";
         case 'clear':
-            clear_store(open_store());
+            open_store()->exec('DELETE FROM kv');
             return "\n";
-        case 'get':
+        default:
             $key = required_key($query);
             return get_value(open_store(), $key) . "\n";
-        case 'keys':
-            return keys_listing(open_store());
-        default:
-            return store_page(open_store());
     }
 }
 
@@ -155,25 +237,35 @@ function optional_value(array $query): string
 /** Opens the store afresh (no failure is remembered between requests). */
 function open_store(): PDO
 {
-    [$dsn, $user, $password] = store_settings();
-    try {
-        $db = new PDO($dsn, $user, $password, [
-            PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
-            PDO::ATTR_TIMEOUT => BUSY_TIMEOUT_SECONDS,
-        ]);
-        prepare_connection($db);
-        ensure_table($db);
-    } catch (PDOException $e) {
-        throw new RequestFailed(503, 'the message store cannot be opened: ' . $e->getMessage());
+    $dsn = setting('BLEEP_IMSERVER_DSN') ?? default_dsn();
+    $deadline = microtime(true) + BUSY_TIMEOUT_SECONDS;
+    for ($attempt = 1; ; $attempt++) {
+        try {
+            $db = new PDO($dsn, setting('BLEEP_IMSERVER_USER'), setting('BLEEP_IMSERVER_PASSWORD'), [
+                PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+                PDO::ATTR_TIMEOUT => BUSY_TIMEOUT_SECONDS,
+            ]);
+            prepare_connection($db);
+            ensure_table($db);
+            return $db;
+        } catch (PDOException $e) {
+            // A new database is being set up by another request right now:
+            // wait for it (within the busy timeout) instead of failing.
+            if (is_busy($e) && microtime(true) < $deadline) {
+                usleep(min(200000, 5000 * $attempt));
+                continue;
+            }
+            throw unavailable("cannot open the store ($dsn): " . $e->getMessage());
+        }
     }
-    return $db;
 }
 
-/** @return array{0: string, 1: ?string, 2: ?string} DSN, user, password */
-function store_settings(): array
+function is_busy(PDOException $e): bool
 {
-    $dsn = setting('BLEEP_IMSERVER_DSN') ?? default_dsn();
-    return [$dsn, setting('BLEEP_IMSERVER_USER'), setting('BLEEP_IMSERVER_PASSWORD')];
+    $text = strtolower($e->getMessage());
+    return str_contains($text, 'database is locked') || str_contains($text, 'database is busy')
+        || str_contains($text, 'duplicate key value') || str_contains($text, 'already exists')
+        || str_contains($text, 'deadlock detected');
 }
 
 function setting(string $name): ?string
@@ -182,14 +274,53 @@ function setting(string $name): ?string
     return ($value === false || $value === '') ? null : $value;
 }
 
-/** sqlite: in a folder of its own under the system temp dir, outside the web root. */
+/** A quota setting: its default when unset, null for "no limit" (0). */
+function limit_setting(string $name, int $default): ?int
+{
+    $text = setting($name);
+    if ($text === null) {
+        return $default;
+    }
+    if (!preg_match('/^\d{1,18}$/', $text)) {
+        throw unavailable("$name must be a whole number, not \"$text\"");
+    }
+    return ((int) $text) === 0 ? null : (int) $text;
+}
+
+/**
+ * sqlite: in a private folder under the system temp dir, outside the web
+ * root. The folder is trusted only if it is ours alone: another local user
+ * could otherwise plant a database there.
+ */
 function default_dsn(): string
 {
     $folder = rtrim(sys_get_temp_dir(), '/') . '/bleep-imserver';
-    if (!is_dir($folder) && !@mkdir($folder, 0700, true) && !is_dir($folder)) {
-        throw new RequestFailed(503, "the message store cannot be opened: cannot create the folder $folder");
+    if (!file_exists($folder) && !is_link($folder)) {
+        $old = umask(0077);
+        @mkdir($folder, 0700);
+        umask($old);
     }
-    return 'sqlite:' . $folder . '/store.sqlite';
+    clearstatcache();
+    $info = @lstat($folder);
+    if ($info === false) {
+        throw unavailable("cannot create the store folder $folder");
+    }
+    $problem = match (true) {
+        is_link($folder) => 'is a symbolic link',
+        ($info['mode'] & 0170000) !== 0040000 => 'is not a folder',
+        $info['uid'] !== posix_geteuid() => 'is owned by another user (uid ' . $info['uid'] . ')',
+        ($info['mode'] & 0077) !== 0 => sprintf('is open to other users (mode %o)', $info['mode'] & 0777),
+        default => null,
+    };
+    if ($problem !== null) {
+        throw unavailable("the default store folder $folder $problem: remove it, or set BLEEP_IMSERVER_DSN");
+    }
+    $store = $folder . '/store.sqlite';
+    $file = @lstat($store);
+    if ($file !== false && (is_link($store) || $file['uid'] !== posix_geteuid())) {
+        throw unavailable("the default store $store is a symbolic link or owned by another user");
+    }
+    return 'sqlite:' . $store;
 }
 
 function driver(PDO $db): string
@@ -200,10 +331,15 @@ function driver(PDO $db): string
 /** SQLite: wait for locks instead of failing, and use write-ahead logging. */
 function prepare_connection(PDO $db): void
 {
-    if (driver($db) !== 'sqlite') {
+    $driver = driver($db);
+    if ($driver === 'pgsql') {
         return;
     }
+    if ($driver !== 'sqlite') {
+        throw new PDOException("unsupported PDO driver $driver");
+    }
     $db->exec('PRAGMA busy_timeout = ' . (BUSY_TIMEOUT_SECONDS * 1000));
+    $db->exec('PRAGMA trusted_schema = OFF');
     // Reading the journal mode writes nothing; only a new database is switched.
     $mode = $db->query('PRAGMA journal_mode')->fetchColumn();
     if (strtolower((string) $mode) !== 'wal') {
@@ -211,30 +347,64 @@ function prepare_connection(PDO $db): void
     }
 }
 
-/** Creates the table on first use; when it exists this only reads the catalogue. */
+/**
+ * Creates the table on first use; otherwise checks that it is ours: the
+ * expected columns and nothing that runs on a change (trigger, rule) or
+ * stands in for it (view).
+ */
 function ensure_table(PDO $db): void
 {
-    if (table_exists($db)) {
-        return;
-    }
-    try {
+    $problem = schema_problem($db);
+    if ($problem === 'missing') {
         $db->exec(create_table_sql(driver($db)));
-    } catch (PDOException $e) {
-        // Another request may have created it at the same moment.
-        if (!table_exists($db)) {
-            throw $e;
-        }
+        $problem = schema_problem($db);
+    }
+    if ($problem !== null) {
+        throw unavailable("the store's schema is not Bleep's: $problem");
     }
 }
 
-function table_exists(PDO $db): bool
+/** null when the schema is as expected, 'missing' when there is no table, else why not. */
+function schema_problem(PDO $db): ?string
 {
-    $sql = match (driver($db)) {
-        'sqlite' => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'",
-        'pgsql' => "SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = 'kv' AND schemaname = ANY (current_schemas(false))",
-        default => throw new RequestFailed(503, 'the message store cannot be opened: unsupported PDO driver ' . driver($db)),
+    if (driver($db) === 'sqlite') {
+        $objects = $db->query("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'")->fetchAll(PDO::FETCH_NUM);
+        $names = array_map(fn ($row) => $row[0] . ' ' . $row[1], $objects);
+        if ($names === []) {
+            return 'missing';
+        }
+        if ($names !== ['table kv']) {
+            return 'unexpected objects: ' . implode(', ', $names);
+        }
+        $columns = [];
+        foreach ($db->query('PRAGMA table_xinfo(kv)') as $column) {
+            $columns[] = $column['name'] . ' ' . strtoupper($column['type']) . ($column['hidden'] ? ' hidden' : '');
+        }
+        $columns = implode(', ', $columns);
+        return $columns === 'pos INTEGER, k BLOB, v BLOB' ? null : "columns $columns";
+    }
+    // One statement, one snapshot: a table another request is creating is
+    // either wholly there or not at all.
+    $row = $db->query(
+        "SELECT c.relkind AS kind, "
+        . "(SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal) AS triggers, "
+        . "(SELECT count(*) FROM pg_rewrite r WHERE r.ev_class = c.oid) AS rules, "
+        . "(SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) "
+        . " FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns "
+        . "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        . "WHERE c.relname = 'kv' AND n.nspname = ANY (current_schemas(false)) "
+        . "ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1"
+    )->fetch(PDO::FETCH_ASSOC);
+    if ($row === false) {
+        return 'missing';
+    }
+    return match (true) {
+        $row['kind'] !== 'r' => 'kv is not a plain table',
+        (int) $row['triggers'] > 0 => 'kv has triggers',
+        (int) $row['rules'] > 0 => 'kv has rules',
+        $row['columns'] !== 'pos bigint, k bytea, v bytea' => 'columns ' . $row['columns'],
+        default => null,
     };
-    return $db->query($sql)->fetchColumn() !== false;
 }
 
 /** `pos` keeps insertion order; an overwrite keeps the row and so its place. */
@@ -250,9 +420,50 @@ function create_table_sql(string $driver): string
 
 // ---------------------------------------------------------------------------
 // Store operations. Keys and values are bound as binary so that any bytes
-// round-trip; each change is a single statement, hence a single transaction.
+// round-trip; each change is a single transaction.
 
 function set_value(PDO $db, string $key, string $value): void
+{
+    $max_bytes = limit_setting('BLEEP_IMSERVER_MAX_BYTES', DEFAULT_MAX_BYTES);
+    $max_keys = limit_setting('BLEEP_IMSERVER_MAX_KEYS', DEFAULT_MAX_KEYS);
+    if ($max_bytes === null && $max_keys === null) {
+        upsert($db, $key, $value);
+        return;
+    }
+    // The usage is read and the row written under one write lock, so two
+    // concurrent sets cannot both squeeze under the quota.
+    if (driver($db) === 'sqlite') {
+        $db->exec('BEGIN IMMEDIATE');
+    } else {
+        $db->beginTransaction();
+        $db->query('SELECT pg_advisory_xact_lock(' . QUOTA_LOCK . ')')->fetchColumn();
+    }
+    try {
+        $statement = $db->prepare(
+            'SELECT COUNT(*), COALESCE(SUM(LENGTH(k) + LENGTH(v)), 0), '
+            . 'COALESCE(SUM(CASE WHEN k = :k THEN LENGTH(k) + LENGTH(v) END), -1) FROM kv'
+        );
+        $statement->bindValue(':k', $key, PDO::PARAM_LOB);
+        $statement->execute();
+        [$keys, $bytes, $old] = array_map('intval', $statement->fetch(PDO::FETCH_NUM));
+        $new_keys = $old < 0 ? $keys + 1 : $keys;
+        $new_bytes = $bytes - max($old, 0) + strlen($key) + strlen($value);
+        $over = ($max_keys !== null && $new_keys > $max_keys && $old < 0)
+            || ($max_bytes !== null && $new_bytes > $max_bytes && $new_bytes > $bytes);
+        if ($over) {
+            throw new RequestFailed(507, 'the message store is full (quota of '
+                . ($max_bytes ?? 'unlimited') . ' bytes and ' . ($max_keys ?? 'unlimited')
+                . ' keys); nothing was stored; unset or clear entries to make room');
+        }
+        upsert($db, $key, $value);
+        driver($db) === 'sqlite' ? $db->exec('COMMIT') : $db->commit();
+    } catch (Throwable $e) {
+        driver($db) === 'sqlite' ? $db->exec('ROLLBACK') : $db->rollBack();
+        throw $e;
+    }
+}
+
+function upsert(PDO $db, string $key, string $value): void
 {
     $statement = $db->prepare(
         'INSERT INTO kv (k, v) VALUES (:k, :v) ON CONFLICT (k) DO UPDATE SET v = excluded.v'
@@ -269,11 +480,6 @@ function unset_key(PDO $db, string $key): void
     $statement->execute();
 }
 
-function clear_store(PDO $db): void
-{
-    $db->exec('DELETE FROM kv');
-}
-
 /** The value of $key, or "" when there is none (uses the unique index on k). */
 function get_value(PDO $db, string $key): string
 {
@@ -284,38 +490,108 @@ function get_value(PDO $db, string $key): string
     return $value === false ? '' : bytes($value);
 }
 
-function keys_listing(PDO $db): string
+// ---------------------------------------------------------------------------
+// The listings (keys, and the no-action page), streamed
+
+/** Starts a read-only snapshot: every read of one listing sees the same rows. */
+function begin_snapshot(PDO $db): void
 {
-    $listing = '';
-    foreach ($db->query('SELECT k FROM kv ORDER BY pos') as $row) {
-        $listing .= bytes($row[0]) . "\n";
+    if (driver($db) === 'sqlite') {
+        $db->exec('BEGIN');
+    } else {
+        $db->exec('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     }
-    return $listing . "\n";
+}
+
+/** Every row in insertion order, a few at a time: [pos, k, v] with bytes. */
+function each_row(PDO $db, string $columns): Generator
+{
+    $statement = $db->prepare("SELECT pos, $columns FROM kv WHERE pos > :after ORDER BY pos LIMIT " . PAGE_BATCH_ROWS);
+    $after = 0;
+    do {
+        $statement->bindValue(':after', $after, PDO::PARAM_INT);
+        $statement->execute();
+        $rows = $statement->fetchAll(PDO::FETCH_NUM);
+        foreach ($rows as $row) {
+            $after = (int) $row[0];
+            yield array_map('bytes', array_slice($row, 1));
+        }
+    } while (count($rows) === PAGE_BATCH_ROWS);
+}
+
+/** Prints the pieces after the headers; a failure now can only cut the answer short. */
+function print_pieces(PDO $db, iterable $pieces): void
+{
+    try {
+        foreach ($pieces as $piece) {
+            echo $piece;
+        }
+        $db->exec('COMMIT');
+    } catch (Throwable $e) {
+        error_log('IMserver.php: answer cut short: ' . $e->getMessage());
+    }
+}
+
+/** `keys`: every key and "\n", then "\n"; the length is summed by the database. */
+function stream_keys(): void
+{
+    $db = open_store();
+    begin_snapshot($db);
+    $length = 1 + (int) $db->query('SELECT COALESCE(SUM(LENGTH(k) + 1), 0) FROM kv')->fetchColumn();
+    common_headers($length);
+    print_pieces($db, (function () use ($db): Generator {
+        foreach (each_row($db, 'k') as [$k]) {
+            yield $k . "\n";
+        }
+        yield "\n";
+    })());
 }
 
 /**
- * The store as a PHP array in insertion order. PHP itself turns keys that are
- * canonical decimal integers into integer keys, exactly as the course server's
- * array does, so serialize() prints them as i:N;.
+ * Prints the page a few rows at a time. Inside one read-only snapshot the
+ * rows are read twice: once to add up the page's length (sent first, as
+ * Content-Length), once to print them. Memory stays at one batch of rows
+ * whatever the size of the store.
  */
-function store_array(PDO $db): array
+function stream_page(): void
 {
-    $store = [];
-    foreach ($db->query('SELECT k, v FROM kv ORDER BY pos') as $row) {
-        $store[bytes($row[0])] = bytes($row[1]);
+    $db = open_store();
+    begin_snapshot($db);
+    $count = (int) $db->query('SELECT COUNT(*) FROM kv')->fetchColumn();
+    $length = 0;
+    foreach (page_pieces($db, $count) as $piece) {
+        $length += strlen($piece);
     }
-    return $store;
+    common_headers($length);
+    header('X-Bleep-Page: html-escaped');
+    print_pieces($db, page_pieces($db, $count));
 }
 
-function store_page(PDO $db): string
+/** The page in pieces: heading, `a:N:{`, one escaped entry per row, `}`, footer. */
+function page_pieces(PDO $db, int $count): Generator
 {
-    return PAGE_HEADING . escape_html(serialize(store_array($db))) . PAGE_FOOTER . "\n";
+    yield PAGE_HEADING . 'a:' . $count . ':{';
+    foreach (each_row($db, 'k, v') as [$k, $v]) {
+        yield escape_html(serialized_entry($k, $v));
+    }
+    yield '}' . PAGE_FOOTER;
 }
 
-/** Escapes only &, < and >, byte by byte (no UTF-8 validation). */
+/**
+ * One entry as serialize() writes it inside an array. PHP itself turns keys
+ * that are canonical decimal integers into integer keys (i:N;), exactly as
+ * the course server's array does.
+ */
+function serialized_entry(string $key, string $value): string
+{
+    $one = serialize([$key => $value]);
+    return substr($one, strlen('a:1:{'), -1);
+}
+
+/** Escapes &, <, > and ", byte by byte (no UTF-8 validation). */
 function escape_html(string $bytes): string
 {
-    return strtr($bytes, ['&' => '&amp;', '<' => '&lt;', '>' => '&gt;']);
+    return strtr($bytes, ['&' => '&amp;', '<' => '&lt;', '>' => '&gt;', '"' => '&quot;']);
 }
 
 /** A binary column comes back as a string (SQLite) or a stream (PostgreSQL). */

@@ -16,16 +16,24 @@ use std::path::PathBuf;
 
 use bleep::imserver::client::{HttpAnswer, ImClient, ImError, Transport, TransportError};
 use bleep::imserver::wire::{Request, MAX_REQUEST_LINE};
+use bleep::imserver::ESCAPED_PAGE_HEADER;
 use pollster::block_on;
-use support::{course_server_source, http_get, our_server_source, PhpServer, TempDir};
+use support::{
+    course_server_source, http_get, http_request, our_server_source, PhpServer, TempDir,
+    HTTP_TIMEOUT,
+};
 
 /// Requests over a plain socket, through the test harness's HTTP client.
 struct SocketTransport;
 
 impl Transport for SocketTransport {
     async fn fetch(&self, url: &str) -> Result<HttpAnswer, TransportError> {
-        match http_get(url) {
-            Ok((status, body)) => Ok(HttpAnswer { status, body }),
+        match http_request(url, HTTP_TIMEOUT) {
+            Ok(answer) => Ok(HttpAnswer {
+                escaped_page: answer.header(ESCAPED_PAGE_HEADER) == Some("html-escaped"),
+                status: answer.status,
+                body: answer.body,
+            }),
             Err(why) => Err(TransportError::Network(why)),
         }
     }

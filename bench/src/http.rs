@@ -14,6 +14,8 @@ pub struct Answer {
     pub status: u16,
     pub head_bytes: usize,
     pub body: Vec<u8>,
+    /// The answer carried `X-Bleep-Page: html-escaped` (our IMserver.php's page).
+    pub escaped_page: bool,
 }
 
 /// GETs `target` (path and query, sent as given) from 127.0.0.1:`port`.
@@ -115,10 +117,16 @@ fn parse(raw: &[u8]) -> Result<Answer> {
     if chunked {
         body = dechunk(&body)?;
     }
+    let escaped_page = head.lines().any(|l| {
+        l.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("x-bleep-page") && value.trim() == "html-escaped"
+        })
+    });
     Ok(Answer {
         status,
         head_bytes: end + 4,
         body,
+        escaped_page,
     })
 }
 

@@ -78,6 +78,7 @@ impl Transport for Counting {
         Ok(HttpAnswer {
             status: answer.status,
             body: answer.body,
+            escaped_page: answer.escaped_page,
         })
     }
 }

@@ -18,6 +18,7 @@ use gloo_timers::callback::Timeout;
 use web_sys::{AbortController, RequestCache};
 
 use crate::imserver::client::{HttpAnswer, Transport, TransportError};
+use crate::imserver::phpser::{ESCAPED_PAGE_HEADER, ESCAPED_PAGE_VALUE};
 
 /// Fetches URLs from the page, giving up after `timeout_ms`.
 #[derive(Clone, Debug)]
@@ -80,8 +81,14 @@ impl Transport for BrowserTransport {
             .await
             .map_err(failed)?;
         let status = response.status();
+        let escaped_page =
+            response.headers().get(ESCAPED_PAGE_HEADER).as_deref() == Some(ESCAPED_PAGE_VALUE);
         let body = response.binary().await.map_err(failed)?;
         guard.completed();
-        Ok(HttpAnswer { status, body })
+        Ok(HttpAnswer {
+            status,
+            body,
+            escaped_page,
+        })
     }
 }

@@ -110,7 +110,11 @@ impl Transport for &Server {
         .await;
         let mut body = self.answer(url);
         body.push(b'\n');
-        Ok(HttpAnswer { status: 200, body })
+        Ok(HttpAnswer {
+            status: 200,
+            body,
+            escaped_page: false,
+        })
     }
 }
 
@@ -305,6 +309,7 @@ fn a_server_check_says_whether_a_server_answers() {
             Ok(HttpAnswer {
                 status: 404,
                 body: b"Not Found".to_vec(),
+                escaped_page: false,
             })
         }
     }

@@ -18,6 +18,10 @@ use super::wire::{self, Request, MAX_REQUEST_LINE};
 pub struct HttpAnswer {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The server declared its page HTML-escaped (the answer header
+    /// [`phpser::ESCAPED_PAGE_HEADER`], sent by our IMserver.php only): the
+    /// page is then read escaped-first.
+    pub escaped_page: bool,
 }
 
 /// Why no answer came back at all.
@@ -78,20 +82,23 @@ impl<T: Transport> ImClient<T> {
 
     /// Sends `request` and reads its answer.
     pub async fn run(&self, request: &Request) -> Result<Answer, ImError> {
-        let body = self.exchange(request).await?;
+        let answer = self.exchange(request).await?;
         match request {
-            Request::Get { .. } => Ok(Answer::Value(wire::decode_get(&body))),
+            Request::Get { .. } => Ok(Answer::Value(wire::decode_get(&answer.body))),
             Request::Set { .. } | Request::Unset { .. } | Request::Clear => {
-                expect_acknowledgement(&body).map(|()| Answer::Done)
+                expect_acknowledgement(&answer.body).map(|()| Answer::Done)
             }
-            Request::Keys => Ok(Answer::Keys(wire::decode_keys(&body))),
-            Request::Page => decode_page(&body).map(Answer::Store),
+            Request::Keys => Ok(Answer::Keys(wire::decode_keys(&answer.body))),
+            Request::Page => decode_page(&answer).map(Answer::Store),
         }
     }
 
     /// The value of `key`, or `None` when it is missing (or empty).
     pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ImError> {
-        let body = self.exchange(&Request::Get { key: key.to_vec() }).await?;
+        let body = self
+            .exchange(&Request::Get { key: key.to_vec() })
+            .await?
+            .body;
         Ok(wire::decode_get(&body))
     }
 
@@ -102,36 +109,40 @@ impl<T: Transport> ImClient<T> {
                 key: key.to_vec(),
                 value: value.to_vec(),
             })
-            .await?;
+            .await?
+            .body;
         expect_acknowledgement(&body)
     }
 
     /// Removes `key`; a missing key is not an error.
     pub async fn unset(&self, key: &[u8]) -> Result<(), ImError> {
-        let body = self.exchange(&Request::Unset { key: key.to_vec() }).await?;
+        let body = self
+            .exchange(&Request::Unset { key: key.to_vec() })
+            .await?
+            .body;
         expect_acknowledgement(&body)
     }
 
     /// Every key, in the server's order.
     pub async fn keys(&self) -> Result<Vec<Vec<u8>>, ImError> {
-        let body = self.exchange(&Request::Keys).await?;
+        let body = self.exchange(&Request::Keys).await?.body;
         Ok(wire::decode_keys(&body))
     }
 
     /// Removes every key (everyone's, not only this conversation's).
     pub async fn clear(&self) -> Result<(), ImError> {
-        let body = self.exchange(&Request::Clear).await?;
+        let body = self.exchange(&Request::Clear).await?.body;
         expect_acknowledgement(&body)
     }
 
     /// The whole store, read from the no-action page.
     pub async fn page(&self) -> Result<StoreEntries, ImError> {
-        let body = self.exchange(&Request::Page).await?;
-        decode_page(&body)
+        let answer = self.exchange(&Request::Page).await?;
+        decode_page(&answer)
     }
 
-    /// Checks, sends, and returns the body of a 200 answer.
-    async fn exchange(&self, request: &Request) -> Result<Vec<u8>, ImError> {
+    /// Checks, sends, and returns a 200 answer.
+    async fn exchange(&self, request: &Request) -> Result<HttpAnswer, ImError> {
         if let Request::Set { key, value } = request {
             // The course server writes keys into its data file as well.
             if wire::is_unsafe_value(key) || wire::is_unsafe_value(value) {
@@ -149,7 +160,7 @@ impl<T: Transport> ImClient<T> {
                 detail: first_line(&answer.body),
             });
         }
-        Ok(answer.body)
+        Ok(answer)
     }
 }
 
@@ -193,8 +204,14 @@ fn expect_acknowledgement(body: &[u8]) -> Result<(), ImError> {
     }
 }
 
-fn decode_page(body: &[u8]) -> Result<StoreEntries, ImError> {
-    phpser::parse_page(body)
+fn decode_page(answer: &HttpAnswer) -> Result<StoreEntries, ImError> {
+    let body = &answer.body;
+    let parsed = if answer.escaped_page {
+        phpser::parse_escaped_page(body)
+    } else {
+        phpser::parse_page(body)
+    };
+    parsed
         .map_err(|e| ImError::Malformed(format!("store page: {e}; page starts {}", preview(body))))
 }
 
@@ -234,6 +251,7 @@ mod tests {
         Ok(HttpAnswer {
             status: 200,
             body: body.to_vec(),
+            escaped_page: false,
         })
     }
 
@@ -241,6 +259,7 @@ mod tests {
         Ok(HttpAnswer {
             status: code,
             body: body.to_vec(),
+            escaped_page: false,
         })
     }
 

@@ -16,5 +16,5 @@ pub mod wire;
 
 pub use answer::{Answer, ImError};
 pub use client::{HttpAnswer, ImClient, Transport, TransportError};
-pub use phpser::{ParseError, PhpKey, StoreEntries};
+pub use phpser::{ParseError, PhpKey, StoreEntries, ESCAPED_PAGE_HEADER};
 pub use wire::{Request, MAX_REQUEST_LINE};

@@ -145,6 +145,7 @@ impl CourseServer {
             return Ok(HttpAnswer {
                 status: 500,
                 body: Vec::new(),
+                escaped_page: false,
             });
         }
         if self.rng.chance(f.timeout_lost) {
@@ -212,7 +213,11 @@ impl CourseServer {
         if !self.rng.chance(f.no_newline) {
             body.push(b'\n');
         }
-        Ok(HttpAnswer { status: 200, body })
+        Ok(HttpAnswer {
+            status: 200,
+            body,
+            escaped_page: false,
+        })
     }
 }
 

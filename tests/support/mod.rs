@@ -402,30 +402,49 @@ pub fn http_get(url: &str) -> Result<(u16, Vec<u8>), String> {
 
 /// GET `url` over a fresh connection (HTTP/1.0, `Connection: close`).
 pub fn http_request(url: &str, timeout: Duration) -> Result<HttpResponse, String> {
+    http_send(url, "GET", &[], timeout)
+}
+
+/// `method` `url` with extra request headers, over a fresh connection
+/// (HTTP/1.0, `Connection: close`, no request body). The answer to a HEAD
+/// request has no body, whatever its Content-Length says.
+pub fn http_send(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<HttpResponse, String> {
     let (host_port, target) = split_url(url)?;
     let addr = host_port
         .to_socket_addrs()
-        .map_err(|e| format!("GET {url}: bad address {host_port}: {e}"))?
+        .map_err(|e| format!("{method} {url}: bad address {host_port}: {e}"))?
         .next()
-        .ok_or_else(|| format!("GET {url}: no address for {host_port}"))?;
+        .ok_or_else(|| format!("{method} {url}: no address for {host_port}"))?;
     let mut stream = TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("GET {url}: cannot connect: {e}"))?;
+        .map_err(|e| format!("{method} {url}: cannot connect: {e}"))?;
     stream
         .set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     stream
         .set_write_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
-    let request =
-        format!("GET {target} HTTP/1.0\r\nHost: {host_port}\r\nConnection: close\r\n\r\n");
+    let mut request =
+        format!("{method} {target} HTTP/1.0\r\nHost: {host_port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !matches!(method, "GET" | "HEAD") {
+        request.push_str("Content-Length: 0\r\n");
+    }
+    request.push_str("\r\n");
     stream
         .write_all(request.as_bytes())
-        .map_err(|e| format!("GET {url}: cannot send the request: {e}"))?;
+        .map_err(|e| format!("{method} {url}: cannot send the request: {e}"))?;
     let mut raw = Vec::new();
     stream
         .read_to_end(&mut raw)
-        .map_err(|e| format!("GET {url}: no complete answer within {timeout:?}: {e}"))?;
-    parse_response(&raw).map_err(|e| format!("GET {url}: {e}"))
+        .map_err(|e| format!("{method} {url}: no complete answer within {timeout:?}: {e}"))?;
+    parse_response(&raw).map_err(|e| format!("{method} {url}: {e}"))
 }
 
 /// `http://host:port/target` → (`host:port`, `/target`).
@@ -498,7 +517,7 @@ pub fn show(bytes: &[u8]) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// PostgreSQL (only where its server binaries are installed)
+// PostgreSQL (installed by scripts/setup)
 
 /// The newest `/usr/lib/postgresql/*/bin` that holds `pg_ctl`.
 pub fn postgres_bin_dir() -> Option<PathBuf> {
@@ -532,9 +551,10 @@ fn running_as_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A throwaway PostgreSQL cluster listening only on a Unix socket in its own
-/// temp folder, with trust authentication for the user `bleep`. Stopped on
-/// drop. As root, it runs as the `postgres` system user (initdb refuses root).
+/// A throwaway PostgreSQL cluster on a free port of 127.0.0.1 and on a Unix
+/// socket in its own temp folder, with trust authentication for the user
+/// `bleep`. Stopped on drop. As root, it runs as the `postgres` system user
+/// (initdb refuses root).
 pub struct PgCluster {
     bin: PathBuf,
     run_as: Option<String>,
@@ -557,6 +577,16 @@ impl PgCluster {
         None
     }
 
+    /// Starts a cluster, or panics saying why it cannot (PostgreSQL and PHP's
+    /// driver for it are part of the test setup: their absence is a failure).
+    pub fn require() -> PgCluster {
+        if let Some(reason) = PgCluster::unavailable() {
+            panic!("PostgreSQL is needed and cannot run here: {reason}: {SETUP_HINT}");
+        }
+        require_php_module("pdo_pgsql");
+        PgCluster::start().unwrap_or_else(|e| panic!("PostgreSQL would not start: {e}"))
+    }
+
     /// Starts a cluster (first check [`PgCluster::unavailable`]).
     pub fn start() -> Result<PgCluster, String> {
         if let Some(reason) = PgCluster::unavailable() {
@@ -564,10 +594,10 @@ impl PgCluster {
         }
         let bin = postgres_bin_dir().expect("checked above");
         let run_as = running_as_root().then(|| "postgres".to_string());
-        let cluster = PgCluster {
+        let mut cluster = PgCluster {
             bin,
             run_as,
-            port: 5432,
+            port: 0,
             dir: TempDir::new("pg"),
         };
         if let Some(user) = &cluster.run_as {
@@ -600,17 +630,30 @@ impl PgCluster {
                 "--no-sync",
             ],
         )?;
+        let mut last_error = String::new();
+        for _attempt in 0..5 {
+            cluster.port = free_port();
+            match cluster.resume() {
+                Ok(()) => return Ok(cluster),
+                Err(e) => last_error = e, // most likely the port was taken meanwhile
+            }
+        }
+        Err(last_error)
+    }
+
+    /// Starts the server again after [`PgCluster::halt`], on the same port.
+    pub fn resume(&self) -> Result<(), String> {
         let options = format!(
-            "-c listen_addresses='' -c unix_socket_directories='{}' -p {} -c fsync=off",
-            cluster.dir.path().display(),
-            cluster.port
+            "-c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' -p {} -c fsync=off -c max_connections=200",
+            self.dir.path().display(),
+            self.port
         );
-        let log = cluster.dir.join("postgres.log");
-        cluster.run(
+        let log = self.dir.join("postgres.log");
+        self.run(
             "pg_ctl",
             &[
                 "-D",
-                &data,
+                &self.data_dir(),
                 "-o",
                 &options,
                 "-l",
@@ -620,17 +663,69 @@ impl PgCluster {
                 "20",
                 "start",
             ],
-        )?;
-        Ok(cluster)
+        )
+    }
+
+    /// Stops the server at once (as a crash would); the data stays.
+    pub fn halt(&self) {
+        let data = self.data_dir();
+        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+    }
+
+    /// The TCP port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs `sql` in the database `db` with psql, as the user `bleep`.
+    pub fn psql(&self, db: &str, sql: &str) -> Result<String, String> {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .args(["-h", &self.dir.path().to_string_lossy()])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "bleep",
+                "-d",
+                db,
+                "-c",
+                sql,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run psql: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "psql {sql:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
+    /// Creates a fresh, empty database and returns its PDO DSN.
+    pub fn create_database(&self) -> String {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = format!("t{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+        self.psql("postgres", &format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.dsn_of(&name)
+    }
+
+    /// The PDO DSN of the database `db` over the Unix socket.
+    pub fn dsn_of(&self, db: &str) -> String {
+        format!(
+            "pgsql:host={};port={};dbname={db}",
+            self.dir.path().display(),
+            self.port
+        )
     }
 
     /// The PDO DSN of the `postgres` database (user: `bleep`, no password).
     pub fn dsn(&self) -> String {
-        format!(
-            "pgsql:host={};port={};dbname=postgres",
-            self.dir.path().display(),
-            self.port
-        )
+        self.dsn_of("postgres")
     }
 
     pub fn user(&self) -> &str {
@@ -672,8 +767,7 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
-        let data = self.data_dir();
-        let _ = self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        self.halt();
     }
 }
 

@@ -9,6 +9,8 @@
 //!
 //! - [`parse_page`] takes a whole answer page (raw, as the course server
 //!   prints it, or HTML-escaped, as ours does) and returns the entries;
+//!   [`parse_escaped_page`] reads a page its server declared escaped (ours,
+//!   with the header [`ESCAPED_PAGE_HEADER`]) escaped-first;
 //! - [`parse_array`] and [`serialize_array`] are the two directions of the
 //!   serialized form itself;
 //! - [`PhpKey`] is a key as PHP holds it.
@@ -104,6 +106,12 @@ const HEADING_END: &[u8] = b"</h1>";
 /// What closes the page; the last occurrence counts, as values may hold it.
 const PAGE_END: &[u8] = b"</body></html>";
 
+/// The answer header by which our IMserver.php says its page is HTML-escaped
+/// (value [`ESCAPED_PAGE_VALUE`]); the course server does not send it.
+pub const ESCAPED_PAGE_HEADER: &str = "X-Bleep-Page";
+/// The value of [`ESCAPED_PAGE_HEADER`] on an escaped page.
+pub const ESCAPED_PAGE_VALUE: &str = "html-escaped";
+
 /// The entries of an IMserver.php no-action page, keys as bytes, in the
 /// order the server keeps them.
 ///
@@ -111,10 +119,21 @@ const PAGE_END: &[u8] = b"</body></html>";
 /// `</body></html>` (after which only whitespace may follow). An empty dump
 /// is an empty store: the course server prints nothing before its first
 /// write. The dump is read as printed first; when that fails and it holds a
-/// `&`, it is read again with `&amp;`, `&lt;` and `&gt;` undone, which is how
-/// our own server escapes it. Error offsets count from the start of `body`
-/// (for the raw reading).
+/// `&`, it is read again with `&amp;`, `&lt;`, `&gt;` and `&quot;` undone,
+/// which is how our own server escapes it. Error offsets count from the
+/// start of `body` (for the raw reading).
 pub fn parse_page(body: &[u8]) -> Result<StoreEntries, ParseError> {
+    read_page(body, false)
+}
+
+/// Like [`parse_page`] for a page its server declared HTML-escaped (see
+/// [`ESCAPED_PAGE_HEADER`]): the escaped reading is tried first, so keys and
+/// values crafted to look like extra entries when read raw cannot add any.
+pub fn parse_escaped_page(body: &[u8]) -> Result<StoreEntries, ParseError> {
+    read_page(body, true)
+}
+
+fn read_page(body: &[u8], escaped_first: bool) -> Result<StoreEntries, ParseError> {
     let start = find(body, HEADING_END)
         .map(|at| at + HEADING_END.len())
         .ok_or(ParseError::at(0, "not an IMserver page (no heading)"))?;
@@ -135,14 +154,15 @@ pub fn parse_page(body: &[u8]) -> Result<StoreEntries, ParseError> {
     if dump.is_empty() {
         return Ok(Vec::new());
     }
-    let entries = match parse_array(dump) {
-        Ok(entries) => entries,
-        Err(raw_error) => {
-            let shifted = ParseError::at(start + raw_error.offset, raw_error.reason);
-            if !dump.contains(&b'&') {
-                return Err(shifted);
-            }
-            parse_array(&unescape_html(dump)).map_err(|_| shifted)?
+    let raw = || parse_array(dump).map_err(|e| ParseError::at(start + e.offset, e.reason));
+    let unescaped = || parse_array(&unescape_html(dump));
+    let entries = if escaped_first {
+        unescaped().or_else(|_| raw())?
+    } else {
+        match raw() {
+            Ok(entries) => entries,
+            Err(raw_error) if dump.contains(&b'&') => unescaped().map_err(|_| raw_error)?,
+            Err(raw_error) => return Err(raw_error),
         }
     };
     Ok(entries
@@ -151,14 +171,20 @@ pub fn parse_page(body: &[u8]) -> Result<StoreEntries, ParseError> {
         .collect())
 }
 
-/// Undoes `&amp;`, `&lt;` and `&gt;` in one pass; any other `&` stays.
+/// Undoes `&amp;`, `&lt;`, `&gt;` and `&quot;` in one pass; any other `&`
+/// stays.
 fn unescape_html(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut rest = text;
     while let Some((&byte, tail)) = rest.split_first() {
-        let entity = [(&b"amp;"[..], b'&'), (b"lt;", b'<'), (b"gt;", b'>')]
-            .into_iter()
-            .find(|(name, _)| byte == b'&' && tail.starts_with(name));
+        let entity = [
+            (&b"amp;"[..], b'&'),
+            (b"lt;", b'<'),
+            (b"gt;", b'>'),
+            (b"quot;", b'"'),
+        ]
+        .into_iter()
+        .find(|(name, _)| byte == b'&' && tail.starts_with(name));
         match entity {
             Some((name, plain)) => {
                 out.push(plain);

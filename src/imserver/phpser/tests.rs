@@ -17,7 +17,20 @@ fn page(dump: &[u8], newline: bool) -> Vec<u8> {
     page
 }
 
+/// Escapes as our IMserver.php does: &, <, > and ".
 fn escape_html(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &b in bytes {
+        match b {
+            b'"' => out.extend_from_slice(b"&quot;"),
+            _ => out.extend_from_slice(&escape_html_keeping_quotes(&[b])),
+        }
+    }
+    out
+}
+
+/// Escapes as our IMserver.php did before issue 16: &, < and > only.
+fn escape_html_keeping_quotes(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     for &b in bytes {
         match b {
@@ -28,6 +41,32 @@ fn escape_html(bytes: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// A store whose page, escaped without its quotes and read raw, shows an
+/// entry under the key `ghost` that the store does not hold (issue 16).
+fn store_with_a_ghost() -> Vec<(Vec<u8>, Vec<u8>)> {
+    // After the real first value, up to the end of the second one.
+    let second_value = b"second".to_vec();
+    let between = format!("\";s:2:\"k2\";s:{}:\"", second_value.len()).len() + second_value.len();
+    // The raw reading ends the first value `4 * amps` bytes early, where the
+    // value goes on with a fake end of string, the key `ghost` and a fake
+    // string that swallows everything up to the real end of the array.
+    let mut ghost = format!("\";s:5:\"ghost\";s:{}:\"", 0).into_bytes();
+    for _ in 0..4 {
+        let amps = ghost.len().div_ceil(4);
+        let swallowed = 4 * amps - ghost.len() + between;
+        let padding = "_".repeat(4 * amps - format!("\";s:5:\"ghost\";s:{swallowed}:\"").len());
+        ghost = format!("\";s:5:\"ghost\";s:{swallowed}:\"{padding}").into_bytes();
+    }
+    let amps = ghost.len() / 4;
+    let mut first_value = vec![b'&'; amps];
+    first_value.extend_from_slice(b"filler filler filler filler filler filler");
+    first_value.extend_from_slice(&ghost);
+    vec![
+        (b"k1".to_vec(), first_value),
+        (b"k2".to_vec(), second_value),
+    ]
 }
 
 fn bytes_key(s: &str) -> PhpKey {
@@ -266,6 +305,33 @@ fn escaped_pages_are_read() {
 }
 
 #[test]
+fn a_page_escaped_without_quotes_read_raw_can_show_a_ghost_entry() {
+    let store = store_with_a_ghost();
+    let dump = serialize_array(&as_php(&store));
+    let old_style = page(&escape_html_keeping_quotes(&dump), true);
+    let misread = parse_page(&old_style).unwrap();
+    assert!(
+        misread.iter().any(|(k, _)| k == b"ghost"),
+        "the crafted page should fool a raw reading: {misread:?}"
+    );
+    // Escaped-first (what the header asks for) reads it right ...
+    assert_eq!(parse_escaped_page(&old_style), Ok(store.clone()));
+    // ... and with its quotes escaped the page has one reading only.
+    let ours = page(&escape_html(&dump), true);
+    assert!(parse_array(&escape_html(&dump)).is_err());
+    assert_eq!(parse_page(&ours), Ok(store.clone()));
+    assert_eq!(parse_escaped_page(&ours), Ok(store));
+}
+
+#[test]
+fn escaped_first_still_reads_a_raw_page() {
+    let store = vec![(b"k".to_vec(), b"a &amp; b".to_vec())];
+    let raw = page(&serialize_array(&as_php(&store)), true);
+    assert_eq!(parse_escaped_page(&raw), Ok(store.clone()));
+    assert_eq!(parse_page(&raw), Ok(store));
+}
+
+#[test]
 fn values_holding_the_page_end_are_kept_whole() {
     let entries = vec![(bytes_key("k"), b"</h1></body></html>\n".to_vec())];
     let parsed = parse_page(&page(&serialize_array(&entries), false)).unwrap();
@@ -318,7 +384,15 @@ proptest! {
     fn pages_round_trip_raw_and_escaped(store in store(), newline in any::<bool>()) {
         let dump = serialize_array(&as_php(&store));
         prop_assert_eq!(parse_page(&page(&dump, newline)), Ok(store.clone()));
-        prop_assert_eq!(parse_page(&page(&escape_html(&dump), newline)), Ok(store));
+        prop_assert_eq!(parse_page(&page(&escape_html(&dump), newline)), Ok(store.clone()));
+        prop_assert_eq!(parse_escaped_page(&page(&escape_html(&dump), newline)), Ok(store.clone()));
+        prop_assert_eq!(
+            parse_escaped_page(&page(&escape_html_keeping_quotes(&dump), newline)),
+            Ok(store.clone())
+        );
+        if !store.is_empty() {
+            prop_assert!(parse_array(&escape_html(&dump)).is_err(), "an escaped dump read raw");
+        }
     }
 
     #[test]
@@ -326,6 +400,7 @@ proptest! {
         let _ = parse_array(&input);
         let _ = parse_page(&input);
         let _ = parse_page(&page(&input, true));
+        let _ = parse_escaped_page(&page(&input, true));
     }
 
     #[test]
