@@ -481,6 +481,11 @@ fn deployed_with_nginx_two_php_fpm_nodes_and_postgresql() {
 
     // A node with a wrong DSN says so in one line; its log says why.
     expect_unavailable(sites.wrong, "wrong DSN");
+    // The master writes its workers' output to the log a moment later.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !node_wrong.log_text().contains("no_such_database") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
     assert!(
         node_wrong.log_text().contains("no_such_database"),
         "the node's log should say why: {}",
