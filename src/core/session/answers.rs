@@ -12,6 +12,11 @@ use super::schedule::Purpose;
 use super::Session;
 use crate::imserver::answer::{Answer, ImError};
 
+/// Page requests that may fail in a row (500s, timeouts) before a new window
+/// gives up on the page and rebuilds the transcript from the records, one
+/// message at a time: the page of a large store may never come in time.
+pub(super) const PAGE_ATTEMPTS: u32 = 3;
+
 impl Session {
     /// The answer to request `id`. Answers to requests from before a
     /// [`Session::restore`] are ignored.
@@ -35,9 +40,12 @@ impl Session {
             self.changed();
         }
         match purpose {
-            // A page that cannot be read (junk from other programs) is not
-            // worth retrying: the records and probes rebuild the transcript.
-            Purpose::LoadHistory if matches!(error, ImError::Malformed(_)) => {
+            // A page that cannot be read (junk from other programs), or that
+            // failed again and again, is not worth retrying: the records and
+            // probes rebuild the transcript.
+            Purpose::LoadHistory
+                if !error.is_transient() || self.schedule.failures_in_a_row() >= PAGE_ATTEMPTS =>
+            {
                 self.history_pending = false
             }
             // A write that timed out may or may not have landed: read it back.

@@ -154,6 +154,11 @@ impl Schedule {
         self.backoff.succeeded(now)
     }
 
+    /// How many requests in a row have failed (0 after an answer).
+    pub fn failures_in_a_row(&self) -> u32 {
+        self.backoff.failures
+    }
+
     /// A request failed for `reason`: says whether the window just went offline.
     pub fn failed(&mut self, now: Millis, reason: &dyn fmt::Display, settings: &Settings) -> bool {
         self.backoff.failed(now, reason, settings)

@@ -187,3 +187,76 @@ fn a_send_and_its_storing_report_what_changed_on_screen() {
     assert_eq!(events(&mut alice), vec![Event::ConnectionChanged]);
     assert_eq!(events(&mut alice), vec![]);
 }
+
+/// Answers `request` from `store` as IMserver.php would.
+fn serve(store: &mut std::collections::HashMap<Vec<u8>, Vec<u8>>, request: Request) -> Answer {
+    match request {
+        Request::Set { key, value } => {
+            store.insert(key, value);
+            Answer::Done
+        }
+        Request::Get { key } => Answer::Value(store.get(&key).cloned()),
+        Request::Unset { key } => {
+            store.remove(&key);
+            Answer::Done
+        }
+        Request::Clear => {
+            store.clear();
+            Answer::Done
+        }
+        Request::Keys => Answer::Keys(store.keys().cloned().collect()),
+        Request::Page => Answer::Store(store.clone().into_iter().collect()),
+    }
+}
+
+#[test]
+fn a_new_window_gives_up_on_a_failing_page_and_rebuilds_from_the_records() {
+    let mut store = std::collections::HashMap::new();
+    let mut bob = session("Bob", "Alice", "bbbbbbbbbb");
+    bob.history_pending = false;
+    bob.send("bed 4 desaturating", 1).unwrap();
+    for now in 2..40 {
+        let Some(out) = bob.poll_request(now) else {
+            break;
+        };
+        let answer = serve(&mut store, out.request);
+        bob.handle_answer(out.id, Ok(answer), now);
+    }
+
+    // Alice on a new device: the page fails every time (a 500, a timeout).
+    let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+    let (mut now, mut pages) = (100, 0);
+    while now < 600_000 && alice.message_count() == 0 {
+        let Some(out) = alice.poll_request(now) else {
+            now = alice.poll_timeout(now).unwrap_or(now).max(now + 1);
+            continue;
+        };
+        let answer = match out.request {
+            Request::Page => {
+                pages += 1;
+                if pages % 2 == 0 {
+                    Err(ImError::Timeout)
+                } else {
+                    Err(ImError::Status {
+                        code: 500,
+                        detail: String::new(),
+                    })
+                }
+            }
+            request => Ok(serve(&mut store, request)),
+        };
+        alice.handle_answer(out.id, answer, now);
+    }
+    assert_eq!(
+        pages,
+        answers::PAGE_ATTEMPTS,
+        "the page is tried a few times, then given up"
+    );
+    assert!(!alice.is_loading_history());
+    let texts: Vec<_> = alice.messages().map(|m| m.envelope.text.clone()).collect();
+    assert_eq!(
+        texts,
+        vec!["bed 4 desaturating".to_owned()],
+        "rebuilt from the records"
+    );
+}
