@@ -8,15 +8,14 @@
 //!
 //! [`Reader`] takes fixed-size fields off the front of decoded bytes.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use base64ct::{Base64UrlUnpadded, Encoding};
 
 /// The longest value text accepted, in characters: more than any request
 /// line the server takes, so larger values are junk and are not decoded.
 pub const MAX_TEXT: usize = 12_000;
 
 pub fn encode(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    Base64UrlUnpadded::encode_string(bytes)
 }
 
 /// Decodes text written by [`encode`]; anything else is `None`.
@@ -24,7 +23,7 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     if text.len() > MAX_TEXT {
         return None;
     }
-    URL_SAFE_NO_PAD.decode(text).ok()
+    Base64UrlUnpadded::decode_vec(text).ok()
 }
 
 /// Characters of text for `len` bytes.
