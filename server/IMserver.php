@@ -61,6 +61,8 @@
  *                             SQLite (sqlite:) and PostgreSQL (pgsql:) work.
  *   BLEEP_IMSERVER_USER       database user (optional)
  *   BLEEP_IMSERVER_PASSWORD   database password (optional)
+ *   BLEEP_IMSERVER_PERSISTENT 1: keep PostgreSQL connections open between
+ *                             requests (PHP-FPM; deploy/php-fpm-pool.conf)
  *   BLEEP_IMSERVER_MAX_BYTES  quota: bytes of keys plus values (default
  *                             268435456, 256 MiB; 0 means no limit)
  *   BLEEP_IMSERVER_MAX_KEYS   quota: number of keys (default 200000; 0 means
@@ -238,12 +240,17 @@ function optional_value(array $query): string
 function open_store(): PDO
 {
     $dsn = setting('BLEEP_IMSERVER_DSN') ?? default_dsn();
+    // PostgreSQL under PHP-FPM: a worker may keep its connection between
+    // requests (saves a server process per request). PDO rolls back what a
+    // request left open; a connection the database dropped is replaced.
+    $persistent = setting('BLEEP_IMSERVER_PERSISTENT') === '1' && str_starts_with($dsn, 'pgsql:');
     $deadline = microtime(true) + BUSY_TIMEOUT_SECONDS;
     for ($attempt = 1; ; $attempt++) {
         try {
             $db = new PDO($dsn, setting('BLEEP_IMSERVER_USER'), setting('BLEEP_IMSERVER_PASSWORD'), [
                 PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
                 PDO::ATTR_TIMEOUT => BUSY_TIMEOUT_SECONDS,
+                PDO::ATTR_PERSISTENT => $persistent,
             ]);
             prepare_connection($db);
             ensure_table($db);
@@ -255,9 +262,23 @@ function open_store(): PDO
                 usleep(min(200000, 5000 * $attempt));
                 continue;
             }
+            // A kept connection the database has since dropped: PDO opens
+            // a new one on the next try.
+            if ($persistent && $attempt === 1 && is_lost_connection($e)) {
+                continue;
+            }
             throw unavailable("cannot open the store ($dsn): " . $e->getMessage());
         }
     }
+}
+
+function is_lost_connection(PDOException $e): bool
+{
+    $state = (string) ($e->errorInfo[0] ?? $e->getCode());
+    $text = strtolower($e->getMessage());
+    return str_starts_with($state, '08') || $state === '57P01'
+        || str_contains($text, 'server closed the connection') || str_contains($text, 'no connection to the server')
+        || str_contains($text, 'terminating connection');
 }
 
 function is_busy(PDOException $e): bool
@@ -499,7 +520,9 @@ function begin_snapshot(PDO $db): void
     if (driver($db) === 'sqlite') {
         $db->exec('BEGIN');
     } else {
-        $db->exec('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        // Through PDO, so that PDO knows to roll it back if the request dies.
+        $db->beginTransaction();
+        $db->exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
     }
 }
 
@@ -526,7 +549,7 @@ function print_pieces(PDO $db, iterable $pieces): void
         foreach ($pieces as $piece) {
             echo $piece;
         }
-        $db->exec('COMMIT');
+        driver($db) === 'sqlite' ? $db->exec('COMMIT') : $db->commit();
     } catch (Throwable $e) {
         error_log('IMserver.php: answer cut short: ' . $e->getMessage());
     }

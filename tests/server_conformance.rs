@@ -75,7 +75,10 @@ fn ours_on(store: Store, label: &str, envs: &[(&str, &str)]) -> Fixture {
     };
     let mut all = vec![("BLEEP_IMSERVER_DSN", dsn.as_str())];
     if let Some(user) = &user {
+        // As deployed (deploy/php-fpm-pool.conf): PHP's workers keep their
+        // connections between requests.
         all.push(("BLEEP_IMSERVER_USER", user.as_str()));
+        all.push(("BLEEP_IMSERVER_PERSISTENT", "1"));
     }
     all.extend_from_slice(envs);
     let mut f = ours_with(dir, &all);

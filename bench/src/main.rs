@@ -1,5 +1,6 @@
-//! Bleep's benchmarks: the seven budgets of the performance issue and the
-//! cost of sealing a message (issue 15, budget 8), measured and printed as
+//! Bleep's benchmarks: the seven budgets of the performance issue, the
+//! cost of sealing a message (issue 15, budget 8) and how many clinicians
+//! one machine's server holds (issue 16, budget 9), measured and printed as
 //! one table (see BENCHMARKS.md). Run through `scripts/bench`, which builds
 //! the release app first (and for budget 8 a second one with the
 //! `bench-probe` feature):
@@ -16,6 +17,7 @@ mod browser;
 mod bundle;
 mod data;
 mod http;
+mod load;
 mod php;
 mod poll;
 mod report;
@@ -191,6 +193,9 @@ fn main() {
         rows.extend(attempt("5. Server", &mut sections, |d| {
             Ok(vec![server::run(d)?])
         }));
+    }
+    if wanted(&options, 9) {
+        rows.extend(attempt("9. Load", &mut sections, load::run));
     }
     let browser_budgets = [3, 4, 6, 7, 8];
     if browser_budgets.iter().any(|n| wanted(&options, *n)) {

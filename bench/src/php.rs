@@ -58,6 +58,11 @@ impl PhpServer {
         })
     }
 
+    /// The server's process group, to keep it running without the rest.
+    pub fn into_group(self) -> Group {
+        self._group
+    }
+
     /// GET `path_and_query`; the answer must be 200.
     pub fn get_ok(&self, target: &str) -> Result<http::Answer> {
         let answer = http::get(self.port, target, Duration::from_secs(60))?;

@@ -115,6 +115,11 @@ impl Group {
         })
     }
 
+    /// The process id of the child, which is also the id of its group.
+    pub fn id(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     pub fn exited(&mut self) -> Option<String> {
         match self.child.as_mut().map(|c| c.try_wait()) {
             Some(Ok(Some(status))) => Some(format!("{} exited ({status})", self.name)),
