@@ -144,7 +144,11 @@ fn a_steady_poll_costs_two_small_requests_whatever_the_history() {
     for cost in [&small, &large] {
         assert_eq!(cost.whole_store_reads, 0, "{cost:?}");
         assert!(cost.requests_per_poll <= 2, "{cost:?}");
-        assert!(cost.bytes_per_poll <= 300, "{cost:?}");
+        // Version 1's budget was 300 bytes; version 2 may add the
+        // ciphertext overhead, at most 400 bytes (issue 15): the records'
+        // entries and the checked values are sealed (98 bytes more each,
+        // before base64url). Measured: 394.
+        assert!(cost.bytes_per_poll <= 300 + 400, "{cost:?}");
     }
     assert_eq!(small.requests_per_poll, large.requests_per_poll);
     eprintln!("steady poll: {small:?} with 4 messages, {large:?} with 300 and 2,000 other keys");

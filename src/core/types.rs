@@ -70,6 +70,9 @@ pub enum SendError {
     TooLong {
         over_by: usize,
     },
+    /// This browser has no keys to seal the message with (no secure
+    /// random numbers).
+    CannotSeal,
 }
 
 impl fmt::Display for SendError {
@@ -79,6 +82,7 @@ impl fmt::Display for SendError {
             SendError::Loading => f.write_str("Still loading the conversation from the server: try again in a moment."),
             SendError::StillSending => f.write_str("Your previous message is still being sent."),
             SendError::NotYourTurn => f.write_str("It is your colleague's turn: wait for their reply."),
+            SendError::CannotSeal => f.write_str("This browser cannot encrypt messages: open Bleep in an up-to-date browser."),
             SendError::TooLong { over_by } => write!(
                 f,
                 "This message is too long for the server. Shorten it (by about {over_by} characters) or split it into two."

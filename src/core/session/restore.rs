@@ -24,7 +24,10 @@ impl Session {
         let mut session = Session::new(saved.pair, saved.device, server, settings, seed);
         session.history_pending = saved.history_pending;
         session.outbox.restore_sent_head(saved.sent_head);
-        session.receipts.restore(saved.peer_record, &saved.record);
+        session
+            .receipts
+            .restore(saved.peer_record, &saved.record, saved.receipt_revision);
+        session.sealed = saved.sealed.into_iter().collect();
         // What the transcript holds is recounted from it.
         session.follows = Follows::restore(saved.follows);
         session.log = transcript;
@@ -67,6 +70,15 @@ impl Session {
 
     /// What to keep so that [`Session::restore`] can resume.
     pub fn saved(&self) -> Saved {
+        // Those being stored too, even if the saved transcript holds them.
+        let mut seqs: Vec<u64> = self.unsaved_own().map(|e| e.seq).collect();
+        seqs.extend(self.outbox.queued());
+        seqs.sort_unstable();
+        seqs.dedup();
+        let sealed = seqs
+            .into_iter()
+            .filter_map(|seq| Some((seq, self.sealed.get(&seq)?.clone())))
+            .collect();
         Saved {
             version: SAVED_VERSION,
             pair: self.pair.clone(),
@@ -79,6 +91,8 @@ impl Session {
             follows: self.follows.saved(),
             peer_record: self.receipts.peer().clone(),
             record: self.receipts.ours().clone(),
+            sealed,
+            receipt_revision: self.receipts.revision(),
         }
     }
 

@@ -38,8 +38,21 @@ pub struct Saved {
     #[serde(default)]
     pub(super) history_pending: bool,
     pub(super) follows: SmallMap<DeviceId, Follow>,
+    /// The colleague's checked receipts, merged.
     pub(super) peer_record: Record,
+    /// Our own and our other devices' checked receipts, merged.
     pub(super) record: Record,
+    /// Own messages of `recent_own` as sealed (protocol version 2), so that
+    /// they are written again as the same bytes (may be left out: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) sealed: Vec<(u64, String)>,
+    /// The revision of our last receipt (may be left out: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(super) receipt_revision: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Saved {
@@ -162,6 +175,8 @@ mod tests {
             follows,
             peer_record,
             record: record(),
+            sealed: Vec::new(),
+            receipt_revision: 0,
         }
     }
 
