@@ -491,9 +491,10 @@ pub fn run_attacked_schedule(seed: u64, faults: Faults, checks: bool) -> (Outcom
     (outcome, report.unwrap_or_default())
 }
 
-/// A client without its trust checks. Protocol version 1, which main's
-/// client still speaks, has none to turn off.
-fn disable_checks(_w: &Window) {}
+/// A client without its trust checks (`Driver::disable_checks`).
+fn disable_checks(w: &Window) {
+    w.driver().disable_checks();
+}
 
 fn run(
     seed: u64,
