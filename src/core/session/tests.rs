@@ -241,6 +241,12 @@ fn a_new_window_gives_up_on_a_failing_page_and_rebuilds_from_the_records() {
     let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
     let (mut now, mut pages) = (100, 0);
     while now < 600_000 && alice.message_count() == 0 {
+        // Bob keeps polling: he shares his sender key with Alice's new
+        // device once he reads its announcement (protocol version 2).
+        while let Some(out) = bob.poll_request(now) {
+            let answer = serve(&mut store, out.request);
+            bob.handle_answer(out.id, Ok(answer), now);
+        }
         let Some(out) = alice.poll_request(now) else {
             now = alice.poll_timeout(now).unwrap_or(now).max(now + 1);
             continue;
