@@ -68,8 +68,10 @@
  *   BLEEP_IMSERVER_MAX_KEYS   quota: number of keys (default 200000; 0 means
  *                             no limit)
  *
- * The table `kv` is created if missing. An existing store is used only if its
- * table has exactly the expected columns and no triggers, views or rules.
+ * The tables `kv` (the entries) and `kv_usage` (one row: how many keys and
+ * bytes, kept by every change, for the quota) are created if missing. An
+ * existing store is used only if `kv` has exactly the expected columns and
+ * there are no triggers, views or rules.
  */
 
 declare(strict_types=1);
@@ -88,8 +90,6 @@ const DEFAULT_MAX_BYTES = 268435456;
 const DEFAULT_MAX_KEYS = 200000;
 /** Rows read at a time when a listing is streamed. */
 const PAGE_BATCH_ROWS = 64;
-/** Any PostgreSQL advisory lock number, the same in every request. */
-const QUOTA_LOCK = 28112;
 const UNAVAILABLE = 'the message store is unavailable; try again later';
 const WRITE_ACTIONS = ['set', 'unset', 'clear'];
 
@@ -195,7 +195,7 @@ function handle(string $action, array $query): string
             unset_key(open_store(), $key);
             return "\n";
         case 'clear':
-            open_store()->exec('DELETE FROM kv');
+            clear_store(open_store());
             return "\n";
         default:
             $key = required_key($query);
@@ -377,7 +377,7 @@ function ensure_table(PDO $db): void
 {
     $problem = schema_problem($db);
     if ($problem === 'missing') {
-        $db->exec(create_table_sql(driver($db)));
+        create_tables($db);
         $problem = schema_problem($db);
     }
     if ($problem !== null) {
@@ -389,12 +389,12 @@ function ensure_table(PDO $db): void
 function schema_problem(PDO $db): ?string
 {
     if (driver($db) === 'sqlite') {
-        $objects = $db->query("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'")->fetchAll(PDO::FETCH_NUM);
+        $objects = $db->query("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%' ORDER BY name")->fetchAll(PDO::FETCH_NUM);
         $names = array_map(fn ($row) => $row[0] . ' ' . $row[1], $objects);
-        if ($names === []) {
+        if ($names === [] || $names === ['table kv']) {
             return 'missing';
         }
-        if ($names !== ['table kv']) {
+        if ($names !== ['table kv', 'table kv_usage']) {
             return 'unexpected objects: ' . implode(', ', $names);
         }
         $columns = [];
@@ -408,24 +408,49 @@ function schema_problem(PDO $db): ?string
     // either wholly there or not at all.
     $row = $db->query(
         "SELECT c.relkind AS kind, "
-        . "(SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal) AS triggers, "
-        . "(SELECT count(*) FROM pg_rewrite r WHERE r.ev_class = c.oid) AS rules, "
+        . "(SELECT u.relkind FROM pg_class u WHERE u.relname = 'kv_usage' AND u.relnamespace = c.relnamespace) AS usage, "
+        . "(SELECT count(*) FROM pg_trigger t JOIN pg_class x ON x.oid = t.tgrelid WHERE x.relnamespace = c.relnamespace "
+        . " AND x.relname IN ('kv', 'kv_usage') AND NOT t.tgisinternal) AS triggers, "
+        . "(SELECT count(*) FROM pg_rewrite r JOIN pg_class x ON x.oid = r.ev_class WHERE x.relnamespace = c.relnamespace "
+        . " AND x.relname IN ('kv', 'kv_usage')) AS rules, "
         . "(SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) "
         . " FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns "
         . "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         . "WHERE c.relname = 'kv' AND n.nspname = ANY (current_schemas(false)) "
         . "ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1"
     )->fetch(PDO::FETCH_ASSOC);
-    if ($row === false) {
+    if ($row === false || $row['usage'] === null) {
         return 'missing';
     }
     return match (true) {
-        $row['kind'] !== 'r' => 'kv is not a plain table',
+        $row['kind'] !== 'r' || $row['usage'] !== 'r' => 'kv or kv_usage is not a plain table',
         (int) $row['triggers'] > 0 => 'kv has triggers',
         (int) $row['rules'] > 0 => 'kv has rules',
         $row['columns'] !== 'pos bigint, k bytea, v bytea' => 'columns ' . $row['columns'],
         default => null,
     };
+}
+
+/**
+ * Creates what is missing, in one transaction: the table `kv` and its usage
+ * row `kv_usage` (counted from `kv` for a store made before it existed).
+ */
+function create_tables(PDO $db): void
+{
+    $sqlite = driver($db) === 'sqlite';
+    $sqlite ? $db->exec('BEGIN IMMEDIATE') : $db->beginTransaction();
+    try {
+        $db->exec(create_table_sql(driver($db)));
+        $db->exec('CREATE TABLE IF NOT EXISTS kv_usage ('
+            . 'id INTEGER PRIMARY KEY CHECK (id = 1), n_keys BIGINT NOT NULL, n_bytes BIGINT NOT NULL)');
+        $db->exec('INSERT INTO kv_usage (id, n_keys, n_bytes) '
+            . 'SELECT 1, COUNT(*), COALESCE(SUM(LENGTH(k) + LENGTH(v)), 0) FROM kv WHERE true '
+            . 'ON CONFLICT (id) DO NOTHING');
+        $sqlite ? $db->exec('COMMIT') : $db->commit();
+    } catch (Throwable $e) {
+        $sqlite ? $db->exec('ROLLBACK') : $db->rollBack();
+        throw $e;
+    }
 }
 
 /** `pos` keeps insertion order; an overwrite keeps the row and so its place. */
@@ -443,62 +468,93 @@ function create_table_sql(string $driver): string
 // Store operations. Keys and values are bound as binary so that any bytes
 // round-trip; each change is a single transaction.
 
+/**
+ * Runs one change in a write transaction, the usage row (number of keys and
+ * their bytes) locked first: `$change(keys, bytes)` returns how much it
+ * added to each, and the row is updated with it before the commit. Every
+ * change takes the same lock, so the count never drifts and two concurrent
+ * sets cannot both squeeze under the quota; checking the quota costs two
+ * indexed reads, whatever the size of the store.
+ */
+function write_transaction(PDO $db, callable $change): void
+{
+    $sqlite = driver($db) === 'sqlite';
+    $sqlite ? $db->exec('BEGIN IMMEDIATE') : $db->beginTransaction();
+    try {
+        $usage = $db->query('SELECT n_keys, n_bytes FROM kv_usage WHERE id = 1' . ($sqlite ? '' : ' FOR UPDATE'))
+            ->fetch(PDO::FETCH_NUM);
+        if ($usage === false) {
+            throw new PDOException('the usage row of the store (kv_usage) is missing');
+        }
+        [$added_keys, $added_bytes] = $change((int) $usage[0], (int) $usage[1]);
+        if ($added_keys !== 0 || $added_bytes !== 0) {
+            $update = $db->prepare('UPDATE kv_usage SET n_keys = n_keys + :keys, n_bytes = n_bytes + :bytes WHERE id = 1');
+            $update->bindValue(':keys', $added_keys, PDO::PARAM_INT);
+            $update->bindValue(':bytes', $added_bytes, PDO::PARAM_INT);
+            $update->execute();
+        }
+        $sqlite ? $db->exec('COMMIT') : $db->commit();
+    } catch (Throwable $e) {
+        $sqlite ? $db->exec('ROLLBACK') : $db->rollBack();
+        throw $e;
+    }
+}
+
+/** The bytes of key and value stored under $key, or -1 when there is none. */
+function stored_size(PDO $db, string $key): int
+{
+    $statement = $db->prepare('SELECT LENGTH(k) + LENGTH(v) FROM kv WHERE k = :k');
+    $statement->bindValue(':k', $key, PDO::PARAM_LOB);
+    $statement->execute();
+    $size = $statement->fetchColumn();
+    return $size === false ? -1 : (int) $size;
+}
+
 function set_value(PDO $db, string $key, string $value): void
 {
     $max_bytes = limit_setting('BLEEP_IMSERVER_MAX_BYTES', DEFAULT_MAX_BYTES);
     $max_keys = limit_setting('BLEEP_IMSERVER_MAX_KEYS', DEFAULT_MAX_KEYS);
-    if ($max_bytes === null && $max_keys === null) {
-        upsert($db, $key, $value);
-        return;
-    }
-    // The usage is read and the row written under one write lock, so two
-    // concurrent sets cannot both squeeze under the quota.
-    if (driver($db) === 'sqlite') {
-        $db->exec('BEGIN IMMEDIATE');
-    } else {
-        $db->beginTransaction();
-        $db->query('SELECT pg_advisory_xact_lock(' . QUOTA_LOCK . ')')->fetchColumn();
-    }
-    try {
-        $statement = $db->prepare(
-            'SELECT COUNT(*), COALESCE(SUM(LENGTH(k) + LENGTH(v)), 0), '
-            . 'COALESCE(SUM(CASE WHEN k = :k THEN LENGTH(k) + LENGTH(v) END), -1) FROM kv'
-        );
-        $statement->bindValue(':k', $key, PDO::PARAM_LOB);
-        $statement->execute();
-        [$keys, $bytes, $old] = array_map('intval', $statement->fetch(PDO::FETCH_NUM));
-        $new_keys = $old < 0 ? $keys + 1 : $keys;
-        $new_bytes = $bytes - max($old, 0) + strlen($key) + strlen($value);
-        $over = ($max_keys !== null && $new_keys > $max_keys && $old < 0)
-            || ($max_bytes !== null && $new_bytes > $max_bytes && $new_bytes > $bytes);
+    write_transaction($db, function (int $keys, int $bytes) use ($db, $key, $value, $max_bytes, $max_keys): array {
+        $old = stored_size($db, $key);
+        $added_keys = $old < 0 ? 1 : 0;
+        $added_bytes = strlen($key) + strlen($value) - max($old, 0);
+        $over = ($max_keys !== null && $added_keys > 0 && $keys + 1 > $max_keys)
+            || ($max_bytes !== null && $added_bytes > 0 && $bytes + $added_bytes > $max_bytes);
         if ($over) {
             throw new RequestFailed(507, 'the message store is full (quota of '
                 . ($max_bytes ?? 'unlimited') . ' bytes and ' . ($max_keys ?? 'unlimited')
                 . ' keys); nothing was stored; unset or clear entries to make room');
         }
-        upsert($db, $key, $value);
-        driver($db) === 'sqlite' ? $db->exec('COMMIT') : $db->commit();
-    } catch (Throwable $e) {
-        driver($db) === 'sqlite' ? $db->exec('ROLLBACK') : $db->rollBack();
-        throw $e;
-    }
-}
-
-function upsert(PDO $db, string $key, string $value): void
-{
-    $statement = $db->prepare(
-        'INSERT INTO kv (k, v) VALUES (:k, :v) ON CONFLICT (k) DO UPDATE SET v = excluded.v'
-    );
-    $statement->bindValue(':k', $key, PDO::PARAM_LOB);
-    $statement->bindValue(':v', $value, PDO::PARAM_LOB);
-    $statement->execute();
+        $statement = $db->prepare(
+            'INSERT INTO kv (k, v) VALUES (:k, :v) ON CONFLICT (k) DO UPDATE SET v = excluded.v'
+        );
+        $statement->bindValue(':k', $key, PDO::PARAM_LOB);
+        $statement->bindValue(':v', $value, PDO::PARAM_LOB);
+        $statement->execute();
+        return [$added_keys, $added_bytes];
+    });
 }
 
 function unset_key(PDO $db, string $key): void
 {
-    $statement = $db->prepare('DELETE FROM kv WHERE k = :k');
-    $statement->bindValue(':k', $key, PDO::PARAM_LOB);
-    $statement->execute();
+    write_transaction($db, function () use ($db, $key): array {
+        $old = stored_size($db, $key);
+        if ($old < 0) {
+            return [0, 0];
+        }
+        $statement = $db->prepare('DELETE FROM kv WHERE k = :k');
+        $statement->bindValue(':k', $key, PDO::PARAM_LOB);
+        $statement->execute();
+        return [-1, -$old];
+    });
+}
+
+function clear_store(PDO $db): void
+{
+    write_transaction($db, function (int $keys, int $bytes) use ($db): array {
+        $db->exec('DELETE FROM kv');
+        return [-$keys, -$bytes];
+    });
 }
 
 /** The value of $key, or "" when there is none (uses the unique index on k). */

@@ -679,6 +679,7 @@ fn ours_concurrent_writers_lose_nothing_and_readers_never_fail(store: Store) {
     for checker in checkers {
         checker.join().expect("a value was lost");
     }
+    expect_usage_counted_right(&f);
     eprintln!(
         "concurrency: {} sets, {reads} reads, {:?}",
         WRITERS * SETS,
@@ -851,6 +852,19 @@ fn ours_quota_is_answered_with_507_and_unset_and_clear_still_work(store: Store) 
     f.unset(b"e");
     f.set(b"f", b"");
     expect_body(&f.keys(), b"f\n\n", "keys after making room");
+    expect_usage_counted_right(&f);
+}
+
+/// The usage row the quota reads (kept by every change) matches the store.
+fn expect_usage_counted_right(f: &Fixture) {
+    let both = f.php_on_store(
+        "$u = $db->query('SELECT n_keys, n_bytes FROM kv_usage')->fetch(PDO::FETCH_NUM);
+         $a = $db->query('SELECT COUNT(*), COALESCE(SUM(LENGTH(k) + LENGTH(v)), 0) FROM kv')
+             ->fetch(PDO::FETCH_NUM);
+         echo implode(' ', $u), ' / ', implode(' ', $a);",
+    );
+    let (kept, counted) = both.split_once(" / ").expect("two counts");
+    assert_eq!(kept, counted, "kv_usage (keys bytes) against the store");
 }
 
 /// Issue 16, fault 3: the page of a store far larger than PHP's memory.
