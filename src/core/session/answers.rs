@@ -36,6 +36,7 @@ impl Session {
             }
             Err(error) => self.handle_failure(purpose, error, now),
         }
+        self.sweep_gaps(now);
     }
 
     fn handle_failure(&mut self, purpose: Purpose, error: ImError, now: Millis) {
@@ -77,11 +78,15 @@ impl Session {
             Purpose::VerifyMessage(seq) => self.verified(seq, value.as_deref()),
             Purpose::RewriteMessage(seq) => self.outbox.rewritten(seq),
             Purpose::RefetchOwn(seq) => {
-                // Gone from the server too: nothing more can be done for it.
+                // Gone from the server too: nothing more can be done for it,
+                // and our receipt says so (the readers show a gap).
                 self.outbox.refetched(seq);
-                if let Some((envelope, text)) = self.open_own(seq, value) {
-                    self.sealed.insert(seq, text);
-                    self.insert(envelope);
+                match self.open_own(seq, value) {
+                    Some((envelope, text)) => {
+                        self.sealed.insert(seq, text);
+                        self.insert(envelope);
+                    }
+                    None => self.receipts.lose(seq),
                 }
             }
             Purpose::CheckOwn(seq) => {
@@ -293,6 +298,7 @@ impl Session {
         match envelope {
             Some(envelope) => {
                 self.insert(envelope);
+                self.gap_filled(&device, seq);
                 let follow = self.follows.get_mut(&device).expect("checked above");
                 follow.head = follow.head.max(seq);
                 self.follows.advance(&device, &self.log);

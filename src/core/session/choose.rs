@@ -2,6 +2,7 @@
 //! our own keys, the outbox, repairs, what must be read), else the poll
 //! and its check in rotation; and the request each purpose makes.
 
+use super::super::participants::Name;
 use super::super::trust::Side;
 use super::super::types::{Millis, Turn};
 use super::follows::Owner;
@@ -45,7 +46,7 @@ impl Session {
         if let Some(wanted) = self.learning.next(now) {
             return Some(Purpose::Learn(wanted));
         }
-        if let Some((device, seq)) = self.follows.next_fetch(now) {
+        if let Some((device, seq)) = self.follows.next_fetch(now, &self.log) {
             return Some(Purpose::Fetch(device, seq));
         }
         if self.receipts.is_dirty() {
@@ -154,6 +155,14 @@ impl Session {
         });
         if let Some(sealed) = sealed {
             self.sealed.insert(seq, sealed);
+        }
+    }
+
+    /// The person a followed device speaks for.
+    pub(super) fn owner_name(&self, owner: Owner) -> &Name {
+        match owner {
+            Owner::Me => &self.pair.me,
+            Owner::Peer => &self.pair.peer,
         }
     }
 

@@ -49,6 +49,7 @@ mod answers;
 mod choose;
 mod events;
 mod follows;
+mod gaps;
 mod learning;
 mod outbox;
 mod own_keys;
@@ -120,8 +121,20 @@ pub struct Session {
     learning: Learning,
     /// Our own messages as sealed, by number: written again as the same bytes.
     sealed: BTreeMap<u64, String>,
-    /// How many notices were reported.
-    notices_reported: usize,
+    /// How far the notices were reported (their change count).
+    notices_reported: u64,
+    /// Missing messages on their way to becoming gaps.
+    gaps: GapWatch,
+}
+
+/// What [`gaps`] keeps between sweeps.
+#[derive(Debug, Default)]
+struct GapWatch {
+    /// Since when each missing message known to exist has been missing.
+    missing: BTreeMap<(DeviceId, u64), Millis>,
+    /// The lost ranges each device's receipt lists.
+    lost: BTreeMap<DeviceId, Vec<(u64, u64)>>,
+    next_sweep: Millis,
 }
 
 impl Session {
@@ -166,6 +179,7 @@ impl Session {
             learning: Learning::default(),
             sealed: BTreeMap::new(),
             notices_reported: 0,
+            gaps: GapWatch::default(),
         }
     }
 
@@ -197,7 +211,7 @@ impl Session {
     /// the transcript: a screen shows the whole state once, then follows
     /// the events.
     pub fn poll_event(&mut self) -> Option<Event> {
-        let notices = self.notices().len();
+        let notices = self.trust.as_ref().map_or(0, Trust::notice_changes);
         if notices != self.notices_reported {
             self.notices_reported = notices;
             self.events.push(Event::NoticesChanged);
@@ -495,7 +509,10 @@ impl Session {
             || self.outbox.is_urgent()
             || self.receipts.is_dirty()
             || self.schedule.has_queued_check();
-        let fetch_at = match (self.follows.next_retry(), self.learning.next_retry()) {
+        let fetch_at = match (
+            self.follows.next_retry(&self.log),
+            self.learning.next_retry(),
+        ) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };

@@ -40,6 +40,8 @@ pub(super) struct Receipts {
     siblings: BTreeMap<DeviceId, (u64, String)>,
     /// The record value being published, if nothing changed since.
     built: Option<Vec<u8>>,
+    /// Our own messages that neither we nor the server hold any more.
+    lost: Vec<u64>,
 }
 
 impl Receipts {
@@ -60,15 +62,31 @@ impl Receipts {
             sealed: None,
             siblings: BTreeMap::new(),
             built: None,
+            lost: Vec::new(),
         }
     }
 
     /// Resumes with the records a window saved; ours is published again.
-    pub fn restore(&mut self, peer: Record, ours: &Record, revision: u64) {
+    pub fn restore(&mut self, peer: Record, ours: &Record, revision: u64, lost: Vec<u64>) {
         self.peer = peer;
         self.ours.merge(ours);
         self.revision = revision;
+        self.lost = lost;
         self.mark_dirty();
+    }
+
+    /// Our message `seq` is lost for good: our receipt lists it.
+    pub fn lose(&mut self, seq: u64) {
+        if !self.lost.contains(&seq) {
+            self.lost.push(seq);
+            self.lost.sort_unstable();
+            self.mark_dirty();
+        }
+    }
+
+    /// Our lost messages.
+    pub fn lost(&self) -> &[u64] {
+        &self.lost
     }
 
     /// The revision of our last receipt.
@@ -87,7 +105,7 @@ impl Receipts {
                 .get(own)
                 .map(|s| s.iter().map(|(d, n)| (d.clone(), *n)).collect())
                 .unwrap_or_default(),
-            lost: Vec::new(),
+            lost: self.lost.iter().map(|&k| (k, k)).collect(),
         }
     }
 

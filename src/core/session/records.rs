@@ -76,6 +76,11 @@ impl Session {
                         trust.refuse(&format!("{key}#{device}"), text.as_bytes());
                         continue;
                     }
+                    if receipt.lost.is_empty() {
+                        self.gaps.lost.remove(&device);
+                    } else {
+                        self.gaps.lost.insert(device.clone(), receipt.lost.clone());
+                    }
                     if !peer {
                         seen_siblings.insert(device.clone(), receipt.revision);
                         self.receipts.sibling(&device, receipt.revision, text);

@@ -24,9 +24,12 @@ impl Session {
         let mut session = Session::new(saved.pair, saved.device, server, settings, seed);
         session.history_pending = saved.history_pending;
         session.outbox.restore_sent_head(saved.sent_head);
-        session
-            .receipts
-            .restore(saved.peer_record, &saved.record, saved.receipt_revision);
+        session.receipts.restore(
+            saved.peer_record,
+            &saved.record,
+            saved.receipt_revision,
+            saved.lost,
+        );
         session.sealed = saved.sealed.into_iter().collect();
         // What the transcript holds is recounted from it.
         session.follows = Follows::restore(saved.follows);
@@ -93,6 +96,7 @@ impl Session {
             record: self.receipts.ours().clone(),
             sealed,
             receipt_revision: self.receipts.revision(),
+            lost: self.receipts.lost().to_vec(),
         }
     }
 

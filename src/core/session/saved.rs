@@ -49,6 +49,9 @@ pub struct Saved {
     /// The revision of our last receipt (may be left out: 0).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub(super) receipt_revision: u64,
+    /// Own messages lost for good (may be left out: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) lost: Vec<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -158,6 +161,7 @@ mod tests {
             head,
             have: 0,
             retry_at: 0,
+            gaps: Vec::new(),
         };
         follows.insert(device("ptrewqasdf"), follow(Owner::Peer, 9));
         follows.insert(device("bbbbbbbbbb"), follow(Owner::Me, 2));
@@ -177,6 +181,7 @@ mod tests {
             record: record(),
             sealed: Vec::new(),
             receipt_revision: 0,
+            lost: Vec::new(),
         }
     }
 

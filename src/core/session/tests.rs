@@ -439,3 +439,38 @@ fn without_checks_a_plain_forged_message_is_shown() {
     assert_eq!(texts(&bob), Vec::<String>::new());
     assert_eq!(texts(&careless), ["bed 4 is fine"]);
 }
+
+#[test]
+fn a_message_missing_for_the_gap_time_is_a_gap_until_it_arrives() {
+    let mut alice = session("Nurse Jo", "Dr Patel", "aaaaaaaaaa");
+    let mut bob = session("Dr Patel", "Nurse Jo", "bbbbbbbbbb");
+    let mut store = Store::new();
+    talk(&mut alice, &mut bob, &mut store, 0, 5_000);
+    alice.send("bed 7 needs a review", 5_000).unwrap();
+    for now in (5_000..6_000).step_by(100) {
+        step_all(&mut alice, &mut store, now);
+    }
+    // The store loses it, and Nurse Jo's tab is closed: no repair comes.
+    let key = alice.keys.message(&alice.device, 1).into_bytes();
+    let genuine = store.remove(&key).unwrap();
+    let gap = TrustNotice::Gap {
+        from: "Nurse Jo".into(),
+        count: 1,
+    };
+    for now in (6_000..6_000 + gaps::GAP_MS).step_by(500) {
+        step_all(&mut bob, &mut store, now);
+    }
+    assert!(bob.notices().is_empty(), "not before the gap time");
+    for now in (6_000 + gaps::GAP_MS..10_000 + gaps::GAP_MS).step_by(500) {
+        step_all(&mut bob, &mut store, now);
+    }
+    assert_eq!(bob.notices(), &[gap]);
+    assert_eq!(texts(&bob), Vec::<String>::new());
+    // It comes back after all: it takes the gap's place.
+    store.insert(key, genuine);
+    for now in (10_000 + gaps::GAP_MS..40_000 + gaps::GAP_MS).step_by(500) {
+        step_all(&mut bob, &mut store, now);
+    }
+    assert_eq!(texts(&bob), ["bed 7 needs a review"]);
+    assert!(bob.notices().is_empty());
+}

@@ -37,6 +37,8 @@ pub(super) struct Trust {
     pub(super) person: PersonKeys,
     pub(super) device: DeviceKeys,
     notices: Vec<TrustNotice>,
+    /// Grows whenever `notices` changes.
+    notice_changes: u64,
     /// Digests of the (key, value) pairs already refused.
     refused: BTreeSet<[u8; 32]>,
     /// Grows whenever the keys or pins to save change.
@@ -75,6 +77,7 @@ impl Trust {
             person,
             device,
             notices: Vec::new(),
+            notice_changes: 0,
             refused: BTreeSet::new(),
             revision: 1,
             checks: true,
@@ -112,7 +115,7 @@ impl Trust {
         if !self.checks || !self.refused.insert(digest(key, value)) {
             return false;
         }
-        self.notices.push(TrustNotice::Tampered);
+        self.notice(TrustNotice::Tampered);
         true
     }
 
@@ -123,9 +126,32 @@ impl Trust {
     }
 
     /// A notice learnt elsewhere (a gap).
-    #[allow(dead_code)]
     pub fn notice(&mut self, notice: TrustNotice) {
         self.notices.push(notice);
+        self.notice_changes += 1;
+    }
+
+    /// A message of `from`'s that was shown as a gap arrived: the last gap
+    /// notice of theirs counts one fewer, and goes at zero.
+    pub fn gap_filled(&mut self, from: &str) {
+        let at = self
+            .notices
+            .iter()
+            .rposition(|n| matches!(n, TrustNotice::Gap { from: f, .. } if f == from));
+        if let Some(at) = at {
+            if let TrustNotice::Gap { count, .. } = &mut self.notices[at] {
+                *count -= 1;
+                if *count == 0 {
+                    self.notices.remove(at);
+                }
+            }
+            self.notice_changes += 1;
+        }
+    }
+
+    /// Grows whenever the notices change.
+    pub fn notice_changes(&self) -> u64 {
+        self.notice_changes
     }
 
     /// Checks `text`, read under `key` (`k.<device>`), and pins it. Returns
@@ -180,7 +206,9 @@ impl Trust {
         }
         self.revision += 1;
         let noticed = notice.is_some();
-        self.notices.extend(notice);
+        if let Some(notice) = notice {
+            self.notice(notice);
+        }
         (Some(announcement.side), noticed)
     }
 
