@@ -6,7 +6,11 @@
 //!   chaos tests) must speak the same format and have the documented flaws.
 //!
 //! Every test starts its own server on its own port with its own temp folder.
-//! PHP is required: without it these tests fail (run scripts/test).
+//! The checks of our server run on SQLite (one test each, in `on_sqlite`)
+//! and, all of them, on a PostgreSQL cluster that `ours_on_postgresql`
+//! starts and stops (`BLEEP_PG_CHECKS=part-of-a-name` runs only some). PHP,
+//! its SQLite and PostgreSQL drivers and PostgreSQL are required: without
+//! them these tests fail (scripts/setup installs them).
 
 mod support;
 

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What to tell the developer when a tool the tests need is missing.
 pub const SETUP_HINT: &str =
-    "run the project's test script, scripts/test (it installs PHP and its SQLite driver first)";
+    "run the project's test script, scripts/test (scripts/setup installs PHP with its SQLite and \
+     PostgreSQL drivers, PostgreSQL, nginx and PHP-FPM first)";
 
 /// How long a server may take to start answering.
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
