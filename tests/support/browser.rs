@@ -1096,11 +1096,12 @@ impl Stack {
             .collect()
     }
 
-    /// The keys that hold message envelopes (`bleep1.<h>.m.<device>.<seq>`).
+    /// The keys that hold sealed messages (`bleep2.<id>.m.<device>.<seq>`,
+    /// protocol version 2).
     pub fn message_keys(&self) -> Vec<String> {
         self.stored_keys()
             .into_iter()
-            .filter(|k| k.starts_with("bleep1.") && k.split('.').nth(2) == Some("m"))
+            .filter(|k| k.starts_with("bleep2.") && k.split('.').nth(2) == Some("m"))
             .collect()
     }
 }
