@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::envelope::Envelope;
 use crate::imserver::wire::Request;
 
@@ -139,8 +141,9 @@ pub enum Event {
 
 /// Something about the conversation's trust that the transcript shows, in
 /// the order it was learnt ([`super::Session::notices`]). Names are as
-/// typed; the wording is the screen's.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// typed; the wording is the screen's. Saved with the session's state, so
+/// a reload keeps them on screen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TrustNotice {
     /// A value failed its check and was ignored (once per key and value).
     Tampered,

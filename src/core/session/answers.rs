@@ -27,6 +27,7 @@ impl Session {
         let Some(purpose) = self.schedule.finish(id) else {
             return;
         };
+        let notices = self.notice_changes();
         match answer {
             Ok(answer) => {
                 if self.schedule.succeeded(now) {
@@ -37,6 +38,14 @@ impl Session {
             Err(error) => self.handle_failure(purpose, error, now),
         }
         self.sweep_gaps(now);
+        if self.notice_changes() != notices {
+            // Kept with the state: a reload shows them again.
+            self.changed();
+        }
+    }
+
+    fn notice_changes(&self) -> u64 {
+        self.trust.as_ref().map_or(0, |t| t.notice_changes())
     }
 
     fn handle_failure(&mut self, purpose: Purpose, error: ImError, now: Millis) {

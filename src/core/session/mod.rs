@@ -335,6 +335,7 @@ impl Session {
     pub fn use_keys(&mut self, person: PersonKeys, device: DeviceKeys) {
         let mut trust = Trust::new(&self.pair, &self.device, person, device);
         trust.checks = self.checks;
+        trust.keep_notices(self.notices().to_vec());
         // Every device we trust gets our sender key.
         let pinned: Vec<DeviceId> = trust
             .device

@@ -68,13 +68,21 @@ impl Session {
                 continue;
             }
             match trust.open_receipt(&key, text, &device) {
-                Opened::Value(receipt) => {
-                    let side = trust.device.pins.get(&device).map(|a| a.side);
-                    let right_side = side.is_some_and(|s| (s == trust.side) != peer);
+                Opened::Value(mut receipt) => {
+                    let pin = trust.device.pins.get(&device).copied();
+                    let right_side = pin.is_some_and(|a| (a.side == trust.side) != peer);
                     if !right_side && self.checks {
                         // A device of the other person's, moved here.
                         trust.refuse(&format!("{key}#{device}"), text.as_bytes());
                         continue;
+                    }
+                    // *Read* only from the colleague's first known identity:
+                    // a changed one (a new browser, or someone posing as
+                    // one, shown as a key change) may send, but its
+                    // receipts never make a message read.
+                    let first = trust.person.known.keys_of(&self.pair.peer).first().copied();
+                    if peer && self.checks && pin.map(|a| a.identity) != first {
+                        receipt.seen.clear();
                     }
                     if receipt.lost.is_empty() {
                         self.gaps.lost.remove(&device);

@@ -31,6 +31,9 @@ impl Session {
             saved.lost,
         );
         session.sealed = saved.sealed.into_iter().collect();
+        if let Some(trust) = session.trust.as_mut() {
+            trust.keep_notices(saved.notices);
+        }
         // What the transcript holds is recounted from it.
         session.follows = Follows::restore(saved.follows);
         session.log = transcript;
@@ -97,6 +100,7 @@ impl Session {
             sealed,
             receipt_revision: self.receipts.revision(),
             lost: self.receipts.lost().to_vec(),
+            notices: self.notices().to_vec(),
         }
     }
 

@@ -10,6 +10,7 @@ use super::super::envelope::{Envelope, Record};
 use super::super::journal::Change;
 use super::super::participants::{DeviceId, Pair};
 use super::super::small_map::SmallMap;
+use super::super::types::TrustNotice;
 use super::follows::Follow;
 
 /// The version of [`Saved`] written by this code.
@@ -52,6 +53,9 @@ pub struct Saved {
     /// Own messages lost for good (may be left out: none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) lost: Vec<u64>,
+    /// The trust notices on screen (may be left out: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) notices: Vec<TrustNotice>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -182,6 +186,7 @@ mod tests {
             sealed: Vec::new(),
             receipt_revision: 0,
             lost: Vec::new(),
+            notices: Vec::new(),
         }
     }
 

@@ -125,7 +125,9 @@ impl Trust {
             return Opened::Refused;
         };
         let Some(sender_key) = self.device.sender_key(device, own, epoch) else {
-            return if own {
+            // Worth waiting for its key only if its writer signed it.
+            let signed = message::is_signed_by(text, &self.conversation, device, seq, &identity);
+            return if own || !signed {
                 Opened::Refused
             } else {
                 Opened::NeedsKey(device.clone(), epoch)
@@ -257,11 +259,12 @@ impl Trust {
             return Opened::Refused;
         };
         let Some(sender_key) = self.device.sender_key(device, own, epoch) else {
-            return if own {
-                Opened::Refused
-            } else {
-                Opened::NeedsKey(device.clone(), epoch)
-            };
+            // Worth waiting for its key only if its writer signed it.
+            if own || !Receipt::is_signed_by(text, &self.conversation, device, &identity) {
+                self.refuse(&entry_key, text.as_bytes());
+                return Opened::Refused;
+            }
+            return Opened::NeedsKey(device.clone(), epoch);
         };
         match Receipt::open(text, &self.conversation, device, sender_key, &identity) {
             Ok(receipt) => {

@@ -149,6 +149,15 @@ impl Trust {
         }
     }
 
+    /// Takes the notices of a session this one replaces (a reload, or
+    /// other keys).
+    pub fn keep_notices(&mut self, notices: Vec<TrustNotice>) {
+        if !notices.is_empty() {
+            self.notices = notices;
+            self.notice_changes += 1;
+        }
+    }
+
     /// Grows whenever the notices change.
     pub fn notice_changes(&self) -> u64 {
         self.notice_changes

@@ -77,6 +77,20 @@ impl Receipt {
         Ok(Sealed::parse(text, Kind::Receipt)?.epoch())
     }
 
+    /// Whether `device`'s entry is signed by `writer` (before its sender
+    /// key is at hand).
+    pub fn is_signed_by(
+        text: &str,
+        conversation: &Conversation,
+        device: &DeviceId,
+        writer: &IdentityPublic,
+    ) -> bool {
+        Sealed::parse(text, Kind::Receipt).is_ok_and(|sealed| {
+            let binding = Binding::new(conversation, Kind::Receipt, device, sealed.epoch());
+            sealed.is_signed_by(&binding, writer)
+        })
+    }
+
     /// Checks and opens `device`'s entry, written by the device whose
     /// announcement gave `writer`.
     pub fn open(
