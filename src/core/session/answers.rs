@@ -327,19 +327,23 @@ impl Session {
     /// messages, each checked as if read alone.
     fn load_history(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) {
         self.history_pending = false;
-        let mut kinds: Vec<(KeyKind, Vec<u8>)> = entries
-            .into_iter()
-            .filter_map(|(key, value)| Some((self.keys.classify(&key)?, value)))
-            .collect();
-        let rank = |kind: &KeyKind| match kind {
-            KeyKind::Announcement(_) => 0,
-            KeyKind::Share { .. } => 1,
-            KeyKind::MyRecord | KeyKind::PeerRecord => 2,
-            KeyKind::Message(..) => 3,
-            KeyKind::Waiting => 4,
-        };
-        kinds.sort_by_key(|(kind, _)| rank(kind));
-        for (kind, value) in kinds {
+        // Grouped by rank, each group in the order read (what a stable sort
+        // by rank gives, without a sort's code).
+        let mut ranked: [Vec<(KeyKind, Vec<u8>)>; 5] = Default::default();
+        for (key, value) in entries {
+            let Some(kind) = self.keys.classify(&key) else {
+                continue;
+            };
+            let rank = match kind {
+                KeyKind::Announcement(_) => 0,
+                KeyKind::Share { .. } => 1,
+                KeyKind::MyRecord | KeyKind::PeerRecord => 2,
+                KeyKind::Message(..) => 3,
+                KeyKind::Waiting => 4,
+            };
+            ranked[rank].push((kind, value));
+        }
+        for (kind, value) in ranked.into_iter().flatten() {
             match kind {
                 KeyKind::Announcement(device) if device != self.device => {
                     self.learnt(Wanted::Announcement(device), Some(&value), 0);

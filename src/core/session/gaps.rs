@@ -42,7 +42,7 @@ impl Session {
                     self.gaps.missing.remove(&slot);
                     continue;
                 }
-                let since = *self.gaps.missing.entry(slot).or_insert(now);
+                let since = *self.gaps.missing.get_or_insert_with(slot, || now);
                 let listed = lost.is_some_and(|r| r.iter().any(|&(a, b)| (a..=b).contains(&k)));
                 if listed || now >= since + GAP_MS {
                     found.push((device.clone(), k));

@@ -4,7 +4,7 @@
 //! needs. Each is asked for at once, and again after a while if it was
 //! missing or failed its check (its writer repairs it).
 
-use std::collections::BTreeMap;
+use crate::core::small_map::SmallMap;
 
 use super::super::participants::DeviceId;
 use super::super::types::Millis;
@@ -20,13 +20,13 @@ pub(super) enum Wanted {
 /// Everything still to read, with when it may next be asked for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Learning {
-    wanted: BTreeMap<Wanted, Millis>,
+    wanted: SmallMap<Wanted, Millis>,
 }
 
 impl Learning {
     /// Reads `wanted` as soon as it is due, unless it is already waiting.
     pub fn want(&mut self, wanted: Wanted, now: Millis) {
-        self.wanted.entry(wanted).or_insert(now);
+        self.wanted.get_or_insert_with(wanted, || now);
     }
 
     /// What to read now, announcements first (a share opens only with its

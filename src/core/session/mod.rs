@@ -63,7 +63,7 @@ mod sealing;
 mod tests;
 mod trust;
 
-use std::collections::BTreeMap;
+use crate::core::small_map::SmallMap;
 
 use super::envelope::{Envelope, ENVELOPE_VERSION};
 use super::journal::Change;
@@ -120,7 +120,7 @@ pub struct Session {
     /// Announcements and shares to read.
     learning: Learning,
     /// Our own messages as sealed, by number: written again as the same bytes.
-    sealed: BTreeMap<u64, String>,
+    sealed: SmallMap<u64, String>,
     /// How far the notices were reported (their change count).
     notices_reported: u64,
     /// Missing messages on their way to becoming gaps.
@@ -131,9 +131,9 @@ pub struct Session {
 #[derive(Debug, Default)]
 struct GapWatch {
     /// Since when each missing message known to exist has been missing.
-    missing: BTreeMap<(DeviceId, u64), Millis>,
+    missing: SmallMap<(DeviceId, u64), Millis>,
     /// The lost ranges each device's receipt lists.
-    lost: BTreeMap<DeviceId, Vec<(u64, u64)>>,
+    lost: SmallMap<DeviceId, Vec<(u64, u64)>>,
     next_sweep: Millis,
 }
 
@@ -177,7 +177,7 @@ impl Session {
             trust,
             own_keys,
             learning: Learning::default(),
-            sealed: BTreeMap::new(),
+            sealed: SmallMap::new(),
             notices_reported: 0,
             gaps: GapWatch::default(),
         }

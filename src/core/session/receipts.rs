@@ -12,8 +12,6 @@
 //! entries of our other devices that we could check are written back with
 //! it.
 
-use std::collections::BTreeMap;
-
 use super::super::envelope::{merge_max, Record};
 use super::super::participants::DeviceId;
 use super::super::small_map::SmallMap;
@@ -37,7 +35,7 @@ pub(super) struct Receipts {
     sealed: Option<(Receipt, String)>,
     /// Our other devices' entries we checked: the newest of each, by
     /// revision, with its sealed text.
-    siblings: BTreeMap<DeviceId, (u64, String)>,
+    siblings: SmallMap<DeviceId, (u64, String)>,
     /// The record value being published, if nothing changed since.
     built: Option<Vec<u8>>,
     /// Our own messages that neither we nor the server hold any more.
@@ -60,7 +58,7 @@ impl Receipts {
             shown: SmallMap::new(),
             revision: 0,
             sealed: None,
-            siblings: BTreeMap::new(),
+            siblings: SmallMap::new(),
             built: None,
             lost: Vec::new(),
         }

@@ -7,7 +7,7 @@
 //! it changed, beside the newest checked entry of each of our other
 //! devices.
 
-use std::collections::BTreeMap;
+use crate::core::small_map::SmallMap;
 
 use super::super::envelope::Record;
 use super::super::participants::DeviceId;
@@ -50,7 +50,7 @@ impl Session {
         let mut merged = Record::default();
         let mut our_entry_current = false;
         let mut siblings_current = true;
-        let mut seen_siblings = BTreeMap::new();
+        let mut seen_siblings = SmallMap::new();
         for (id, text) in &entries {
             let Some(trust) = self.trust.as_mut() else {
                 return;
@@ -175,7 +175,7 @@ impl Session {
                 text
             }
         };
-        let mut entries = BTreeMap::new();
+        let mut entries = SmallMap::new();
         entries.insert(self.device.as_str().to_owned(), text);
         for (device, sibling) in self.receipts.siblings() {
             entries.insert(device.as_str().to_owned(), sibling.to_owned());

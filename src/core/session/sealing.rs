@@ -14,8 +14,6 @@
 //! not compared with the sides, and record entries are believed whoever
 //! wrote them: what a client without these checks would show.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::super::codec;
@@ -282,12 +280,12 @@ impl Trust {
 
 /// A record's entries: device id to its sealed receipt. `None` for a value
 /// that is no record at all.
-pub(super) fn record_entries(value: &[u8]) -> Option<BTreeMap<String, String>> {
+pub(super) fn record_entries(value: &[u8]) -> Option<SmallMap<String, String>> {
     codec::from_slice(value).ok()
 }
 
 /// A record's value from its entries.
-pub(super) fn record_value(entries: &BTreeMap<String, String>) -> Vec<u8> {
+pub(super) fn record_value(entries: &SmallMap<String, String>) -> Vec<u8> {
     codec::to_html_safe(entries)
 }
 

@@ -14,7 +14,7 @@
 //! The safety number is computed from the identity keys announced for each
 //! side: this session's own and the pinned ones.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::core::small_map::{SmallMap, SmallSet};
 
 use sha2::{Digest, Sha256};
 
@@ -40,7 +40,7 @@ pub(super) struct Trust {
     /// Grows whenever `notices` changes.
     notice_changes: u64,
     /// Digests of the (key, value) pairs already refused.
-    refused: BTreeSet<[u8; 32]>,
+    refused: SmallSet<[u8; 32]>,
     /// Grows whenever the keys or pins to save change.
     pub(super) revision: u64,
     /// Whether values are checked at all ([`super::Session::disable_checks`]).
@@ -49,10 +49,10 @@ pub(super) struct Trust {
     pub(super) own_announcement: String,
     /// Our sealed shares of the current sender key, by recipient: written
     /// again as the same bytes.
-    pub(super) shares: BTreeMap<DeviceId, String>,
+    pub(super) shares: SmallMap<DeviceId, String>,
     /// The last receipt opened from each device, and its sealed text: the
     /// same text is not opened again.
-    pub(super) receipts: BTreeMap<DeviceId, (String, Receipt)>,
+    pub(super) receipts: SmallMap<DeviceId, (String, Receipt)>,
 }
 
 impl Trust {
@@ -78,12 +78,12 @@ impl Trust {
             device,
             notices: Vec::new(),
             notice_changes: 0,
-            refused: BTreeSet::new(),
+            refused: SmallSet::new(),
             revision: 1,
             checks: true,
             own_announcement,
-            shares: BTreeMap::new(),
-            receipts: BTreeMap::new(),
+            shares: SmallMap::new(),
+            receipts: SmallMap::new(),
         }
     }
 

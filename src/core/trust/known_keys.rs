@@ -20,7 +20,7 @@
 //! Both are plain maps with a line-based saved form (names in normal form
 //! hold no control characters; keys are base64url).
 
-use std::collections::BTreeMap;
+use crate::core::small_map::SmallMap;
 
 use super::announce::Announcement;
 use super::conversation::Side;
@@ -47,7 +47,7 @@ pub enum KeyNews {
 /// Identity keys accepted per person (normal name).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KnownKeys {
-    people: BTreeMap<String, Vec<IdentityPublic>>,
+    people: SmallMap<String, Vec<IdentityPublic>>,
 }
 
 impl KnownKeys {
@@ -64,7 +64,9 @@ impl KnownKeys {
         if elsewhere {
             return KeyNews::SomeoneElses;
         }
-        let keys = self.people.entry(person.normal().to_owned()).or_default();
+        let keys = self
+            .people
+            .get_or_insert_with(person.normal().to_owned(), Vec::new);
         if keys.contains(&key) {
             return KeyNews::Same;
         }
@@ -96,7 +98,7 @@ impl KnownKeys {
     }
 
     pub fn from_stored(text: &str) -> Result<KnownKeys, TrustError> {
-        let mut people = BTreeMap::new();
+        let mut people = SmallMap::new();
         for line in text.lines() {
             let (keys, name) = line.split_once(' ').ok_or(TrustError::DamagedSavedKey)?;
             let keys = keys
@@ -124,7 +126,7 @@ pub enum DeviceNews {
 /// The announcement accepted for each device of one conversation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DevicePins {
-    devices: BTreeMap<DeviceId, Announcement>,
+    devices: SmallMap<DeviceId, Announcement>,
 }
 
 impl DevicePins {
@@ -173,7 +175,7 @@ impl DevicePins {
     }
 
     pub fn from_stored(text: &str) -> Result<DevicePins, TrustError> {
-        let mut devices = BTreeMap::new();
+        let mut devices = SmallMap::new();
         for line in text.lines() {
             let fields: Vec<&str> = line.split(' ').collect();
             let parsed = match fields.as_slice() {

@@ -14,7 +14,7 @@
 //! first and last number. Entries are sorted and ranges merged, so one
 //! receipt has one form; a form that is not canonical is refused.
 
-use std::collections::BTreeMap;
+use crate::core::small_map::SmallMap;
 
 use super::conversation::Conversation;
 use super::encoding::Reader;
@@ -39,7 +39,7 @@ pub struct Receipt {
     pub head: u64,
     /// Per sending device (the colleague's or the person's other devices),
     /// the highest number shown on a visible screen, all before it too.
-    pub seen: BTreeMap<DeviceId, u64>,
+    pub seen: SmallMap<DeviceId, u64>,
     /// Own message numbers, as inclusive ranges, that neither this device
     /// nor the server holds any more: the readers show them as gaps.
     pub lost: Vec<(u64, u64)>,
@@ -131,7 +131,7 @@ impl Receipt {
         let mut r = Reader::new(bytes);
         let revision = r.u64()?;
         let head = r.u64()?;
-        let mut seen = BTreeMap::new();
+        let mut seen = SmallMap::new();
         let mut previous: Option<DeviceId> = None;
         for _ in 0..r.u8()? {
             let device = DeviceId::parse(std::str::from_utf8(r.take(DeviceId::LEN)?).ok()?)?;
