@@ -155,6 +155,16 @@ impl<'a, K: Ord, V> IntoIterator for &'a SmallMap<K, V> {
     }
 }
 
+impl<K, V> IntoIterator for SmallMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+
+    /// The entries in key order.
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
 /// Built by inserting the entries one by one (no sort is instantiated, which
 /// would cost kilobytes of WebAssembly); a later entry wins.
 impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
@@ -316,6 +326,7 @@ mod tests {
             serde_json::to_string(&small).unwrap(),
             serde_json::to_string(&btree).unwrap()
         );
+        assert!(small.clone().into_iter().eq(btree.clone()));
         small.clear();
         assert!(small.is_empty());
         assert_eq!(serde_json::to_string(&small).unwrap(), "{}");

@@ -45,6 +45,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bleep::core::envelope::{Envelope, Record, ENVELOPE_VERSION};
 use bleep::core::participants::KeyKind;
+use bleep::core::small_map::SmallMap;
 use bleep::core::trust::{
     message, Announcement, Conversation, DeviceKey, IdentityKey, Receipt, SeededEntropy, SenderKey,
     Side,
@@ -744,10 +745,10 @@ impl Attacker {
 
     /// A receipt claiming that every message in the store was read.
     fn everything_read(&mut self, server: &CourseServer, head: u64) -> Receipt {
-        let mut seen = BTreeMap::new();
+        let mut seen = SmallMap::new();
         for (_, slot) in self.slots(server) {
             if let Slot::Message(d, s) = slot {
-                let n = seen.entry(d).or_insert(0);
+                let n = seen.get_or_insert_with(d, || 0);
                 *n = (*n).max(s + self.rng.below(3));
             }
         }

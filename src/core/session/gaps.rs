@@ -57,10 +57,11 @@ impl Session {
                 break;
             };
             for (_, k) in &found[i..i + count] {
-                follow.gaps.push(*k);
+                // Kept in order (new here: not in `gaps` before).
+                let at = follow.gaps.partition_point(|g| g < k);
+                follow.gaps.insert(at, *k);
                 self.gaps.missing.remove(&(device.clone(), *k));
             }
-            follow.gaps.sort_unstable();
             let owner = follow.owner;
             let from = self.owner_name(owner).typed().to_owned();
             if let Some(trust) = self.trust.as_mut() {

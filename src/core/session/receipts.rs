@@ -75,9 +75,9 @@ impl Receipts {
 
     /// Our message `seq` is lost for good: our receipt lists it.
     pub fn lose(&mut self, seq: u64) {
-        if !self.lost.contains(&seq) {
-            self.lost.push(seq);
-            self.lost.sort_unstable();
+        // Kept in order, each once.
+        if let Err(at) = self.lost.binary_search(&seq) {
+            self.lost.insert(at, seq);
             self.mark_dirty();
         }
     }

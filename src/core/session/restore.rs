@@ -7,6 +7,7 @@ use super::super::envelope::Envelope;
 use super::super::journal::Change;
 use super::super::log::MessageLog;
 use super::super::settings::Settings;
+use super::super::small_map::SmallSet;
 use super::follows::Follows;
 use super::saved::{Saved, SAVED_VERSION};
 use super::Session;
@@ -77,13 +78,13 @@ impl Session {
     /// What to keep so that [`Session::restore`] can resume.
     pub fn saved(&self) -> Saved {
         // Those being stored too, even if the saved transcript holds them.
-        let mut seqs: Vec<u64> = self.unsaved_own().map(|e| e.seq).collect();
+        // In order, each once.
+        let mut seqs = SmallSet::new();
+        seqs.extend(self.unsaved_own().map(|e| e.seq));
         seqs.extend(self.outbox.queued());
-        seqs.sort_unstable();
-        seqs.dedup();
         let sealed = seqs
-            .into_iter()
-            .filter_map(|seq| Some((seq, self.sealed.get(&seq)?.clone())))
+            .iter()
+            .filter_map(|seq| Some((*seq, self.sealed.get(seq)?.clone())))
             .collect();
         Saved {
             version: SAVED_VERSION,

@@ -158,8 +158,12 @@ impl Receipt {
 
 /// Ranges sorted, empty ones dropped, overlapping and touching ones merged.
 fn merged(ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
-    let mut sorted: Vec<(u64, u64)> = ranges.iter().copied().filter(|(f, l)| f <= l).collect();
-    sorted.sort_unstable();
+    // Sorted by inserting each in its place (a handful of ranges).
+    let mut sorted: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for &range in ranges.iter().filter(|(f, l)| f <= l) {
+        let at = sorted.partition_point(|r| *r <= range);
+        sorted.insert(at, range);
+    }
     let mut out: Vec<(u64, u64)> = Vec::with_capacity(sorted.len());
     for (first, last) in sorted {
         match out.last_mut() {
