@@ -1,9 +1,10 @@
 //! What the screens say, in one place: the turn (in the banner, the
 //! composer and the transcript), the sign-in's connection check, delivery
-//! marks, the tab's title, and the small formats they share. Plain
-//! functions of plain values, tested natively; the components only call
-//! them. (A refused message says why through [`crate::core::SendError`]'s
-//! own message: errors carry their words.)
+//! marks, the tab's title, the trust notices and the safety number, and the
+//! small formats they share. Plain functions of plain values, tested
+//! natively; the components only call them. (A refused message says why
+//! through [`crate::core::SendError`]'s own message: errors carry their
+//! words.)
 
 use crate::core::{Delivery, Millis, Turn};
 
@@ -212,6 +213,45 @@ pub fn reply_notification(peer: &str) -> String {
     format!("{APP_NAME}: reply from {peer}")
 }
 
+/// The notice in place of a value that failed its check: changed,
+/// forged, replayed or moved by someone without the writer's keys. Nothing
+/// of its content is ever shown.
+pub const TAMPER_NOTICE: &str = "A message that failed its check was ignored.";
+
+/// The notice when `person` (as typed) has a new or changed security key: a
+/// new browser, a reset one, or someone posing as them. `mine`: the person
+/// is you (your name, used from another browser).
+pub fn key_change_notice(person: &str, mine: bool) -> String {
+    if mine {
+        "Your security key changed in another browser — if that was not you, tell your colleague and compare safety numbers.".to_owned()
+    } else {
+        format!("{person}'s security key changed — compare safety numbers.")
+    }
+}
+
+/// The notice in place of `count` messages from `from` (as typed) that the
+/// store lost and no one can send again.
+pub fn gap_notice(from: &str, count: u32) -> String {
+    match count {
+        1 => format!("1 message from {from} could not be delivered."),
+        n => format!("{n} messages from {from} could not be delivered."),
+    }
+}
+
+/// What the safety number is for, beside it.
+pub fn safety_number_note(peer: &str) -> String {
+    format!(
+        "Compare this number with the one on {peer}'s screen, in person. \
+         If both show the same digits, no one else can read or write this conversation \
+         as either of you."
+    )
+}
+
+/// Where the safety number will be, before there is one.
+pub fn no_safety_number_yet(peer: &str) -> String {
+    format!("The safety number appears once {peer} has opened this conversation.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +342,28 @@ mod tests {
             "✗ Server not reachable. No answer within 5 s."
         );
         assert_eq!(ServerCheck::Connected.as_str(), "connected");
+    }
+
+    #[test]
+    fn trust_notices_name_the_person_in_plain_words() {
+        assert_eq!(
+            TAMPER_NOTICE,
+            "A message that failed its check was ignored."
+        );
+        assert_eq!(
+            key_change_notice("Dr Patel", false),
+            "Dr Patel's security key changed — compare safety numbers."
+        );
+        assert!(key_change_notice("Dr Patel", true).starts_with("Your security key changed"));
+        assert_eq!(
+            gap_notice("Dr Patel", 1),
+            "1 message from Dr Patel could not be delivered."
+        );
+        assert_eq!(
+            gap_notice("Dr Patel", 3),
+            "3 messages from Dr Patel could not be delivered."
+        );
+        assert!(safety_number_note("Dr Patel").contains("Dr Patel's screen, in person"));
+        assert!(no_safety_number_yet("Dr Patel").contains("Dr Patel has opened"));
     }
 }

@@ -1,0 +1,28 @@
+//! The conversation's safety number, for the two clinicians to compare in
+//! person: the same twelve groups of five digits on both screens means that
+//! no one else holds the keys of either.
+
+use leptos::prelude::*;
+
+use super::context::{use_conversation, Conversation};
+use crate::display::{no_safety_number_yet, safety_number_note};
+
+#[component]
+pub fn SafetyNumber() -> impl IntoView {
+    let Conversation { view, peer, .. } = use_conversation();
+    let number = view.safety_number;
+    let note = safety_number_note(&peer);
+    let waiting = no_safety_number_yet(&peer);
+    view! {
+        <section class="safety" aria-labelledby="safety-heading">
+            <h3 id="safety-heading">"Safety number"</h3>
+            <Show when=move || number.with(Option::is_some)
+                fallback=move || view! { <p class="safety-note">{waiting.clone()}</p> }>
+                <p class="safety-number" data-testid="safety-number">
+                    {move || number.get().unwrap_or_default()}
+                </p>
+                <p class="safety-note">{note.clone()}</p>
+            </Show>
+        </section>
+    }
+}

@@ -1,0 +1,53 @@
+//! The trust notices of a conversation, in the order they were learnt: a
+//! value that failed its check, a colleague's changed security key, and
+//! messages the store lost for good. Worded by [`crate::display`].
+
+use leptos::prelude::*;
+
+use super::context::{use_conversation, Conversation};
+use crate::core::participants::Name;
+use crate::core::TrustNotice;
+use crate::display::{gap_notice, key_change_notice, TAMPER_NOTICE};
+
+/// What one notice says, and its test hook.
+fn worded(notice: &TrustNotice, me: Option<&Name>) -> (&'static str, String) {
+    match notice {
+        TrustNotice::Tampered => ("tamper-notice", TAMPER_NOTICE.to_owned()),
+        TrustNotice::KeyChanged { person } | TrustNotice::NewDevice { person } => (
+            "key-change-notice",
+            key_change_notice(person, me.is_some_and(|me| me.is(person))),
+        ),
+        TrustNotice::Gap { from, count } => ("gap-notice", gap_notice(from, *count)),
+    }
+}
+
+/// The list of notices; nothing while there are none.
+#[component]
+pub fn TrustNotices() -> impl IntoView {
+    let Conversation { view, me, .. } = use_conversation();
+    let notices = view.notices;
+    let me = Name::parse(&me).ok();
+    let rows = move || {
+        notices.with(|all| {
+            all.iter()
+                .map(|n| worded(n, me.as_ref()))
+                .enumerate()
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <Show when=move || notices.with(|n| !n.is_empty())>
+            <ul class="notices" aria-label="Security notices" aria-live="polite">
+                <For
+                    each=rows.clone()
+                    key=|(i, _)| *i
+                    children=|(_, (testid, text))| view! {
+                        <li class="banner notice" data-testid=testid>
+                            <span aria-hidden="true">"⚠ "</span>{text}
+                        </li>
+                    }
+                />
+            </ul>
+        </Show>
+    }
+}
