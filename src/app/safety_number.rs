@@ -13,16 +13,16 @@ pub fn SafetyNumber() -> impl IntoView {
     let number = view.safety_number;
     let note = safety_number_note(&peer);
     let waiting = no_safety_number_yet(&peer);
+    let known = move || number.with(Option::is_some);
     view! {
         <section class="safety" aria-labelledby="safety-heading">
             <h3 id="safety-heading">"Safety number"</h3>
-            <Show when=move || number.with(Option::is_some)
-                fallback=move || view! { <p class="safety-note">{waiting.clone()}</p> }>
-                <p class="safety-number" data-testid="safety-number">
-                    {move || number.get().unwrap_or_default()}
-                </p>
-                <p class="safety-note">{note.clone()}</p>
-            </Show>
+            <p class="safety-number" data-testid="safety-number" hidden=move || !known()>
+                {move || number.get().unwrap_or_default()}
+            </p>
+            <p class="safety-note">
+                {move || if known() { note.clone() } else { waiting.clone() }}
+            </p>
         </section>
     }
 }

@@ -21,7 +21,9 @@ fn worded(notice: &TrustNotice, me: Option<&Name>) -> (&'static str, String) {
     }
 }
 
-/// The list of notices; nothing while there are none.
+/// The list of notices, hidden while there are none. Notices are few and
+/// only ever added: the list is drawn again whole when one comes (a keyed
+/// list would add its own reconciling code to the download for nothing).
 #[component]
 pub fn TrustNotices() -> impl IntoView {
     let Conversation { view, me, .. } = use_conversation();
@@ -30,24 +32,21 @@ pub fn TrustNotices() -> impl IntoView {
     let rows = move || {
         notices.with(|all| {
             all.iter()
-                .map(|n| worded(n, me.as_ref()))
-                .enumerate()
-                .collect::<Vec<_>>()
-        })
-    };
-    view! {
-        <Show when=move || notices.with(|n| !n.is_empty())>
-            <ul class="notices" aria-label="Security notices" aria-live="polite">
-                <For
-                    each=rows.clone()
-                    key=|(i, _)| *i
-                    children=|(_, (testid, text))| view! {
+                .map(|n| {
+                    let (testid, text) = worded(n, me.as_ref());
+                    view! {
                         <li class="banner notice" data-testid=testid>
                             <span aria-hidden="true">"⚠ "</span>{text}
                         </li>
                     }
-                />
-            </ul>
-        </Show>
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <ul class="notices" aria-label="Security notices" aria-live="polite"
+            hidden=move || notices.with(Vec::is_empty)>
+            {rows}
+        </ul>
     }
 }
