@@ -6,7 +6,8 @@
 //! through [`crate::core::SendError`]'s own message: errors carry their
 //! words.)
 
-use crate::core::{Delivery, Millis, Turn};
+use crate::core::participants::Name;
+use crate::core::{Delivery, Millis, TrustNotice, Turn};
 
 /// How many of the newest messages a transcript shows before "show earlier"
 /// (and how many more each press shows). A screen holds a dozen; the rest is
@@ -213,28 +214,37 @@ pub fn reply_notification(peer: &str) -> String {
     format!("{APP_NAME}: reply from {peer}")
 }
 
-/// The notice in place of a value that failed its check: changed,
-/// forged, replayed or moved by someone without the writer's keys. Nothing
-/// of its content is ever shown.
-pub const TAMPER_NOTICE: &str = "A message that failed its check was ignored.";
-
-/// The notice when `person` (as typed) has a new or changed security key: a
-/// new browser, a reset one, or someone posing as them. `mine`: the person
-/// is you (your name, used from another browser).
-pub fn key_change_notice(person: &str, mine: bool) -> String {
-    if mine {
-        "Your security key changed in another browser — if that was not you, tell your colleague and compare safety numbers.".to_owned()
-    } else {
-        format!("{person}'s security key changed — compare safety numbers.")
-    }
-}
-
-/// The notice in place of `count` messages from `from` (as typed) that the
-/// store lost and no one can send again.
-pub fn gap_notice(from: &str, count: u32) -> String {
-    match count {
-        1 => format!("1 message from {from} could not be delivered."),
-        n => format!("{n} messages from {from} could not be delivered."),
+/// What a trust notice says. `me` is your name as typed: a changed key of
+/// your own name (used from another browser) is worded for you.
+///
+/// - a value that failed its check (changed, forged, replayed or moved by
+///   someone without the writer's keys): nothing of its content is shown;
+/// - a colleague's new or changed security key (a new browser, a reset one,
+///   or someone posing as them): compare safety numbers;
+/// - another window of a colleague's browser, whose key is already known:
+///   the safety number stays the same;
+/// - messages the store lost that no one can send again.
+pub fn trust_notice(notice: &TrustNotice, me: &str) -> String {
+    match notice {
+        TrustNotice::Tampered => "A message that failed its check was ignored.".to_owned(),
+        TrustNotice::KeyChanged { person } if Name::parse(me).is_ok_and(|me| me.is(person)) => {
+            "Your security key changed in another browser — if that was not you, tell your \
+             colleague and compare safety numbers."
+                .to_owned()
+        }
+        TrustNotice::KeyChanged { person } => {
+            format!("{person}'s security key changed — compare safety numbers.")
+        }
+        TrustNotice::NewDevice { person } => format!(
+            "{person} opened this conversation in another window of the same browser; \
+             the security key and the safety number are unchanged."
+        ),
+        TrustNotice::Gap { from, count: 1 } => {
+            format!("1 message from {from} could not be delivered.")
+        }
+        TrustNotice::Gap { from, count } => {
+            format!("{count} messages from {from} could not be delivered.")
+        }
     }
 }
 
@@ -346,21 +356,39 @@ mod tests {
 
     #[test]
     fn trust_notices_name_the_person_in_plain_words() {
+        let person = |p: &str| p.to_owned();
+        let say = |n: TrustNotice| trust_notice(&n, "Nurse Okafor");
         assert_eq!(
-            TAMPER_NOTICE,
+            say(TrustNotice::Tampered),
             "A message that failed its check was ignored."
         );
         assert_eq!(
-            key_change_notice("Dr Patel", false),
+            say(TrustNotice::KeyChanged {
+                person: person("Dr Patel")
+            }),
             "Dr Patel's security key changed — compare safety numbers."
         );
-        assert!(key_change_notice("Dr Patel", true).starts_with("Your security key changed"));
+        // Your own name, however typed, from another browser.
+        assert!(say(TrustNotice::KeyChanged {
+            person: person("nurse  okafor")
+        })
+        .starts_with("Your security key changed in another browser"));
+        assert!(say(TrustNotice::NewDevice {
+            person: person("Dr Patel")
+        })
+        .starts_with("Dr Patel opened this conversation in another window"));
         assert_eq!(
-            gap_notice("Dr Patel", 1),
+            say(TrustNotice::Gap {
+                from: person("Dr Patel"),
+                count: 1
+            }),
             "1 message from Dr Patel could not be delivered."
         );
         assert_eq!(
-            gap_notice("Dr Patel", 3),
+            say(TrustNotice::Gap {
+                from: person("Dr Patel"),
+                count: 3
+            }),
             "3 messages from Dr Patel could not be delivered."
         );
         assert!(safety_number_note("Dr Patel").contains("Dr Patel's screen, in person"));

@@ -1,23 +1,19 @@
 //! The trust notices of a conversation, in the order they were learnt: a
-//! value that failed its check, a colleague's changed security key, and
+//! value that failed its check, a colleague's new or changed security key, and
 //! messages the store lost for good. Worded by [`crate::display`].
 
 use leptos::prelude::*;
 
 use super::context::{use_conversation, Conversation};
-use crate::core::participants::Name;
 use crate::core::TrustNotice;
-use crate::display::{gap_notice, key_change_notice, TAMPER_NOTICE};
+use crate::display::trust_notice;
 
-/// What one notice says, and its test hook.
-fn worded(notice: &TrustNotice, me: Option<&Name>) -> (&'static str, String) {
+/// The test hook of a notice: what it is about.
+fn test_hook(notice: &TrustNotice) -> &'static str {
     match notice {
-        TrustNotice::Tampered => ("tamper-notice", TAMPER_NOTICE.to_owned()),
-        TrustNotice::KeyChanged { person } | TrustNotice::NewDevice { person } => (
-            "key-change-notice",
-            key_change_notice(person, me.is_some_and(|me| me.is(person))),
-        ),
-        TrustNotice::Gap { from, count } => ("gap-notice", gap_notice(from, *count)),
+        TrustNotice::Tampered => "tamper-notice",
+        TrustNotice::KeyChanged { .. } | TrustNotice::NewDevice { .. } => "key-change-notice",
+        TrustNotice::Gap { .. } => "gap-notice",
     }
 }
 
@@ -28,15 +24,13 @@ fn worded(notice: &TrustNotice, me: Option<&Name>) -> (&'static str, String) {
 pub fn TrustNotices() -> impl IntoView {
     let Conversation { view, me, .. } = use_conversation();
     let notices = view.notices;
-    let me = Name::parse(&me).ok();
     let rows = move || {
         notices.with(|all| {
             all.iter()
                 .map(|n| {
-                    let (testid, text) = worded(n, me.as_ref());
                     view! {
-                        <li class="banner notice" data-testid=testid>
-                            <span aria-hidden="true">"⚠ "</span>{text}
+                        <li class="banner notice" data-testid=test_hook(n)>
+                            <span aria-hidden="true">"⚠ "</span>{trust_notice(n, &me)}
                         </li>
                     }
                 })
