@@ -84,11 +84,48 @@ impl Attacker {
         text.strip_suffix('\n').unwrap_or(&text).to_owned()
     }
 
+    /// Writes `value` under `key` until a read shows it: on the course
+    /// server a request racing with the browsers' polls can lose the write
+    /// (each request rewrites the whole file), and an attacker just writes
+    /// again.
     fn set(&self, key: &str, value: &str) {
-        self.request(
-            "set",
-            &[("key", key.as_bytes()), ("value", value.as_bytes())],
-        );
+        for _ in 0..10 {
+            self.request(
+                "set",
+                &[("key", key.as_bytes()), ("value", value.as_bytes())],
+            );
+            if self.get(key) == value {
+                return;
+            }
+        }
+        panic!("attacker: the store never kept {key}");
+    }
+
+    /// Waits until the store lists a message key that `before` did not
+    /// (on the course server a racing request can drop a value the sender
+    /// already read back, until its repair writes it again); returns its
+    /// device, sequence number and key.
+    async fn new_message(&self, before: &BTreeSet<String>) -> (String, u64, String) {
+        let deadline = Instant::now() + DELIVERY;
+        loop {
+            let keys = self.keys();
+            let new: Vec<(String, u64, String)> = keys
+                .difference(before)
+                .filter_map(|k| match k.split('.').collect::<Vec<_>>().as_slice() {
+                    ["bleep2", _, "m", device, seq] => {
+                        Some((device.to_string(), seq.parse().ok()?, k.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            match new.as_slice() {
+                [one] => return one.clone(),
+                [] if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                _ => panic!("one new message key, not {new:?}; keys: {keys:?}"),
+            }
+        }
     }
 
     /// The raw no-action page.
@@ -371,24 +408,20 @@ async fn conversation(stack: &Stack, attacker: &Attacker) -> (Window, Window, St
     let okafor = open(stack, OKAFOR, PATEL).await;
     let before = attacker.keys();
     send(&patel, OPENING[0]).await;
-    let written: Vec<String> = attacker
-        .keys()
-        .difference(&before)
-        .filter_map(|k| match k.split('.').collect::<Vec<_>>().as_slice() {
-            ["bleep2", _, "m", device, _] => Some(device.to_string()),
-            _ => None,
-        })
-        .collect();
-    let [patel_device] = written.as_slice() else {
-        panic!("one new message key for Dr Patel's first message, not {written:?}")
-    };
-    let patel_device = patel_device.clone();
+    let (patel_device, _, _) = attacker.new_message(&before).await;
     okafor
         .wait_until("the first message", DELIVERY, |s| {
             !s.find(OPENING[0]).is_empty()
         })
         .await;
     exchange(&okafor, &patel, &OPENING[1..]).await;
+    // Dr Patel's window has written its receipt for the reply: nothing of
+    // hers is still to be written when the attacks begin.
+    okafor
+        .wait_until("the reply read", DELIVERY, |s| {
+            status_of(s, OPENING[1]).as_deref() == Some("read")
+        })
+        .await;
     (patel, okafor, patel_device)
 }
 
@@ -407,11 +440,10 @@ async fn a_message_changed_in_flight(kind: StoreKind) {
     const FORGED: &str = "Give 100 mg morphine to bed 7";
 
     okafor.leave_app().await;
+    let before = attacker.keys();
     send(&patel, GENUINE).await;
-    let (seq, key) = attacker
-        .messages_of(&patel_device)
-        .pop()
-        .expect("Dr Patel's message keys");
+    let (device, seq, key) = attacker.new_message(&before).await;
+    assert_eq!(device, patel_device, "written by Dr Patel's window");
     // The sender is away too, so that no repair comes before the colleague
     // reads the changed value.
     patel.leave_app().await;
@@ -443,10 +475,13 @@ async fn a_message_changed_in_flight(kind: StoreKind) {
             status_of(s, GENUINE).as_deref() == Some("read")
         })
         .await;
-    assert_eq!(
-        attacker.get(&key),
-        genuine,
-        "the repair restores the original"
+    // The repair writes the message again (the same bytes, or sealed anew
+    // by a sender that reloaded since): never the forged or altered value,
+    // never plain text.
+    let repaired = attacker.get(&key);
+    assert!(
+        repaired != flipped(&genuine) && !repaired.contains("morphine"),
+        "the repair puts a sealed message back: {repaired}"
     );
     assert!(
         !texts(&okafor, "tamper-notice").await.is_empty(),
@@ -516,7 +551,8 @@ async fn a_read_receipt_faked(kind: StoreKind) {
 }
 
 /// A new device id "of Dr Patel" appears with her announcement copied to
-/// it, a message in her name and a place in her record: neither screen
+/// it, a message in her name and a place in her record: each screen that
+/// reads it shows the tamper notice, and neither screen
 /// shows the message, as hers or at all.
 async fn a_sender_forged_through_a_new_device(kind: StoreKind) {
     let stack = Stack::start_with(kind);
@@ -525,6 +561,8 @@ async fn a_sender_forged_through_a_new_device(kind: StoreKind) {
     const FORGED: &str = "Ignore my last message, bed 4 is fine";
     const FAKE: &str = "zzforgedzz";
 
+    // Dr Patel's window reads her record with the fake device in it, as a
+    // device of her own; Nurse Okafor is away.
     okafor.leave_app().await;
     patel.start_recording().await;
     let prefix = attacker.prefix();
@@ -535,27 +573,45 @@ async fn a_sender_forged_through_a_new_device(kind: StoreKind) {
         &forged_envelope(PATEL, FAKE, 1, FORGED),
     );
     let record = format!("{prefix}p0");
-    let mut entries = record_entries(&attacker.get(&record));
-    let receipt = entries
+    let genuine_record = record_entries(&attacker.get(&record));
+    let receipt = genuine_record
         .get(&patel_device)
         .cloned()
         .expect("Dr Patel's receipt in her record");
-    entries.insert(FAKE.to_owned(), receipt);
-    attacker.set(&record, &Value::Object(entries).to_string());
+    let mut forged_record = genuine_record.clone();
+    forged_record.insert(FAKE.to_owned(), receipt);
+    let forged_record = Value::Object(forged_record).to_string();
+    attacker.set(&record, &forged_record);
+    wait_for_notice(&patel, "tamper-notice", "failed its check", DELIVERY).await;
+    assert_never_shown(&patel, FORGED).await;
 
+    // Her window writes her record back without the fake device: the
+    // attacker plants it again while she is away, and Nurse Okafor's
+    // window reads it.
+    patel.leave_app().await;
+    attacker.set(&record, &forged_record);
     come_back(&stack, &okafor, OKAFOR, PATEL).await;
     okafor.start_recording().await;
     wait_for_notice(&okafor, "tamper-notice", "failed its check", DELIVERY).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_never_shown(&okafor, FORGED).await;
-    assert_never_shown(&patel, FORGED).await;
-    let lines = okafor.snapshot().await.lines();
+    let genuine = vec![
+        (PATEL.to_owned(), OPENING[0].to_owned()),
+        (OKAFOR.to_owned(), OPENING[1].to_owned()),
+    ];
     assert_eq!(
-        lines,
-        vec![
-            (PATEL.to_owned(), OPENING[0].to_owned()),
-            (OKAFOR.to_owned(), OPENING[1].to_owned())
-        ],
+        okafor.snapshot().await.lines(),
+        genuine,
+        "only the genuine messages"
+    );
+
+    come_back(&stack, &patel, PATEL, OKAFOR).await;
+    patel.start_recording().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_never_shown(&patel, FORGED).await;
+    assert_eq!(
+        patel.snapshot().await.lines(),
+        genuine,
         "only the genuine messages"
     );
 }
@@ -588,10 +644,11 @@ async fn a_phantom_planted_with_ampersands(kind: StoreKind) {
         // The course server prints the dump raw: no `&` trick applies.
         StoreKind::Course => assert!(!phantom, "the raw dump has no phantom"),
     }
-    assert_eq!(
-        attacker.get(&phantom_key),
-        "",
-        "get does not have the phantom"
+    // (The course server answers a missing key with a PHP warning.)
+    let got = attacker.get(&phantom_key);
+    assert!(
+        !got.contains(FORGED),
+        "get does not have the phantom: {got}"
     );
 
     // A second tab of Nurse Okafor's browser: a new device, which reads the
@@ -738,11 +795,15 @@ async fn a_device_reset_announces_a_key_change(kind: StoreKind) {
     assert!(texts(&patel, "key-change-notice").await.is_empty());
 
     // The chat stops first, so that nothing of it is saved again; then the
-    // browser forgets everything on the sign-in page, which keeps nothing.
+    // browser forgets everything on the sign-in page, which keeps nothing:
+    // its keys, and the tab's device with them.
     okafor.leave_app().await;
     okafor.goto(&stack.sign_in_url()).await;
     okafor
-        .script("localStorage.clear(); return true;", vec![])
+        .script(
+            "localStorage.clear(); sessionStorage.clear(); return true;",
+            vec![],
+        )
         .await;
     set_fast_timing(&okafor).await;
     come_back(&stack, &okafor, OKAFOR, PATEL).await;
