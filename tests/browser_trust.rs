@@ -20,7 +20,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use bleep::imserver::phpser::parse_page;
+use bleep::imserver::phpser::{parse_escaped_page, parse_page};
 use serde_json::{json, Map, Value};
 use support::browser::{run, Stack, StoreKind, Window, WindowOptions};
 use support::{encode_query_value, http_get, im_path};
@@ -616,9 +616,12 @@ async fn a_sender_forged_through_a_new_device(kind: StoreKind) {
     );
 }
 
-/// Entries crafted with `&` make a page parser that reads our server's
-/// escaped dump as printed see a message of Dr Patel that `get` does not
-/// have. A new device reading the history from the page never shows it.
+/// Entries crafted with `&` would make a page parser that reads an
+/// `&`-escaped dump as printed see a message of Dr Patel that `get` does
+/// not have. Our server escapes quotes too (issue 16) and says so, and the
+/// client reads its page escaped-first; the course server prints the dump
+/// raw, where no `&` trick applies. Neither reading sees the phantom, and
+/// a new device reading the history from the page never shows it.
 async fn a_phantom_planted_with_ampersands(kind: StoreKind) {
     let stack = Stack::start_with(kind);
     let attacker = Attacker::of(&stack);
@@ -634,15 +637,20 @@ async fn a_phantom_planted_with_ampersands(kind: StoreKind) {
     for (key, value) in phantom_entries(&phantom_key, &phantom_value) {
         attacker.set(&key, &value);
     }
-    let seen = parse_page(&attacker.page()).expect("the page parses");
-    let phantom = seen
-        .iter()
-        .any(|(k, v)| k == phantom_key.as_bytes() && v == phantom_value.as_bytes());
-    match kind {
-        // Our server escapes the dump: the phantom is there for the parser.
-        StoreKind::Ours => assert!(phantom, "the phantom is on the page as the app parses it"),
-        // The course server prints the dump raw: no `&` trick applies.
-        StoreKind::Course => assert!(!phantom, "the raw dump has no phantom"),
+    let page = attacker.page();
+    let has_phantom = |seen: Vec<(Vec<u8>, Vec<u8>)>| {
+        seen.iter()
+            .any(|(k, v)| k == phantom_key.as_bytes() && v == phantom_value.as_bytes())
+    };
+    assert!(
+        !has_phantom(parse_page(&page).expect("the page parses")),
+        "the page read as printed first has no phantom"
+    );
+    if kind == StoreKind::Ours {
+        assert!(
+            !has_phantom(parse_escaped_page(&page).expect("the page parses")),
+            "the page read escaped-first (as the client reads ours) has no phantom"
+        );
     }
     // (The course server answers a missing key with a PHP warning.)
     let got = attacker.get(&phantom_key);
@@ -661,9 +669,6 @@ async fn a_phantom_planted_with_ampersands(kind: StoreKind) {
             OPENING.iter().all(|t| !s.find(t).is_empty())
         })
         .await;
-    if kind == StoreKind::Ours {
-        wait_for_notice(&okafor, "tamper-notice", "failed its check", DELIVERY).await;
-    }
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_never_shown(&okafor, FORGED).await;
     assert_eq!(okafor.snapshot().await.messages.len(), OPENING.len());
@@ -855,7 +860,7 @@ on_both_servers! {
 
 /// The attack helpers themselves, without a browser.
 #[test]
-fn the_phantom_is_seen_only_by_a_parser_of_the_escaped_dump() {
+fn the_phantom_fools_only_a_raw_first_reading_of_a_dump_that_escapes_only_ampersands() {
     let key = "bleep2.0123456789abcdef.m.abcdefghij.3";
     let value = forged_envelope(PATEL, "abcdefghij", 3, "Phantom");
     let entries = phantom_entries(key, &value);
@@ -870,12 +875,24 @@ fn the_phantom_is_seen_only_by_a_parser_of_the_escaped_dump() {
     let page = |dump: &str| {
         format!("<html><body><h1>COMP28112 Server: Messaging System for Healthcare Professionals</h1>{dump}</body></html>\n")
     };
+    // The attack is real against a dump that escapes `&` only.
     let escaped = serialized.replace('&', "&amp;");
     let seen = parse_page(page(&escaped).as_bytes()).expect("the escaped page parses");
     assert!(seen
         .iter()
         .any(|(k, v)| k == key.as_bytes() && v == value.as_bytes()));
     assert_eq!(seen.len(), entries.len() + 1, "no entry more than written");
+    // Our server escapes quotes too: neither reading sees the phantom.
+    let ours = escaped.replace('"', "&quot;");
+    for seen in [
+        parse_page(page(&ours).as_bytes()),
+        parse_escaped_page(page(&ours).as_bytes()),
+    ] {
+        let seen = seen.expect("our page parses");
+        assert!(seen.iter().all(|(k, _)| k != key.as_bytes()));
+        assert_eq!(seen.len(), entries.len() + 1);
+    }
+    // The course server prints the dump raw.
     let raw = parse_page(page(&serialized).as_bytes()).expect("the raw page parses");
     assert!(raw.iter().all(|(k, _)| k != key.as_bytes()));
     assert_eq!(flipped("AAAA"), "AABA");
