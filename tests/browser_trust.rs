@@ -62,11 +62,21 @@ impl Attacker {
         }
     }
 
+    /// One request, asked again while the answer is a failure: the course
+    /// server fails a request that reads its file while another one is
+    /// rewriting it (HTTP 500, or PHP's fatal error in the body).
     fn request(&self, action: &str, params: &[(&str, &[u8])]) -> Vec<u8> {
         let url = format!("{}{}", self.base, im_path(action, params));
-        let (status, body) = http_get(&url).unwrap_or_else(|e| panic!("attacker: {e}"));
-        assert_eq!(status, 200, "attacker: {action} answered HTTP {status}");
-        body
+        let mut last = String::new();
+        for _ in 0..20 {
+            let (status, body) = http_get(&url).unwrap_or_else(|e| panic!("attacker: {e}"));
+            if status == 200 && !contains(&body, b"Fatal error") {
+                return body;
+            }
+            last = format!("HTTP {status}: {}", String::from_utf8_lossy(&body));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("attacker: {action} kept failing: {last}")
     }
 
     fn keys(&self) -> BTreeSet<String> {
