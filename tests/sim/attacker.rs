@@ -75,6 +75,37 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// What grew since `before`, as words (for traces).
+    fn since(&self, before: &Tally) -> String {
+        let counts = |t: &Tally| {
+            [
+                ("altered", t.altered),
+                ("truncated", t.truncated),
+                ("replayed", t.replayed),
+                ("moved", t.moved),
+                ("deleted", t.deleted),
+                ("cleared", t.cleared),
+                ("raised", t.raised),
+                ("forged", t.forged),
+                ("new device", t.new_devices),
+                ("substituted", t.substituted),
+                ("foreign", t.foreign),
+                ("flipped the turn", t.turn_flipped),
+            ]
+        };
+        let grew: Vec<&str> = counts(self)
+            .iter()
+            .zip(counts(before))
+            .filter(|((_, now), (_, then))| now > then)
+            .map(|((what, _), _)| *what)
+            .collect();
+        if grew.is_empty() {
+            "nothing".to_owned()
+        } else {
+            grew.join(", ")
+        }
+    }
+
     pub fn add(&mut self, other: &Tally) {
         self.altered += other.altered;
         self.truncated += other.truncated;
@@ -205,6 +236,7 @@ impl Attacker {
     pub fn act(&mut self, now: u64, server: &mut CourseServer, ctx: &Context) {
         self.next_at = now + 1 + self.rng.below(2 * self.mean_gap);
         self.observe(server);
+        let before = self.tally;
         match self.rng.below(100) {
             0..=13 => self.alter(server),
             14..=19 => self.truncate(server),
@@ -223,6 +255,9 @@ impl Attacker {
             84..=89 => self.substitute(server, ctx),
             90..=96 => self.foreign_value(server),
             _ => self.flip_turn(server),
+        }
+        if super::tracing() {
+            eprintln!("{now} attacker: {}", self.tally.since(&before));
         }
     }
 
@@ -798,7 +833,13 @@ impl Attacker {
         value: &[u8],
     ) -> Option<Vec<u8>> {
         let mut record: BTreeMap<String, String> = serde_json::from_slice(value).ok()?;
-        let entries: Vec<String> = record.keys().cloned().collect();
+        // Only the clinicians' entries: the attacker's own devices never
+        // claim anything read (see the module documentation).
+        let entries: Vec<String> = record
+            .keys()
+            .filter(|d| DeviceId::parse(d).is_some_and(|d| !self.is_forged(&d)))
+            .cloned()
+            .collect();
         let device = self.pick(&entries)?;
         let device_id = DeviceId::parse(&device)?;
         match self.rng.below(5) {

@@ -11,7 +11,8 @@
 //! - (b) *read* is never shown for a message that no window of the
 //!   colleague has shown.
 //! - (d) a window that read a tainted message value (see `attacker.rs`)
-//!   of another real device has shown a tamper notice by the end.
+//!   of another real device, after it had shown a message of that device
+//!   (so it could check one), has shown a tamper notice by the end.
 //!
 //! Invariant (c), nothing lost that repair can bring back, is the settled
 //! check of `mod.rs`, over the clinicians' devices only.
@@ -44,6 +45,8 @@ pub struct Ledger {
     pub tofu: BTreeSet<(&'static str, DeviceId, u64)>,
     /// Windows that have shown a tamper notice.
     pub noticed: BTreeSet<&'static str>,
+    /// When each window first showed a message of each device.
+    first_shown: BTreeMap<(&'static str, DeviceId), u64>,
     /// Devices whose messages every other window has shown.
     pub pinned_everywhere: BTreeSet<DeviceId>,
     /// Per side, whether every window of the other side has shown a
@@ -90,19 +93,19 @@ impl Ledger {
     }
 
     /// Checks (a) and (b) on every window's screen.
-    pub fn check(&mut self, windows: &[Window]) -> Result<(), String> {
-        let now: Vec<(u64, usize, usize)> = windows
+    pub fn check(&mut self, windows: &[Window], now: u64) -> Result<(), String> {
+        let seen: Vec<(u64, usize, usize)> = windows
             .iter()
             .map(|w| {
                 let s = w.session();
                 (s.revision(), s.notices().len(), s.message_count())
             })
             .collect();
-        if now == self.last {
+        if seen == self.last {
             return Ok(());
         }
-        self.last = now;
-        self.learn(windows);
+        self.last = seen;
+        self.learn(windows, now);
         for w in windows {
             self.check_authentic(w)?;
             self.check_read(w)?;
@@ -111,7 +114,7 @@ impl Ledger {
     }
 
     /// Records what each screen shows.
-    fn learn(&mut self, windows: &[Window]) {
+    fn learn(&mut self, windows: &[Window], now: u64) {
         let mut shows: Vec<BTreeSet<DeviceId>> = Vec::new();
         for w in windows {
             let s = w.session();
@@ -122,7 +125,11 @@ impl Ledger {
                 if &e.device == s.device() && self.sent.contains_key(&e.text) {
                     self.placed.insert(e.text.clone(), e.seq);
                 }
-                devices.insert(e.device.clone());
+                if devices.insert(e.device.clone()) {
+                    self.first_shown
+                        .entry((w.name, e.device.clone()))
+                        .or_insert(now);
+                }
                 self.shown_by
                     .entry(me.clone())
                     .or_default()
@@ -222,11 +229,18 @@ impl Ledger {
         for w in windows {
             let layout = w.session().keys().clone();
             let read = w.transport.tainted.borrow();
-            let tainted = read.iter().find(|key| match layout.classify(key) {
-                Some(KeyKind::Message(d, _)) => d != w.opening.device && self.is_real(&d),
+            let tainted = read.iter().find(|(key, at)| match layout.classify(key) {
+                Some(KeyKind::Message(d, _)) => {
+                    d != w.opening.device
+                        && self.is_real(&d)
+                        && self
+                            .first_shown
+                            .get(&(w.name, d))
+                            .is_some_and(|first| first < at)
+                }
                 _ => false,
             });
-            if let Some(key) = tainted {
+            if let Some((key, _)) = tainted {
                 if !self.noticed.contains(w.name) {
                     return Err(format!(
                         "(d) {} read a tampered value of {} and never showed a tamper notice",

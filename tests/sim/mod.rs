@@ -286,8 +286,8 @@ struct SimTransport {
     wire: Rc<RefCell<Wire>>,
     clock: SimClock,
     sent: Sent,
-    /// Keys whose tainted value this window read.
-    tainted: Rc<RefCell<BTreeSet<Vec<u8>>>>,
+    /// Keys whose tainted value this window read, and when.
+    tainted: Rc<RefCell<Vec<(Vec<u8>, u64)>>>,
 }
 
 impl Transport for SimTransport {
@@ -322,7 +322,7 @@ impl SimTransport {
         let key = parse_query(url).remove("key").unwrap_or_default();
         let body = answer.body.strip_suffix(b"\n").unwrap_or(&answer.body);
         if server.tainted.contains(&(key.clone(), body.to_vec())) {
-            self.tainted.borrow_mut().insert(key);
+            self.tainted.borrow_mut().push((key, self.clock.now()));
         }
     }
 }
@@ -651,7 +651,7 @@ fn run(
         }
         // What the screens show must hold after every step.
         if let Some(ledger) = &mut ledger {
-            if let Err(reason) = ledger.check(&windows) {
+            if let Err(reason) = ledger.check(&windows, now) {
                 return (
                     Outcome::Failed(format!("at t={now} ms: {reason}")),
                     report(&Some(std::mem::take(ledger)), &attacker),
