@@ -36,10 +36,14 @@
 //! pinned). Before that, either would be posing as someone at first
 //! contact, which PROTOCOL.md says version 2 does not protect.
 //!
-//! Values that no check may accept under the key they sit at (altered, cut
-//! short, moved, from another conversation, sealed with the attacker's key
-//! under a real device's epoch 1) are marked as tainted on the server, so
-//! that the simulation can tell which windows read one.
+//! Messages that no check may accept under the key they sit at (altered,
+//! cut short, moved, from another conversation, sealed with the attacker's
+//! key under a real device's epoch 1) are marked as tainted on the server,
+//! so that the simulation can tell which windows read one. In version 2
+//! only those of epoch 1 are: every window holds every real device's sender
+//! key of epoch 1, while one of a later epoch (the substitute's, or a
+//! device's after a key change) may never reach a reader, which then
+//! cannot check the value at all.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,7 +51,7 @@ use bleep::core::envelope::{Envelope, Record, ENVELOPE_VERSION};
 use bleep::core::participants::KeyKind;
 use bleep::core::small_map::SmallMap;
 use bleep::core::trust::{
-    message, Announcement, Conversation, DeviceKey, IdentityKey, Receipt, SeededEntropy, SenderKey,
+    encoding, message, Announcement, Conversation, DeviceKey, IdentityKey, Receipt, SeededEntropy, SenderKey,
     Side,
 };
 use bleep::core::{DeviceId, KeyLayout, Name};
@@ -365,6 +369,18 @@ impl Attacker {
         }
     }
 
+    /// Whether a reader can check `value` (see the module documentation):
+    /// version 2 values name their epoch in their first six bytes.
+    fn checkable(&self, value: &[u8]) -> bool {
+        if !self.v2 {
+            return true;
+        }
+        let header = std::str::from_utf8(value.get(..8).unwrap_or_default())
+            .ok()
+            .and_then(encoding::decode);
+        header.is_some_and(|h| h.len() == 6 && h[2..6] == 1u32.to_be_bytes())
+    }
+
     /// Whether a value the attacker made up under `slot` must fail every
     /// check there, and so is worth noticing (messages only: see the
     /// simulation's invariant (d)).
@@ -381,6 +397,7 @@ impl Attacker {
         if value.len() < 2 {
             return;
         }
+        let taints = Self::taints(&slot) && self.checkable(&value);
         // Past the first few characters: in version 2 those name the
         // version, kind and epoch, which a reader needs to check a value.
         let from = if value.len() > 12 { 8 } else { 0 };
@@ -391,7 +408,7 @@ impl Attacker {
             byte = if byte == b'A' { b'B' } else { b'A' };
         }
         value[at] = byte;
-        self.put(server, &key, value, Self::taints(&slot));
+        self.put(server, &key, value, taints);
         self.tally.altered += 1;
     }
 
@@ -404,9 +421,10 @@ impl Attacker {
         if value.len() < 2 {
             return;
         }
+        let taints = Self::taints(&slot) && self.checkable(&value);
         let len = 1 + self.rng.below(value.len() as u64 - 1) as usize;
         value.truncate(len);
-        self.put(server, &key, value, Self::taints(&slot) && len >= 12);
+        self.put(server, &key, value, taints && len >= 12);
         self.tally.truncated += 1;
     }
 
@@ -466,7 +484,8 @@ impl Attacker {
         if server.value(target_key.as_bytes()) == Some(&value[..]) {
             return;
         }
-        self.put(server, target_key.as_bytes(), value, Self::taints(&target));
+        let taints = Self::taints(&target) && self.checkable(&value);
+        self.put(server, target_key.as_bytes(), value, taints);
         self.tally.moved += 1;
     }
 
