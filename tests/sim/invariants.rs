@@ -47,13 +47,16 @@ pub struct Ledger {
     pub noticed: BTreeSet<&'static str>,
     /// When each window first showed a message of each device.
     first_shown: BTreeMap<(&'static str, DeviceId), u64>,
-    /// Devices whose messages every other window has shown.
+    /// Devices whose messages every other window has shown (so it has
+    /// pinned their announcement, which it keeps across reloads).
     pub pinned_everywhere: BTreeSet<DeviceId>,
     /// Per side, whether every window of the other side has shown a
     /// message of one of this side's devices.
     pub side_known: [bool; 2],
     /// Per window, what the last check saw (to skip unchanged screens).
     last: Vec<(u64, usize, usize)>,
+    /// Per window, every device it has shown a message of.
+    shows: Vec<BTreeSet<DeviceId>>,
 }
 
 /// A name as written in an envelope, compared as the app does.
@@ -94,32 +97,34 @@ impl Ledger {
 
     /// Checks (a) and (b) on every window's screen.
     pub fn check(&mut self, windows: &[Window], now: u64) -> Result<(), String> {
-        let seen: Vec<(u64, usize, usize)> = windows
+        self.last.resize(windows.len(), (0, 0, 0));
+        self.shows.resize(windows.len(), BTreeSet::new());
+        let changed: Vec<bool> = windows
             .iter()
-            .map(|w| {
+            .zip(&mut self.last)
+            .map(|(w, last)| {
                 let s = w.session();
-                (s.revision(), s.notices().len(), s.message_count())
+                let seen = (s.revision(), s.notices().len(), s.message_count());
+                std::mem::replace(last, seen) != seen
             })
             .collect();
-        if seen == self.last {
+        if !changed.contains(&true) {
             return Ok(());
         }
-        self.last = seen;
-        self.learn(windows, now);
-        for w in windows {
+        self.learn(windows, &changed, now);
+        for (w, _) in windows.iter().zip(&changed).filter(|(_, c)| **c) {
             self.check_authentic(w)?;
             self.check_read(w)?;
         }
         Ok(())
     }
 
-    /// Records what each screen shows.
-    fn learn(&mut self, windows: &[Window], now: u64) {
-        let mut shows: Vec<BTreeSet<DeviceId>> = Vec::new();
-        for w in windows {
+    /// Records what each screen that `changed` shows.
+    fn learn(&mut self, windows: &[Window], changed: &[bool], now: u64) {
+        for (i, w) in windows.iter().enumerate().filter(|(i, _)| changed[*i]) {
             let s = w.session();
             let me = s.pair().me.normal().to_owned();
-            let mut devices = BTreeSet::new();
+            let devices = &mut self.shows[i];
             for m in s.messages() {
                 let e = m.envelope;
                 if &e.device == s.device() && self.sent.contains_key(&e.text) {
@@ -138,21 +143,21 @@ impl Ledger {
             if s.notices().contains(&TrustNotice::Tampered) {
                 self.noticed.insert(w.name);
             }
-            shows.push(devices);
         }
+        let shows = &self.shows;
         self.pinned_everywhere = self
             .real
             .keys()
             .filter(|d| {
                 windows
                     .iter()
-                    .zip(&shows)
+                    .zip(shows)
                     .all(|(w, shown)| &w.opening.device == *d || shown.contains(*d))
             })
             .cloned()
             .collect();
         for s in 0..2 {
-            self.side_known[s] = windows.iter().zip(&shows).all(|(w, shown)| {
+            self.side_known[s] = windows.iter().zip(shows).all(|(w, shown)| {
                 side(w) == s || shown.iter().any(|d| self.real.get(d) == Some(&s))
             });
         }
@@ -164,7 +169,7 @@ impl Ledger {
         for m in s.messages() {
             let e = m.envelope;
             let person = normal(&e.from);
-            let genuine = self.sent.get(&e.text) == Some(&(person.clone(), e.device.clone()))
+            let genuine = matches!(self.sent.get(&e.text), Some((p, d)) if *p == person && *d == e.device)
                 && self.placed.get(&e.text).is_none_or(|&seq| seq == e.seq);
             if genuine {
                 continue;
