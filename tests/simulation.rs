@@ -234,7 +234,6 @@ fn by_invariant(failures: &[(u64, String)]) -> Vec<(&'static str, usize)> {
 }
 
 #[test]
-#[ignore = "needs protocol v2 on the wire (issue 15)"]
 fn ten_thousand_attacked_schedules_show_nothing_forged_and_lose_nothing() {
     let seeds = seeds();
     let started = std::time::Instant::now();
@@ -247,7 +246,7 @@ fn ten_thousand_attacked_schedules_show_nothing_forged_and_lose_nothing() {
     );
     if let Some((seed, reason)) = failures.first() {
         panic!(
-            "{} of {} attacked schedules failed {:?}; first: seed {seed}: {reason}\nreplay: BLEEP_SIM_SEED={seed} cargo test --test simulation attacked -- --include-ignored",
+            "{} of {} attacked schedules failed {:?}; first: seed {seed}: {reason}\nreplay: BLEEP_SIM_SEED={seed} cargo test --test simulation attacked",
             failures.len(),
             seeds.len(),
             by_invariant(&failures)
@@ -279,10 +278,9 @@ fn ten_thousand_attacked_schedules_show_nothing_forged_and_lose_nothing() {
 
 #[test]
 fn the_attacker_defeats_a_client_without_checks() {
-    // Without the trust checks the attacker must get forged text and false
-    // receipts onto the screens: if this ever passes with no failure, the
-    // attacker has stopped testing anything. (Main's client still speaks
-    // protocol version 1, which has no checks at all.)
+    // Without the trust checks (`Session::disable_checks`) the attacker must
+    // get forged text and false receipts onto the screens: if this ever
+    // passes with no failure, the attacker has stopped testing anything.
     let seeds: Vec<u64> = (1..=300).collect();
     let (failures, totals) = run_attacked(&seeds, false);
     let kinds = by_invariant(&failures);

@@ -199,7 +199,7 @@ impl Attacker {
         let sender_key = SenderKey::generate(1, &mut entropy).expect("seeded bytes");
         let substitute_key =
             SenderKey::generate(SUBSTITUTE_EPOCH, &mut entropy).expect("seeded bytes");
-        let mean_gap = [700, 2_000, 5_000][rng.below(3) as usize];
+        let mean_gap = [1_500, 4_000, 10_000][rng.below(3) as usize];
         let next_at = rng.below(2 * mean_gap);
         Attacker {
             rng,
