@@ -110,7 +110,8 @@ pub struct Session {
     visible: bool,
     revision: u64,
     repair: bool,
-    /// Whether values are checked ([`Session::disable_checks`]).
+    /// Whether values are checked ([`Session::disable_checks`]); read
+    /// through [`Session::checks`].
     checks: bool,
     /// Protocol version 2's keys: made with the session, replaced by
     /// [`Session::use_keys`]; `None` only without a secure random source.
@@ -137,7 +138,18 @@ struct GapWatch {
     next_sweep: Millis,
 }
 
+/// Whether the checks can be turned off at all: only where the test hook
+/// [`Session::disable_checks`] is built (the crate's own tests, and those
+/// built with the `test-hooks` feature). In the app that ships they are
+/// always on, and the paths that read values unchecked are left out of it.
+pub(super) const CHECKS_CAN_BE_OFF: bool = cfg!(any(test, feature = "test-hooks"));
+
 impl Session {
+    /// Whether values are checked.
+    fn checks(&self) -> bool {
+        !CHECKS_CAN_BE_OFF || self.checks
+    }
+
     /// A window with nothing saved: it will first rebuild the transcript
     /// from the server.
     pub fn new(
@@ -361,6 +373,7 @@ impl Session {
     /// version 1 values are read. Only for tests that show what the checks
     /// stop.
     #[doc(hidden)]
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn disable_checks(&mut self) {
         self.checks = false;
         if let Some(trust) = &mut self.trust {

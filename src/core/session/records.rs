@@ -34,7 +34,7 @@ impl Session {
             return;
         };
         let Some(entries) = sealing::record_entries(value) else {
-            if !self.checks {
+            if !self.checks() {
                 // Without checks, a plain record is believed as it says.
                 if let Some(record) = sealing::plain_record(value) {
                     self.take_record(&record, peer, now);
@@ -71,7 +71,7 @@ impl Session {
                 Opened::Value(mut receipt) => {
                     let pin = trust.device.pins.get(&device).copied();
                     let right_side = pin.is_some_and(|a| (a.side == trust.side) != peer);
-                    if !right_side && self.checks {
+                    if !right_side && trust.checks() {
                         // A device of the other person's, moved here.
                         trust.refuse(&format!("{key}#{device}"), text.as_bytes());
                         continue;
@@ -81,7 +81,7 @@ impl Session {
                     // one, shown as a key change) may send, but its
                     // receipts never make a message read.
                     let first = trust.person.known.keys_of(&self.pair.peer).first().copied();
-                    if peer && self.checks && pin.map(|a| a.identity) != first {
+                    if peer && trust.checks() && pin.map(|a| a.identity) != first {
                         receipt.seen.clear();
                     }
                     if receipt.lost.is_empty() {

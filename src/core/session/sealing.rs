@@ -89,7 +89,7 @@ impl Trust {
         }
         let opened = self.try_open_message(pair, text, device, seq);
         match opened {
-            Opened::Refused if !self.checks => {
+            Opened::Refused if !self.checks() => {
                 Envelope::decode(text, device, seq).map_or(Opened::Refused, Opened::Value)
             }
             Opened::Refused => {
@@ -144,7 +144,7 @@ impl Trust {
             &pair.peer
         };
         // The name shown must be the person the device speaks for.
-        if inner.c == 0 || (self.checks && !owner.is(&inner.n)) {
+        if inner.c == 0 || (self.checks() && !owner.is(&inner.n)) {
             return Opened::Refused;
         }
         Opened::Value(Envelope {
