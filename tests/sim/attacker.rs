@@ -51,8 +51,8 @@ use bleep::core::envelope::{Envelope, Record, ENVELOPE_VERSION};
 use bleep::core::participants::KeyKind;
 use bleep::core::small_map::SmallMap;
 use bleep::core::trust::{
-    encoding, message, Announcement, Conversation, DeviceKey, IdentityKey, Receipt, SeededEntropy, SenderKey,
-    Side,
+    encoding, message, Announcement, Conversation, DeviceKey, IdentityKey, Receipt, SeededEntropy,
+    SenderKey, Side,
 };
 use bleep::core::{DeviceId, KeyLayout, Name};
 
