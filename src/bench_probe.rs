@@ -9,11 +9,6 @@
 //! the session uses for every message ([`crate::core::trust::message`]) on
 //! fresh keys, with the platform's CSPRNG. The page times each call with
 //! `performance.now()`, so no clock is read inside what is measured.
-//!
-//! It seals the whole encoded envelope; the session seals the envelope
-//! without the device and number that the key already names
-//! (`core::session::sealing`), about 30 bytes less: the figure errs on the
-//! high side by the cost of those bytes.
 
 use wasm_bindgen::prelude::*;
 

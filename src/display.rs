@@ -1,13 +1,11 @@
 //! What the screens say, in one place: the turn (in the banner, the
 //! composer and the transcript), the sign-in's connection check, delivery
-//! marks, the tab's title, the trust notices and the safety number, and the
-//! small formats they share. Plain functions of plain values, tested
-//! natively; the components only call them. (A refused message says why
-//! through [`crate::core::SendError`]'s own message: errors carry their
-//! words.)
+//! marks, the tab's title, and the small formats they share. Plain
+//! functions of plain values, tested natively; the components only call
+//! them. (A refused message says why through [`crate::core::SendError`]'s
+//! own message: errors carry their words.)
 
-use crate::core::participants::Name;
-use crate::core::{Delivery, Millis, TrustNotice, Turn};
+use crate::core::{Delivery, Millis, Turn};
 
 /// How many of the newest messages a transcript shows before "show earlier"
 /// (and how many more each press shows). A screen holds a dozen; the rest is
@@ -214,54 +212,6 @@ pub fn reply_notification(peer: &str) -> String {
     format!("{APP_NAME}: reply from {peer}")
 }
 
-/// What a trust notice says. `me` is your name as typed: a changed key of
-/// your own name (used from another browser) is worded for you.
-///
-/// - a value that failed its check (changed, forged, replayed or moved by
-///   someone without the writer's keys): nothing of its content is shown;
-/// - a colleague's new or changed security key (a new browser, a reset one,
-///   or someone posing as them): compare safety numbers;
-/// - another window of a colleague's browser, whose key is already known:
-///   the safety number stays the same;
-/// - messages the store lost that no one can send again.
-pub fn trust_notice(notice: &TrustNotice, me: &str) -> String {
-    match notice {
-        TrustNotice::Tampered => "A message that failed its check was ignored.".to_owned(),
-        TrustNotice::KeyChanged { person } if Name::parse(me).is_ok_and(|me| me.is(person)) => {
-            "Your security key changed in another browser — if that was not you, tell your \
-             colleague and compare safety numbers."
-                .to_owned()
-        }
-        TrustNotice::KeyChanged { person } => {
-            format!("{person}'s security key changed — compare safety numbers.")
-        }
-        TrustNotice::NewDevice { person } => format!(
-            "{person} opened this conversation in another window of the same browser; \
-             the security key and the safety number are unchanged."
-        ),
-        TrustNotice::Gap { from, count: 1 } => {
-            format!("1 message from {from} could not be delivered.")
-        }
-        TrustNotice::Gap { from, count } => {
-            format!("{count} messages from {from} could not be delivered.")
-        }
-    }
-}
-
-/// What the safety number is for, beside it.
-pub fn safety_number_note(peer: &str) -> String {
-    format!(
-        "Compare this number with the one on {peer}'s screen, in person. \
-         If both show the same digits, no one else can read or write this conversation \
-         as either of you."
-    )
-}
-
-/// Where the safety number will be, before there is one.
-pub fn no_safety_number_yet(peer: &str) -> String {
-    format!("The safety number appears once {peer} has opened this conversation.")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,46 +302,5 @@ mod tests {
             "✗ Server not reachable. No answer within 5 s."
         );
         assert_eq!(ServerCheck::Connected.as_str(), "connected");
-    }
-
-    #[test]
-    fn trust_notices_name_the_person_in_plain_words() {
-        let person = |p: &str| p.to_owned();
-        let say = |n: TrustNotice| trust_notice(&n, "Nurse Okafor");
-        assert_eq!(
-            say(TrustNotice::Tampered),
-            "A message that failed its check was ignored."
-        );
-        assert_eq!(
-            say(TrustNotice::KeyChanged {
-                person: person("Dr Patel")
-            }),
-            "Dr Patel's security key changed — compare safety numbers."
-        );
-        // Your own name, however typed, from another browser.
-        assert!(say(TrustNotice::KeyChanged {
-            person: person("nurse  okafor")
-        })
-        .starts_with("Your security key changed in another browser"));
-        assert!(say(TrustNotice::NewDevice {
-            person: person("Dr Patel")
-        })
-        .starts_with("Dr Patel opened this conversation in another window"));
-        assert_eq!(
-            say(TrustNotice::Gap {
-                from: person("Dr Patel"),
-                count: 1
-            }),
-            "1 message from Dr Patel could not be delivered."
-        );
-        assert_eq!(
-            say(TrustNotice::Gap {
-                from: person("Dr Patel"),
-                count: 3
-            }),
-            "3 messages from Dr Patel could not be delivered."
-        );
-        assert!(safety_number_note("Dr Patel").contains("Dr Patel's screen, in person"));
-        assert!(no_safety_number_yet("Dr Patel").contains("Dr Patel has opened"));
     }
 }

@@ -14,10 +14,6 @@ use support::browser::{run, screenshot_path, Snapshot, Stack, Window, WindowOpti
 /// The colleague's screen learns of a message within a few polls.
 const DELIVERY: Duration = Duration::from_secs(20);
 
-/// A new browser of someone's shows their own earlier messages once one of
-/// their open windows has shared its sender key with it (version 2).
-const NEW_BROWSER_HISTORY: Duration = Duration::from_secs(60);
-
 /// The connection shows offline after two failures in a row.
 const GOES_OFFLINE: Duration = Duration::from_secs(15);
 
@@ -706,14 +702,9 @@ fn screenshots_of_sign_in_and_conversation() {
         ];
         exchange(&light, &bob, &history).await;
         dark.sign_in("Alice", "Bob").await;
-        // A new browser reads Alice's own messages once her first window has
-        // learnt of it and shared its sender key (protocol version 2): that
-        // window reads her record every few polls, at the default intervals.
-        dark.wait_until(
-            "the history on Alice's second device",
-            NEW_BROWSER_HISTORY,
-            |s| s.messages.len() == history.len() && s.turn_is("idle"),
-        )
+        dark.wait_until("the history on Alice's second device", DELIVERY, |s| {
+            s.messages.len() == history.len() && s.turn_is("idle")
+        })
         .await;
 
         // One message each that cannot be sent yet.

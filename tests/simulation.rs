@@ -144,11 +144,7 @@ fn a_steady_poll_costs_two_small_requests_whatever_the_history() {
     for cost in [&small, &large] {
         assert_eq!(cost.whole_store_reads, 0, "{cost:?}");
         assert!(cost.requests_per_poll <= 2, "{cost:?}");
-        // Version 1's budget was 300 bytes; version 2 may add the
-        // ciphertext overhead, at most 400 bytes (issue 15): the records'
-        // entries and the checked values are sealed (98 bytes more each,
-        // before base64url). Measured: 394.
-        assert!(cost.bytes_per_poll <= 300 + 400, "{cost:?}");
+        assert!(cost.bytes_per_poll <= 300, "{cost:?}");
     }
     assert_eq!(small.requests_per_poll, large.requests_per_poll);
     eprintln!("steady poll: {small:?} with 4 messages, {large:?} with 300 and 2,000 other keys");
@@ -234,6 +230,7 @@ fn by_invariant(failures: &[(u64, String)]) -> Vec<(&'static str, usize)> {
 }
 
 #[test]
+#[ignore = "needs protocol v2 on the wire (issue 15)"]
 fn ten_thousand_attacked_schedules_show_nothing_forged_and_lose_nothing() {
     let seeds = seeds();
     let started = std::time::Instant::now();
@@ -246,7 +243,7 @@ fn ten_thousand_attacked_schedules_show_nothing_forged_and_lose_nothing() {
     );
     if let Some((seed, reason)) = failures.first() {
         panic!(
-            "{} of {} attacked schedules failed {:?}; first: seed {seed}: {reason}\nreplay: BLEEP_SIM_SEED={seed} cargo test --test simulation attacked",
+            "{} of {} attacked schedules failed {:?}; first: seed {seed}: {reason}\nreplay: BLEEP_SIM_SEED={seed} cargo test --test simulation attacked -- --include-ignored",
             failures.len(),
             seeds.len(),
             by_invariant(&failures)
@@ -278,9 +275,10 @@ fn ten_thousand_attacked_schedules_show_nothing_forged_and_lose_nothing() {
 
 #[test]
 fn the_attacker_defeats_a_client_without_checks() {
-    // Without the trust checks (`Session::disable_checks`) the attacker must
-    // get forged text and false receipts onto the screens: if this ever
-    // passes with no failure, the attacker has stopped testing anything.
+    // Without the trust checks the attacker must get forged text and false
+    // receipts onto the screens: if this ever passes with no failure, the
+    // attacker has stopped testing anything. (Main's client still speaks
+    // protocol version 1, which has no checks at all.)
     let seeds: Vec<u64> = (1..=300).collect();
     let (failures, totals) = run_attacked(&seeds, false);
     let kinds = by_invariant(&failures);

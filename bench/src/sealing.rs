@@ -4,9 +4,9 @@
 //! Measured in the browser on the release app built with the `bench-probe`
 //! feature (`scripts/bench` builds it into bench/target/dist-probe): the
 //! same code, profile and wasm-opt pass as the app that ships, with one
-//! more export (src/bench_probe.rs) that seals a message with the functions
-//! the session uses (its envelope encoded, AES-256-GCM under the sender key,
-//! signed with Ed25519, base64url) and opens one the way a reader does. The page
+//! more export (src/bench_probe.rs) that seals a message the way the session
+//! does (its envelope encoded, AES-256-GCM under the sender key, signed
+//! with Ed25519, base64url) and opens one the way a reader does. The page
 //! times every call with `performance.now()`; Chromium rounds that to 0.1 ms
 //! without cross-origin isolation, so batches are timed too.
 //!

@@ -22,7 +22,7 @@ use super::clock::{now_ms, BrowserClock};
 use super::device::DeviceClaim;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey, ChatStorage};
-use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings, TrustNotice};
+use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings};
 use crate::display::{local_day, TurnState, SHOWN_AT_FIRST};
 use crate::driver::{self, Driver, Step, Window};
 use crate::imserver::ImError;
@@ -68,11 +68,6 @@ pub struct ChatView {
     pub earlier: RwSignal<usize>,
     /// Whether local storage refused to save (it is full or disabled).
     pub storage_failed: RwSignal<bool>,
-    /// Trust notices (a value that failed its check, a changed key, lost
-    /// messages), in the order they were learnt.
-    pub notices: RwSignal<Vec<TrustNotice>>,
-    /// The safety number, once the colleague's key is known.
-    pub safety_number: RwSignal<Option<String>>,
 }
 
 impl ChatView {
@@ -85,8 +80,6 @@ impl ChatView {
             loading: RwSignal::new(true),
             earlier: RwSignal::new(0),
             storage_failed: RwSignal::new(false),
-            notices: RwSignal::new(Vec::new()),
-            safety_number: RwSignal::new(None),
         }
     }
 }
@@ -157,7 +150,6 @@ impl Chat {
         chat.show_connection();
         chat.show_unread();
         chat.show_loading();
-        chat.show_trust();
         chat.after_change();
         chat.pump();
         chat
@@ -304,8 +296,8 @@ impl Chat {
 
     /// Updates the signals the session's events name, and only those.
     fn show_events(&self) {
-        let (mut turn, mut messages, mut connection, mut unread, mut loading, mut trust) =
-            (false, false, false, false, false, false);
+        let (mut turn, mut messages, mut connection, mut unread, mut loading) =
+            (false, false, false, false, false);
         while let Some(event) = self.driver.poll_event() {
             match event {
                 Event::TurnChanged => turn = true,
@@ -315,7 +307,8 @@ impl Chat {
                 // The banner says "loading" until then, and the first
                 // history is shown from its newest messages.
                 Event::LoadingChanged => (turn, messages, loading) = (true, true, true),
-                Event::NoticesChanged => trust = true,
+                // Trust notices are not on this screen yet (issue 15).
+                Event::NoticesChanged => {}
             }
         }
         if turn {
@@ -332,11 +325,6 @@ impl Chat {
         }
         if loading {
             self.show_loading();
-        }
-        // Until there is a safety number, each step may bring the
-        // colleague's key (it comes with no notice on first contact).
-        if trust || self.view.safety_number.with_untracked(Option::is_none) {
-            self.show_trust();
         }
     }
 
@@ -378,25 +366,6 @@ impl Chat {
         let loading = self.driver.session().is_loading_history();
         if self.view.loading.get_untracked() != loading {
             self.view.loading.set(loading);
-        }
-    }
-
-    /// The notices, and the safety number, which changes only with what they
-    /// announce (a key learnt or changed). The safety number takes some
-    /// thousands of hashes: it is asked for only then.
-    fn show_trust(&self) {
-        let session = self.driver.session();
-        let notices = session.notices();
-        if self
-            .view
-            .notices
-            .with_untracked(|old| old.as_slice() != notices)
-        {
-            self.view.notices.set(notices.to_vec());
-        }
-        let number = session.safety_number();
-        if self.view.safety_number.get_untracked() != number {
-            self.view.safety_number.set(number);
         }
     }
 

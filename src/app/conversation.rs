@@ -15,7 +15,6 @@ use super::joined::Joined;
 use super::settings_panel::SettingsPanel;
 use super::storage;
 use super::transcript::Transcript;
-use super::trust_notices::TrustNotices;
 use super::turn_banner::TurnBanner;
 
 /// One conversation, from the turn banner to the composer.
@@ -73,7 +72,6 @@ pub fn ConversationScreen(
             <SettingsPanel open=settings_open on_leave=on_leave />
             <TurnBanner />
             <ConnectionBanner />
-            <TrustNotices />
             <Transcript />
             <Composer />
             <Attention />

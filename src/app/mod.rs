@@ -17,12 +17,10 @@ pub mod device;
 pub mod hooks;
 pub mod http;
 pub mod joined;
-pub mod safety_number;
 pub mod settings_panel;
 pub mod sign_in;
 pub mod storage;
 pub mod transcript;
-pub mod trust_notices;
 pub mod turn_banner;
 
 use std::any::Any;

@@ -1,11 +1,10 @@
 //! Settings: server address, poll intervals, sound, desktop notifications,
-//! the conversation's safety number, and clearing this conversation.
+//! and clearing this conversation.
 
 use leptos::html::Input;
 use leptos::prelude::*;
 
 use super::context::{use_conversation, Conversation};
-use super::safety_number::SafetyNumber;
 use super::storage::{self, Preferences};
 use crate::display::{format_seconds, parse_seconds};
 
@@ -121,7 +120,6 @@ pub fn SettingsPanel(
                     "Show a desktop notification"
                 </label>
             </fieldset>
-            <SafetyNumber />
             <button type="button" class="danger" on:click=clear>"Clear this conversation…"</button>
             <p class="status" role="status">{status}</p>
         </section>

@@ -11,8 +11,8 @@
 //!   a browser remembers;
 //! - [`small_map`]: ordered maps and sets for a handful of entries;
 //! - [`claim`]: which device id a browser tab speaks as;
-//! - [`trust`]: protocol version 2's encryption and authentication, which
-//!   the session speaks;
+//! - [`trust`]: protocol version 2's encryption and authentication (not
+//!   yet wired into the session);
 //! - [`codec`]: how all of it is written as JSON (serde_json), on the server
 //!   and in the browser.
 //!

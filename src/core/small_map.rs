@@ -22,7 +22,6 @@
 //! also need code of its own to keep the stored format. Worth replacing once
 //! the bundle has room: the tests below compare these maps with `BTreeMap`.
 
-use std::borrow::Borrow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -49,33 +48,19 @@ impl<K: Ord, V> SmallMap<K, V> {
     }
 
     /// Where `key` is, or where it would go.
-    /// Where `key` is, or where it would go (looked up by anything the
-    /// keys borrow as, as in `BTreeMap`: a `&str` for `String` keys).
-    fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
-    where
-        K: Borrow<Q>,
-    {
-        self.entries.binary_search_by(|(k, _)| k.borrow().cmp(key))
+    fn find(&self, key: &K) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.cmp(key))
     }
 
-    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-    {
+    pub fn get(&self, key: &K) -> Option<&V> {
         self.find(key).ok().map(|i| &self.entries[i].1)
     }
 
-    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-    {
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         self.find(key).ok().map(|i| &mut self.entries[i].1)
     }
 
-    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-    {
+    pub fn contains_key(&self, key: &K) -> bool {
         self.find(key).is_ok()
     }
 
@@ -90,10 +75,7 @@ impl<K: Ord, V> SmallMap<K, V> {
         }
     }
 
-    pub fn remove<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-    {
+    pub fn remove(&mut self, key: &K) -> Option<V> {
         let i = self.find(key).ok()?;
         Some(self.entries.remove(i).1)
     }
@@ -127,16 +109,6 @@ impl<K: Ord, V> SmallMap<K, V> {
         self.entries.iter_mut().map(|(_, v)| v)
     }
 
-    /// Takes every entry out.
-    pub fn clear(&mut self) {
-        self.entries.clear();
-    }
-
-    /// Keeps only the entries for which `keep` says yes.
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        self.entries.retain_mut(|(k, v)| keep(k, v));
-    }
-
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -155,16 +127,6 @@ impl<'a, K: Ord, V> IntoIterator for &'a SmallMap<K, V> {
     }
 }
 
-impl<K, V> IntoIterator for SmallMap<K, V> {
-    type Item = (K, V);
-    type IntoIter = std::vec::IntoIter<(K, V)>;
-
-    /// The entries in key order.
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
-    }
-}
-
 /// Built by inserting the entries one by one (no sort is instantiated, which
 /// would cost kilobytes of WebAssembly); a later entry wins.
 impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
@@ -174,22 +136,6 @@ impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
             map.insert(key, value);
         }
         map
-    }
-}
-
-/// `map[&key]`, as for a `BTreeMap`: panics when `key` is not there, so
-/// only where its presence is certain (tests, mostly).
-impl<K: Ord + Borrow<Q>, Q: Ord + ?Sized, V> std::ops::Index<&Q> for SmallMap<K, V> {
-    type Output = V;
-
-    fn index(&self, key: &Q) -> &V {
-        self.get(key).expect("no entry for this key")
-    }
-}
-
-impl<K: Ord, V, const N: usize> From<[(K, V); N]> for SmallMap<K, V> {
-    fn from(entries: [(K, V); N]) -> SmallMap<K, V> {
-        entries.into_iter().collect()
     }
 }
 
@@ -302,7 +248,6 @@ mod tests {
         Remove(u8),
         GetOrInsert(u8, u32),
         Bump(u8),
-        Retain(u8),
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -311,25 +256,7 @@ mod tests {
             any::<u8>().prop_map(|k| Step::Remove(k % 16)),
             (any::<u8>(), any::<u32>()).prop_map(|(k, v)| Step::GetOrInsert(k % 16, v)),
             any::<u8>().prop_map(|k| Step::Bump(k % 16)),
-            any::<u8>().prop_map(|k| Step::Retain(k % 16)),
         ]
-    }
-
-    #[test]
-    fn built_looked_up_and_emptied_as_a_btree_map_is() {
-        let mut small = SmallMap::from([("b".to_owned(), 2), ("a".to_owned(), 1)]);
-        let btree = BTreeMap::from([("b".to_owned(), 2), ("a".to_owned(), 1)]);
-        assert!(small.iter().eq(btree.iter()));
-        assert_eq!(small["a"], btree["a"]);
-        assert_eq!(small.get("c"), None);
-        assert_eq!(
-            serde_json::to_string(&small).unwrap(),
-            serde_json::to_string(&btree).unwrap()
-        );
-        assert!(small.clone().into_iter().eq(btree.clone()));
-        small.clear();
-        assert!(small.is_empty());
-        assert_eq!(serde_json::to_string(&small).unwrap(), "{}");
     }
 
     proptest! {
@@ -345,10 +272,6 @@ mod tests {
                         *small.get_or_insert_with(k, || v),
                         *btree.entry(k).or_insert(v)
                     ),
-                    Step::Retain(k) => {
-                        small.retain(|key, v| *key != k && *v % 3 != 0);
-                        btree.retain(|key, v| *key != k && *v % 3 != 0);
-                    }
                     Step::Bump(k) => {
                         if let Some(v) = small.get_mut(&k) {
                             *v = v.wrapping_add(1);

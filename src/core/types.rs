@@ -7,8 +7,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use super::envelope::Envelope;
 use crate::imserver::wire::Request;
 
@@ -72,9 +70,6 @@ pub enum SendError {
     TooLong {
         over_by: usize,
     },
-    /// This browser has no keys to seal the message with (no secure
-    /// random numbers).
-    CannotSeal,
 }
 
 impl fmt::Display for SendError {
@@ -84,7 +79,6 @@ impl fmt::Display for SendError {
             SendError::Loading => f.write_str("Still loading the conversation from the server: try again in a moment."),
             SendError::StillSending => f.write_str("Your previous message is still being sent."),
             SendError::NotYourTurn => f.write_str("It is your colleague's turn: wait for their reply."),
-            SendError::CannotSeal => f.write_str("This browser cannot encrypt messages: open Bleep in an up-to-date browser."),
             SendError::TooLong { over_by } => write!(
                 f,
                 "This message is too long for the server. Shorten it (by about {over_by} characters) or split it into two."
@@ -141,9 +135,8 @@ pub enum Event {
 
 /// Something about the conversation's trust that the transcript shows, in
 /// the order it was learnt ([`super::Session::notices`]). Names are as
-/// typed; the wording is the screen's. Saved with the session's state, so
-/// a reload keeps them on screen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// typed; the wording is the screen's.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrustNotice {
     /// A value failed its check and was ignored (once per key and value).
     Tampered,

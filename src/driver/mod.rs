@@ -188,14 +188,6 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         self.session.borrow_mut().disable_repair();
     }
 
-    /// Turns the session's trust checks off, so tests can show that without
-    /// them forged values are shown (see [`Session::disable_checks`]).
-    #[doc(hidden)]
-    #[cfg(any(test, feature = "test-hooks"))]
-    pub fn disable_checks(&self) {
-        self.session.borrow_mut().disable_checks();
-    }
-
     /// Whether a request is under way.
     pub fn is_busy(&self) -> bool {
         self.busy.get()

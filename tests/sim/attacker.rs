@@ -36,23 +36,18 @@
 //! pinned). Before that, either would be posing as someone at first
 //! contact, which PROTOCOL.md says version 2 does not protect.
 //!
-//! Messages that no check may accept under the key they sit at (altered,
-//! cut short, moved, from another conversation, sealed with the attacker's
-//! key under a real device's epoch 1) are marked as tainted on the server,
-//! so that the simulation can tell which windows read one. In version 2
-//! only those of epoch 1 are: every window holds every real device's sender
-//! key of epoch 1, while one of a later epoch (the substitute's, or a
-//! device's after a key change) may never reach a reader, which then
-//! cannot check the value at all.
+//! Values that no check may accept under the key they sit at (altered, cut
+//! short, moved, from another conversation, sealed with the attacker's key
+//! under a real device's epoch 1) are marked as tainted on the server, so
+//! that the simulation can tell which windows read one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use bleep::core::envelope::{Envelope, Record, ENVELOPE_VERSION};
 use bleep::core::participants::KeyKind;
-use bleep::core::small_map::SmallMap;
 use bleep::core::trust::{
-    encoding, message, Announcement, Conversation, DeviceKey, IdentityKey, Receipt, SeededEntropy,
-    SenderKey, Side,
+    message, Announcement, Conversation, DeviceKey, IdentityKey, Receipt, SeededEntropy, SenderKey,
+    Side,
 };
 use bleep::core::{DeviceId, KeyLayout, Name};
 
@@ -79,37 +74,6 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// What grew since `before`, as words (for traces).
-    fn since(&self, before: &Tally) -> String {
-        let counts = |t: &Tally| {
-            [
-                ("altered", t.altered),
-                ("truncated", t.truncated),
-                ("replayed", t.replayed),
-                ("moved", t.moved),
-                ("deleted", t.deleted),
-                ("cleared", t.cleared),
-                ("raised", t.raised),
-                ("forged", t.forged),
-                ("new device", t.new_devices),
-                ("substituted", t.substituted),
-                ("foreign", t.foreign),
-                ("flipped the turn", t.turn_flipped),
-            ]
-        };
-        let grew: Vec<&str> = counts(self)
-            .iter()
-            .zip(counts(before))
-            .filter(|((_, now), (_, then))| now > then)
-            .map(|((what, _), _)| *what)
-            .collect();
-        if grew.is_empty() {
-            "nothing".to_owned()
-        } else {
-            grew.join(", ")
-        }
-    }
-
     pub fn add(&mut self, other: &Tally) {
         self.altered += other.altered;
         self.truncated += other.truncated;
@@ -199,7 +163,7 @@ impl Attacker {
         let sender_key = SenderKey::generate(1, &mut entropy).expect("seeded bytes");
         let substitute_key =
             SenderKey::generate(SUBSTITUTE_EPOCH, &mut entropy).expect("seeded bytes");
-        let mean_gap = [1_500, 4_000, 10_000][rng.below(3) as usize];
+        let mean_gap = [700, 2_000, 5_000][rng.below(3) as usize];
         let next_at = rng.below(2 * mean_gap);
         Attacker {
             rng,
@@ -240,7 +204,6 @@ impl Attacker {
     pub fn act(&mut self, now: u64, server: &mut CourseServer, ctx: &Context) {
         self.next_at = now + 1 + self.rng.below(2 * self.mean_gap);
         self.observe(server);
-        let before = self.tally;
         match self.rng.below(100) {
             0..=13 => self.alter(server),
             14..=19 => self.truncate(server),
@@ -259,9 +222,6 @@ impl Attacker {
             84..=89 => self.substitute(server, ctx),
             90..=96 => self.foreign_value(server),
             _ => self.flip_turn(server),
-        }
-        if super::tracing() {
-            eprintln!("{now} attacker: {}", self.tally.since(&before));
         }
     }
 
@@ -369,18 +329,6 @@ impl Attacker {
         }
     }
 
-    /// Whether a reader can check `value` (see the module documentation):
-    /// version 2 values name their epoch in their first six bytes.
-    fn checkable(&self, value: &[u8]) -> bool {
-        if !self.v2 {
-            return true;
-        }
-        let header = std::str::from_utf8(value.get(..8).unwrap_or_default())
-            .ok()
-            .and_then(encoding::decode);
-        header.is_some_and(|h| h.len() == 6 && h[2..6] == 1u32.to_be_bytes())
-    }
-
     /// Whether a value the attacker made up under `slot` must fail every
     /// check there, and so is worth noticing (messages only: see the
     /// simulation's invariant (d)).
@@ -397,7 +345,6 @@ impl Attacker {
         if value.len() < 2 {
             return;
         }
-        let taints = Self::taints(&slot) && self.checkable(&value);
         // Past the first few characters: in version 2 those name the
         // version, kind and epoch, which a reader needs to check a value.
         let from = if value.len() > 12 { 8 } else { 0 };
@@ -408,7 +355,7 @@ impl Attacker {
             byte = if byte == b'A' { b'B' } else { b'A' };
         }
         value[at] = byte;
-        self.put(server, &key, value, taints);
+        self.put(server, &key, value, Self::taints(&slot));
         self.tally.altered += 1;
     }
 
@@ -421,10 +368,9 @@ impl Attacker {
         if value.len() < 2 {
             return;
         }
-        let taints = Self::taints(&slot) && self.checkable(&value);
         let len = 1 + self.rng.below(value.len() as u64 - 1) as usize;
         value.truncate(len);
-        self.put(server, &key, value, taints && len >= 12);
+        self.put(server, &key, value, Self::taints(&slot) && len >= 12);
         self.tally.truncated += 1;
     }
 
@@ -484,8 +430,7 @@ impl Attacker {
         if server.value(target_key.as_bytes()) == Some(&value[..]) {
             return;
         }
-        let taints = Self::taints(&target) && self.checkable(&value);
-        self.put(server, target_key.as_bytes(), value, taints);
+        self.put(server, target_key.as_bytes(), value, Self::taints(&target));
         self.tally.moved += 1;
     }
 
@@ -799,10 +744,10 @@ impl Attacker {
 
     /// A receipt claiming that every message in the store was read.
     fn everything_read(&mut self, server: &CourseServer, head: u64) -> Receipt {
-        let mut seen = SmallMap::new();
+        let mut seen = BTreeMap::new();
         for (_, slot) in self.slots(server) {
             if let Slot::Message(d, s) = slot {
-                let n = seen.get_or_insert_with(d, || 0);
+                let n = seen.entry(d).or_insert(0);
                 *n = (*n).max(s + self.rng.below(3));
             }
         }
@@ -852,13 +797,7 @@ impl Attacker {
         value: &[u8],
     ) -> Option<Vec<u8>> {
         let mut record: BTreeMap<String, String> = serde_json::from_slice(value).ok()?;
-        // Only the clinicians' entries: the attacker's own devices never
-        // claim anything read (see the module documentation).
-        let entries: Vec<String> = record
-            .keys()
-            .filter(|d| DeviceId::parse(d).is_some_and(|d| !self.is_forged(&d)))
-            .cloned()
-            .collect();
+        let entries: Vec<String> = record.keys().cloned().collect();
         let device = self.pick(&entries)?;
         let device_id = DeviceId::parse(&device)?;
         match self.rng.below(5) {
@@ -867,9 +806,7 @@ impl Attacker {
             4 => {
                 let receipt = self.everything_read(server, 0);
                 let mut plain = Record::default();
-                plain
-                    .heads
-                    .insert(device_id.clone(), self.head_of(server, &device_id));
+                plain.heads.insert(device_id.clone(), self.head_of(server, &device_id));
                 let seen = plain.seen.get_or_insert_with(device_id, Default::default);
                 for (sender, n) in receipt.seen {
                     seen.insert(sender, n);

@@ -11,8 +11,7 @@
 //! - (b) *read* is never shown for a message that no window of the
 //!   colleague has shown.
 //! - (d) a window that read a tainted message value (see `attacker.rs`)
-//!   of another real device, after it had shown a message of that device
-//!   (so it could check one), has shown a tamper notice by the end.
+//!   of another real device has shown a tamper notice by the end.
 //!
 //! Invariant (c), nothing lost that repair can bring back, is the settled
 //! check of `mod.rs`, over the clinicians' devices only.
@@ -45,18 +44,13 @@ pub struct Ledger {
     pub tofu: BTreeSet<(&'static str, DeviceId, u64)>,
     /// Windows that have shown a tamper notice.
     pub noticed: BTreeSet<&'static str>,
-    /// When each window first showed a message of each device.
-    first_shown: BTreeMap<(&'static str, DeviceId), u64>,
-    /// Devices whose messages every other window has shown (so it has
-    /// pinned their announcement, which it keeps across reloads).
+    /// Devices whose messages every other window has shown.
     pub pinned_everywhere: BTreeSet<DeviceId>,
     /// Per side, whether every window of the other side has shown a
     /// message of one of this side's devices.
     pub side_known: [bool; 2],
     /// Per window, what the last check saw (to skip unchanged screens).
     last: Vec<(u64, usize, usize)>,
-    /// Per window, every device it has shown a message of.
-    shows: Vec<BTreeSet<DeviceId>>,
 }
 
 /// A name as written in an envelope, compared as the app does.
@@ -96,45 +90,39 @@ impl Ledger {
     }
 
     /// Checks (a) and (b) on every window's screen.
-    pub fn check(&mut self, windows: &[Window], now: u64) -> Result<(), String> {
-        self.last.resize(windows.len(), (0, 0, 0));
-        self.shows.resize(windows.len(), BTreeSet::new());
-        let changed: Vec<bool> = windows
+    pub fn check(&mut self, windows: &[Window]) -> Result<(), String> {
+        let now: Vec<(u64, usize, usize)> = windows
             .iter()
-            .zip(&mut self.last)
-            .map(|(w, last)| {
+            .map(|w| {
                 let s = w.session();
-                let seen = (s.revision(), s.notices().len(), s.message_count());
-                std::mem::replace(last, seen) != seen
+                (s.revision(), s.notices().len(), s.message_count())
             })
             .collect();
-        if !changed.contains(&true) {
+        if now == self.last {
             return Ok(());
         }
-        self.learn(windows, &changed, now);
-        for (w, _) in windows.iter().zip(&changed).filter(|(_, c)| **c) {
+        self.last = now;
+        self.learn(windows);
+        for w in windows {
             self.check_authentic(w)?;
             self.check_read(w)?;
         }
         Ok(())
     }
 
-    /// Records what each screen that `changed` shows.
-    fn learn(&mut self, windows: &[Window], changed: &[bool], now: u64) {
-        for (i, w) in windows.iter().enumerate().filter(|(i, _)| changed[*i]) {
+    /// Records what each screen shows.
+    fn learn(&mut self, windows: &[Window]) {
+        let mut shows: Vec<BTreeSet<DeviceId>> = Vec::new();
+        for w in windows {
             let s = w.session();
             let me = s.pair().me.normal().to_owned();
-            let devices = &mut self.shows[i];
+            let mut devices = BTreeSet::new();
             for m in s.messages() {
                 let e = m.envelope;
                 if &e.device == s.device() && self.sent.contains_key(&e.text) {
                     self.placed.insert(e.text.clone(), e.seq);
                 }
-                if devices.insert(e.device.clone()) {
-                    self.first_shown
-                        .entry((w.name, e.device.clone()))
-                        .or_insert(now);
-                }
+                devices.insert(e.device.clone());
                 self.shown_by
                     .entry(me.clone())
                     .or_default()
@@ -143,21 +131,21 @@ impl Ledger {
             if s.notices().contains(&TrustNotice::Tampered) {
                 self.noticed.insert(w.name);
             }
+            shows.push(devices);
         }
-        let shows = &self.shows;
         self.pinned_everywhere = self
             .real
             .keys()
             .filter(|d| {
                 windows
                     .iter()
-                    .zip(shows)
+                    .zip(&shows)
                     .all(|(w, shown)| &w.opening.device == *d || shown.contains(*d))
             })
             .cloned()
             .collect();
         for s in 0..2 {
-            self.side_known[s] = windows.iter().zip(shows).all(|(w, shown)| {
+            self.side_known[s] = windows.iter().zip(&shows).all(|(w, shown)| {
                 side(w) == s || shown.iter().any(|d| self.real.get(d) == Some(&s))
             });
         }
@@ -169,7 +157,7 @@ impl Ledger {
         for m in s.messages() {
             let e = m.envelope;
             let person = normal(&e.from);
-            let genuine = matches!(self.sent.get(&e.text), Some((p, d)) if *p == person && *d == e.device)
+            let genuine = self.sent.get(&e.text) == Some(&(person.clone(), e.device.clone()))
                 && self.placed.get(&e.text).is_none_or(|&seq| seq == e.seq);
             if genuine {
                 continue;
@@ -234,18 +222,11 @@ impl Ledger {
         for w in windows {
             let layout = w.session().keys().clone();
             let read = w.transport.tainted.borrow();
-            let tainted = read.iter().find(|(key, at)| match layout.classify(key) {
-                Some(KeyKind::Message(d, _)) => {
-                    d != w.opening.device
-                        && self.is_real(&d)
-                        && self
-                            .first_shown
-                            .get(&(w.name, d))
-                            .is_some_and(|first| first < at)
-                }
+            let tainted = read.iter().find(|key| match layout.classify(key) {
+                Some(KeyKind::Message(d, _)) => d != w.opening.device && self.is_real(&d),
                 _ => false,
             });
-            if let Some((key, _)) = tainted {
+            if let Some(key) = tainted {
                 if !self.noticed.contains(w.name) {
                     return Err(format!(
                         "(d) {} read a tampered value of {} and never showed a tamper notice",

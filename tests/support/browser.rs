@@ -838,29 +838,6 @@ record();
         self.client.get_alert_text().await.ok()
     }
 
-    /// Opens a new tab in this window's browser (same profile, so the same
-    /// local storage) and makes it the one this window drives from now on.
-    pub async fn open_tab(&self) {
-        let tab = self
-            .client
-            .new_window(true)
-            .await
-            .unwrap_or_else(|e| panic!("{}: cannot open a tab: {e}", self.label));
-        self.client
-            .switch_to_window(tab.handle)
-            .await
-            .unwrap_or_else(|e| panic!("{}: cannot switch to the new tab: {e}", self.label));
-    }
-
-    /// Leaves the app for an empty page: its chat stops (as a closed tab's
-    /// would) until [`Window::goto`] opens it again.
-    pub async fn leave_app(&self) {
-        self.client
-            .goto("about:blank")
-            .await
-            .unwrap_or_else(|e| panic!("{}: cannot leave the app: {e}", self.label));
-    }
-
     /// Ends the browser.
     pub async fn close(self) {
         let _ = self.client.close().await;
@@ -1028,95 +1005,32 @@ fn read_head(stream: &mut TcpStream) -> Option<String> {
 // ---------------------------------------------------------------------------
 // The whole stack
 
-/// Which IMserver.php a [`Stack`] runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreKind {
-    /// Ours (`server/IMserver.php` as built into dist/), on a fresh SQLite file.
-    Ours,
-    /// The course-like fixture (`tests/course_server/IMserver.php`) with the
-    /// course server's flaws, PHP warnings shown, its data files in a fresh
-    /// folder.
-    Course,
-}
-
-/// An IMserver.php on a fresh store, serving the built app, the
+/// Our IMserver.php on a fresh SQLite store, serving the built app, the
 /// [`AppHost`] in front of it, and ChromeDriver. On drop the browsers go
-/// first, then the host, PHP and the store. PHP's log (its stderr, where the
-/// built-in server writes every request line) is `php.log()`.
+/// first, then the host, PHP and the store.
 pub struct Stack {
     pub driver: ChromeDriver,
     pub app: AppHost,
     pub php: PhpServer,
-    pub kind: StoreKind,
-    /// Where the store keeps its data (the SQLite file, or the course
-    /// server's data files).
-    store_dir: PathBuf,
     _store: TempDir,
 }
 
 impl Stack {
-    /// Our server; starts everything; panics with a hint when something is
-    /// missing.
+    /// Starts everything; panics with a hint when something is missing.
     pub fn start() -> Stack {
-        Stack::start_with(StoreKind::Ours)
-    }
-
-    /// Starts everything with the IMserver.php of `kind`.
-    pub fn start_with(kind: StoreKind) -> Stack {
         let dist = dist_dir();
+        require_php_module("pdo_sqlite");
         let store = TempDir::new("browser-store");
-        let (php, store_dir) = match kind {
-            StoreKind::Ours => {
-                require_php_module("pdo_sqlite");
-                let store_dir = store.subdir("data");
-                let dsn = format!("sqlite:{}", store_dir.join("store.sqlite").display());
-                (
-                    PhpServer::start(&dist, &[("BLEEP_IMSERVER_DSN", &dsn)]),
-                    store_dir,
-                )
-            }
-            StoreKind::Course => {
-                let docroot = store.subdir("www");
-                copy_dir(&dist, &docroot);
-                store.copy_in(&super::course_server_source(), "www/IMserver.php");
-                let store_dir = store.subdir("course-data");
-                let php = PhpServer::start(
-                    &docroot,
-                    &[
-                        ("BLEEP_COURSE_DATA_DIR", &store_dir.to_string_lossy()),
-                        ("BLEEP_COURSE_DISPLAY_ERRORS", "1"),
-                    ],
-                );
-                (php, store_dir)
-            }
-        };
+        let dsn = format!("sqlite:{}", store.join("store.sqlite").display());
+        let php = PhpServer::start(&dist, &[("BLEEP_IMSERVER_DSN", &dsn)]);
         let app = AppHost::start(&dist, php.port());
         let driver = ChromeDriver::start();
         Stack {
             driver,
             app,
             php,
-            kind,
-            store_dir,
             _store: store,
         }
-    }
-
-    /// Every file the store keeps its data in, with its bytes (the SQLite
-    /// file and its journals, or the course server's data files).
-    pub fn store_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        let mut files: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(&self.store_dir)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", self.store_dir.display()))
-            .filter_map(Result::ok)
-            .filter(|e| e.path().is_file())
-            .map(|e| {
-                let bytes = fs::read(e.path())
-                    .unwrap_or_else(|err| panic!("cannot read {}: {err}", e.path().display()));
-                (e.path(), bytes)
-            })
-            .collect();
-        files.sort();
-        files
     }
 
     /// The URL of `path_and_query` on the app's host (which keeps serving
@@ -1182,29 +1096,11 @@ impl Stack {
             .collect()
     }
 
-    /// The keys that hold sealed messages (`bleep2.<id>.m.<device>.<seq>`,
-    /// protocol version 2).
+    /// The keys that hold message envelopes (`bleep1.<h>.m.<device>.<seq>`).
     pub fn message_keys(&self) -> Vec<String> {
         self.stored_keys()
             .into_iter()
-            .filter(|k| k.starts_with("bleep2.") && k.split('.').nth(2) == Some("m"))
+            .filter(|k| k.starts_with("bleep1.") && k.split('.').nth(2) == Some("m"))
             .collect()
-    }
-}
-
-/// Copies the files of `from` (recursively) into `to`.
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in
-        fs::read_dir(from).unwrap_or_else(|e| panic!("cannot read {}: {e}", from.display()))
-    {
-        let entry = entry.expect("directory entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            fs::create_dir_all(&target).expect("create a folder");
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target)
-                .unwrap_or_else(|e| panic!("cannot copy {}: {e}", entry.path().display()));
-        }
     }
 }

@@ -1,17 +1,14 @@
 //! What each answer from the server teaches the session: a write to read
-//! back, a message fetched, an announcement or share learnt, the history
-//! loaded, or a failure to back off from. (Records are read in
-//! [`super::records`].)
+//! back, a message fetched, a record learnt, the history loaded, or a
+//! failure to back off from.
 
-use super::super::envelope::Envelope;
+use super::super::envelope::{Envelope, Record};
 use super::super::journal::Change;
-use super::super::participants::{DeviceId, KeyKind};
+use super::super::participants::{DeviceId, KeyKind, Name};
 use super::super::types::{Event, Millis};
-use super::learning::Wanted;
+use super::follows::Owner;
 use super::outbox::Stage;
-use super::own_keys::OwnKey;
 use super::schedule::Purpose;
-use super::sealing::Opened;
 use super::Session;
 use crate::imserver::answer::{Answer, ImError};
 
@@ -27,7 +24,6 @@ impl Session {
         let Some(purpose) = self.schedule.finish(id) else {
             return;
         };
-        let notices = self.notice_changes();
         match answer {
             Ok(answer) => {
                 if self.schedule.succeeded(now) {
@@ -37,15 +33,6 @@ impl Session {
             }
             Err(error) => self.handle_failure(purpose, error, now),
         }
-        self.sweep_gaps(now);
-        if self.notice_changes() != notices {
-            // Kept with the state: a reload shows them again.
-            self.changed();
-        }
-    }
-
-    fn notice_changes(&self) -> u64 {
-        self.trust.as_ref().map_or(0, |t| t.notice_changes())
     }
 
     fn handle_failure(&mut self, purpose: Purpose, error: ImError, now: Millis) {
@@ -63,11 +50,6 @@ impl Session {
             }
             // A write that timed out may or may not have landed: read it back.
             Purpose::WriteMessage(seq) => self.outbox.set_stage(seq, Stage::Verify),
-            Purpose::WriteOwnKey(key) => self.own_keys.written(&key),
-            Purpose::Learn(wanted) => {
-                let at = now + self.poll_interval();
-                self.learning.retry(&wanted, at);
-            }
             _ => {}
         }
     }
@@ -87,57 +69,40 @@ impl Session {
             Purpose::VerifyMessage(seq) => self.verified(seq, value.as_deref()),
             Purpose::RewriteMessage(seq) => self.outbox.rewritten(seq),
             Purpose::RefetchOwn(seq) => {
-                // Gone from the server too: nothing more can be done for it,
-                // and our receipt says so (the readers show a gap).
+                // Gone from the server too: nothing more can be done for it.
                 self.outbox.refetched(seq);
-                match self.open_own(seq, value) {
-                    Some((envelope, text)) => {
-                        self.sealed.insert(seq, text);
-                        self.insert(envelope);
-                    }
-                    None => self.receipts.lose(seq),
+                if let Some(envelope) = value
+                    .as_deref()
+                    .and_then(|v| Envelope::decode(v, &self.device, seq))
+                {
+                    self.insert(envelope);
                 }
             }
             Purpose::CheckOwn(seq) => {
-                if value.is_some()
-                    && value.as_deref() == self.sealed.get(&seq).map(String::as_bytes)
-                {
-                    return;
-                }
-                // A window that lost its sealed text takes the stored one if
-                // it is this very message.
-                let same = self
-                    .open_own(seq, value)
-                    .filter(|(envelope, _)| self.log.get(&self.device, seq) == Some(envelope));
-                match same {
-                    Some((_, text)) => {
-                        self.sealed.insert(seq, text);
-                    }
-                    None if self.repair => self.outbox.rewrite(seq),
-                    None => {}
+                let stored = self.log.get(&self.device, seq).map(Envelope::encode);
+                if value != stored && self.repair {
+                    self.outbox.rewrite(seq);
                 }
             }
             Purpose::Fetch(device, seq) => self.fetched(device, seq, value.as_deref(), now),
             Purpose::PublishRecord(value) => self.receipts.published(&value),
-            Purpose::WriteOwnKey(key) => self.own_keys.written(&key),
-            Purpose::VerifyOwnKey(key) => {
-                let ours = self.is_own_key(&key, value.as_deref());
-                self.own_keys.read_back(&key, ours);
-            }
-            Purpose::CheckOwnKey(key) => {
-                let ours = self.is_own_key(&key, value.as_deref());
-                if !ours && self.repair {
-                    self.own_keys.read_back(&key, false);
-                }
-            }
-            Purpose::Learn(wanted) => self.learnt(wanted, value.as_deref(), now),
             Purpose::WriteWaiting(value) => {
                 if self.expected_waiting().as_deref() == Some(&value[..]) {
                     self.outbox.set_waiting_dirty(false);
                 }
             }
-            Purpose::PollPeer => self.read_record(value.as_deref(), true, now),
-            Purpose::ReadOwnRecord => self.read_record(value.as_deref(), false, now),
+            Purpose::PollPeer => {
+                if let Some(record) = value.as_deref().and_then(Record::decode) {
+                    self.learn_peer_record(&record, now);
+                }
+            }
+            Purpose::ReadOwnRecord => {
+                let record = value
+                    .as_deref()
+                    .and_then(Record::decode)
+                    .unwrap_or_default();
+                self.learn_own_record(&record, now);
+            }
             Purpose::ReadWaiting => {
                 let expected = self.expected_waiting();
                 if expected.is_some() && value != expected {
@@ -153,107 +118,13 @@ impl Session {
         Some(self.keys.waiting_value(self.is_mine(&last.from)))
     }
 
-    /// Whether `value` is what one of our own keys holds.
-    fn is_own_key(&self, key: &OwnKey, value: Option<&[u8]>) -> bool {
-        let Some(trust) = &self.trust else {
-            return true;
-        };
-        let ours = match key {
-            OwnKey::Announcement => Some(&trust.own_announcement),
-            OwnKey::Share(recipient) => trust.shares.get(recipient),
-        };
-        value.is_some() && value == ours.map(String::as_bytes)
-    }
-
-    /// Our own message `seq` as stored in `value`, with its sealed text, if
-    /// it opens as ours.
-    fn open_own(&mut self, seq: u64, value: Option<Vec<u8>>) -> Option<(Envelope, String)> {
-        let value = value?;
-        let key = self.keys.message(&self.device, seq);
-        let trust = self.trust.as_mut()?;
-        match trust.open_message(&self.pair, &key, &value, &self.device, seq) {
-            Opened::Value(envelope) => Some((envelope, String::from_utf8(value).ok()?)),
-            _ => None,
-        }
-    }
-
-    /// An announcement or a share read for `wanted`.
-    fn learnt(&mut self, wanted: Wanted, value: Option<&[u8]>, now: Millis) {
-        let retry_at = now + self.poll_interval().max(self.settings.idle_poll_ms);
-        let (Some(value), Some(trust)) = (value, self.trust.as_mut()) else {
-            self.learning.retry(&wanted, retry_at);
-            return;
-        };
-        let learnt = match &wanted {
-            Wanted::Announcement(device) => {
-                let key = self.keys.announcement(device);
-                let (side, _) = trust.check_announcement(&self.pair, device, &key, value);
-                if let Some(side) = side {
-                    self.pinned(device, side, now);
-                }
-                side.is_some()
-            }
-            Wanted::Share(sender, epoch) => {
-                let key = self.keys.share(sender, &self.device, *epoch);
-                let opened = trust.open_share(&key, value, sender, *epoch);
-                if opened {
-                    // Whatever waited for this key can be read now.
-                    if let Some(follow) = self.follows.get_mut(sender) {
-                        follow.retry_at = now;
-                    }
-                    self.schedule.hurry(now);
-                }
-                opened
-            }
-        };
-        if learnt {
-            self.learning.done(&wanted);
-        } else {
-            self.learning.retry(&wanted, retry_at);
-        }
-        self.changed();
-    }
-
-    fn is_pinned(&self, device: &DeviceId) -> bool {
-        self.trust
-            .as_ref()
-            .is_some_and(|t| t.device.pins.get(device).is_some())
-    }
-
-    /// `device`'s announcement checked, for `side`: its messages are
-    /// followed, and it gets our sender key.
-    fn pinned(&mut self, device: &DeviceId, side: super::super::trust::Side, now: Millis) {
-        if *device == self.device {
-            return;
-        }
-        let owner = self.owner_of(side);
-        if let Some(follow) = self.follows.follow(&self.device, device, owner) {
-            follow.retry_at = now;
-        }
-        self.own_keys.add(OwnKey::Share(device.clone()));
-    }
-
     /// Our message `seq` read back as `stored`.
     fn verified(&mut self, seq: u64, stored: Option<&[u8]>) {
         let Some(ours) = self.log.get(&self.device, seq).cloned() else {
             return;
         };
-        let sealed = self.sealed.get(&seq).map(|s| s.as_bytes().to_vec());
-        let mut same = stored.is_some() && stored == sealed.as_deref();
-        let mut other_tab = false;
-        if let (Some(bytes), false) = (stored, same) {
-            match self.open_own(seq, Some(bytes.to_vec())) {
-                // This very message, sealed before a reload: it stays.
-                Some((envelope, text)) if envelope == ours => {
-                    self.sealed.insert(seq, text);
-                    same = true;
-                }
-                Some(_) => other_tab = true,
-                None => {}
-            }
-        }
         match stored {
-            Some(_) if same => {
+            Some(bytes) if bytes == ours.encode() => {
                 self.outbox.confirm(seq);
                 self.receipts
                     .set_own_head(&self.device, self.outbox.sent_head());
@@ -261,12 +132,10 @@ impl Session {
                 self.events.push(Event::MessagesChanged);
                 self.changed();
             }
-            Some(_) if other_tab => {
+            Some(bytes) if Envelope::decode(bytes, &self.device, seq).is_some() => {
                 // Another window wrote a different message under our number:
-                // it shares our device id. Renumber ours, seal it again under
-                // its new number and write it.
+                // it shares our device id. Renumber ours and write it again.
                 self.log.remove(&self.device, seq);
-                self.sealed.remove(&seq);
                 self.persistence
                     .record(Change::Removed(self.device.clone(), seq));
                 self.events.push(Event::MessagesChanged);
@@ -275,39 +144,22 @@ impl Session {
                 self.insert(renumbered);
                 self.changed();
             }
-            // Missing, or anything else: ours is written over it.
             _ => self.outbox.set_stage(seq, Stage::Write),
         }
     }
 
     fn fetched(&mut self, device: DeviceId, seq: u64, value: Option<&[u8]>, now: Millis) {
         let interval = self.poll_interval();
-        if self.follows.get(&device).is_none() {
+        let Some(follow) = self.follows.get(&device) else {
             return;
-        }
-        let key = self.keys.message(&device, seq);
-        let opened = match (value, self.trust.as_mut()) {
-            (Some(value), Some(trust)) => trust.open_message(&self.pair, &key, value, &device, seq),
-            _ => Opened::Refused,
         };
-        let envelope = match opened {
-            Opened::Value(envelope) => Some(envelope),
-            Opened::NeedsKey(sender, epoch) => {
-                self.learning.want(Wanted::Share(sender, epoch), now);
-                None
-            }
-            Opened::UnknownDevice => {
-                self.learning
-                    .want(Wanted::Announcement(device.clone()), now);
-                None
-            }
-            // Missing, or failed its check (noticed): as if missing.
-            Opened::Refused => None,
-        };
+        let owner_name = self.owner_name(follow.owner).clone();
+        let envelope = value
+            .and_then(|v| Envelope::decode(v, &device, seq))
+            .filter(|e| owner_name.is(&e.from));
         match envelope {
             Some(envelope) => {
                 self.insert(envelope);
-                self.gap_filled(&device, seq);
                 let follow = self.follows.get_mut(&device).expect("checked above");
                 follow.head = follow.head.max(seq);
                 self.follows.advance(&device, &self.log);
@@ -322,55 +174,82 @@ impl Session {
         }
     }
 
-    /// The whole store, read once by a window with nothing saved:
-    /// announcements first, then the shares with us, the records and the
-    /// messages, each checked as if read alone.
+    fn owner_name(&self, owner: Owner) -> &Name {
+        match owner {
+            Owner::Me => &self.pair.me,
+            Owner::Peer => &self.pair.peer,
+        }
+    }
+
+    fn learn_peer_record(&mut self, record: &Record, now: Millis) {
+        self.follows
+            .learn_heads(&self.device, record, Owner::Peer, now);
+        if self.receipts.learn_peer(record) {
+            // Read marks may have changed.
+            self.events.push(Event::MessagesChanged);
+            self.changed();
+        }
+    }
+
+    fn learn_own_record(&mut self, record: &Record, now: Millis) {
+        self.follows
+            .learn_heads(&self.device, record, Owner::Me, now);
+        if let Some(&head) = record.heads.get(&self.device) {
+            self.adopt_own_head(head);
+        }
+        // Take in what our other windows published; our own entries only grow.
+        self.receipts.learn_own(&self.device, record);
+    }
+
     fn load_history(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) {
         self.history_pending = false;
-        // Grouped by rank, each group in the order read (what a stable sort
-        // by rank gives, without a sort's code).
-        let mut ranked: [Vec<(KeyKind, Vec<u8>)>; 5] = Default::default();
+        let mut records = Vec::new();
+        let mut messages = Vec::new();
         for (key, value) in entries {
-            let Some(kind) = self.keys.classify(&key) else {
-                continue;
-            };
-            let rank = match kind {
-                KeyKind::Announcement(_) => 0,
-                KeyKind::Share { .. } => 1,
-                KeyKind::MyRecord | KeyKind::PeerRecord => 2,
-                KeyKind::Message(..) => 3,
-                KeyKind::Waiting => 4,
-            };
-            ranked[rank].push((kind, value));
-        }
-        for (kind, value) in ranked.into_iter().flatten() {
-            match kind {
-                KeyKind::Announcement(device) if device != self.device => {
-                    self.learnt(Wanted::Announcement(device), Some(&value), 0);
-                }
-                KeyKind::Share {
-                    sender,
-                    recipient,
-                    epoch,
-                } if recipient == self.device && self.is_pinned(&sender) => {
-                    self.learnt(Wanted::Share(sender, epoch), Some(&value), 0);
-                }
-                KeyKind::PeerRecord => self.read_record(Some(&value), true, 0),
-                KeyKind::MyRecord => self.read_record(Some(&value), false, 0),
-                KeyKind::Message(device, seq) if device == self.device => {
-                    // Our own device, from a time whose local state is gone:
-                    // take its messages back, and never reuse their numbers.
-                    if let Some((envelope, text)) = self.open_own(seq, Some(value)) {
-                        self.adopt_own_head(seq);
-                        self.sealed.insert(seq, text);
-                        self.insert(envelope);
+            match self.keys.classify(&key) {
+                Some(KeyKind::Message(device, seq)) => {
+                    if let Some(envelope) = Envelope::decode(&value, &device, seq) {
+                        messages.push(envelope);
                     }
                 }
-                KeyKind::Message(device, seq) if self.follows.get(&device).is_some() => {
-                    self.fetched(device, seq, Some(&value), 0);
+                Some(kind @ (KeyKind::MyRecord | KeyKind::PeerRecord)) => {
+                    if let Some(record) = Record::decode(&value) {
+                        records.push((kind, record));
+                    }
                 }
-                _ => {}
+                // Version 2's announcements and shares: not read yet.
+                Some(KeyKind::Waiting | KeyKind::Announcement(_) | KeyKind::Share { .. })
+                | None => {}
             }
+        }
+        for (kind, record) in &records {
+            match kind {
+                KeyKind::PeerRecord => self.learn_peer_record(record, 0),
+                _ => self.learn_own_record(record, 0),
+            }
+        }
+        for envelope in messages {
+            if envelope.device == self.device {
+                // Our own device, from a time whose local state is gone:
+                // take its messages back, and never reuse their numbers.
+                if self.pair.me.is(&envelope.from) {
+                    self.adopt_own_head(envelope.seq);
+                    self.insert(envelope);
+                }
+                continue;
+            }
+            let owner = if self.pair.me.is(&envelope.from) {
+                Owner::Me
+            } else if self.pair.peer.is(&envelope.from) {
+                Owner::Peer
+            } else {
+                continue;
+            };
+            let Some(follow) = self.follows.follow(&self.device, &envelope.device, owner) else {
+                continue;
+            };
+            follow.head = follow.head.max(envelope.seq);
+            self.insert(envelope);
         }
         self.follows.advance_all(&self.log);
         self.update_receipts();

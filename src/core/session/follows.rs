@@ -35,18 +35,12 @@ pub(super) struct Follow {
     /// Do not ask again for a missing message before this time. Not saved.
     #[serde(skip)]
     pub retry_at: Millis,
-    /// Missing messages shown as gaps, in order: no longer fetched, but
-    /// probed (the next one after `have`), so one that comes back takes
-    /// its gap's place. Not saved: found again after a reload.
-    #[serde(skip)]
-    pub gaps: Vec<u64>,
 }
 
 impl Follow {
-    /// The first message known to exist that the transcript lacks and
-    /// that is not a gap.
-    pub fn wanted(&self, device: &DeviceId, log: &MessageLog) -> Option<u64> {
-        (self.have + 1..=self.head).find(|k| !self.gaps.contains(k) && !log.contains(device, *k))
+    /// Whether messages are known to exist that the transcript lacks.
+    pub fn is_behind(&self) -> bool {
+        self.have < self.head
     }
 }
 
@@ -97,7 +91,6 @@ impl Follows {
             head: 0,
             have: 0,
             retry_at: 0,
-            gaps: Vec::new(),
         });
         (follow.owner == owner).then_some(follow)
     }
@@ -133,25 +126,20 @@ impl Follows {
     }
 
     /// The first missing message that may be asked for now.
-    pub fn next_fetch(&self, now: Millis, log: &MessageLog) -> Option<(DeviceId, u64)> {
+    pub fn next_fetch(&self, now: Millis) -> Option<(DeviceId, u64)> {
         self.devices
             .iter()
-            .filter(|(_, f)| f.retry_at <= now)
-            .find_map(|(device, f)| Some((device.clone(), f.wanted(device, log)?)))
+            .find(|(_, f)| f.is_behind() && f.retry_at <= now)
+            .map(|(device, f)| (device.clone(), f.have + 1))
     }
 
     /// When a missing message may next be asked for, if any is missing.
-    pub fn next_retry(&self, log: &MessageLog) -> Option<Millis> {
+    pub fn next_retry(&self) -> Option<Millis> {
         self.devices
-            .iter()
-            .filter(|(d, f)| f.wanted(d, log).is_some())
-            .map(|(_, f)| f.retry_at)
+            .values()
+            .filter(|f| f.is_behind())
+            .map(|f| f.retry_at)
             .min()
-    }
-
-    /// Every followed device.
-    pub fn iter(&self) -> impl Iterator<Item = (&DeviceId, &Follow)> + '_ {
-        self.devices.iter()
     }
 
     /// Ask for every missing message again from `now`.
@@ -232,25 +220,21 @@ mod tests {
         let mut record = Record::default();
         record.heads.insert(bob.clone(), 3);
         follows.learn_heads(&own, &record, Owner::Peer, 10);
+        assert_eq!(follows.next_fetch(10), Some((bob.clone(), 1)));
         let mut log = MessageLog::new();
-        assert_eq!(follows.next_fetch(10, &log), Some((bob.clone(), 1)));
         log.insert(envelope(&bob, 1));
         log.insert(envelope(&bob, 2));
         follows.advance(&bob, &log);
-        assert_eq!(follows.next_fetch(10, &log), Some((bob.clone(), 3)));
+        assert_eq!(follows.next_fetch(10), Some((bob.clone(), 3)));
         follows.get_mut(&bob).unwrap().retry_at = 500;
-        assert_eq!(follows.next_fetch(10, &log), None);
-        assert_eq!(follows.next_retry(&log), Some(500));
+        assert_eq!(follows.next_fetch(10), None);
+        assert_eq!(follows.next_retry(), Some(500));
         follows.retry_all(20);
-        assert_eq!(follows.next_fetch(20, &log), Some((bob.clone(), 3)));
-        // A gap is not fetched.
-        follows.get_mut(&bob).unwrap().gaps.push(3);
-        assert_eq!(follows.next_fetch(20, &log), None);
-        follows.get_mut(&bob).unwrap().gaps.clear();
+        assert_eq!(follows.next_fetch(20), Some((bob.clone(), 3)));
         // Two messages shown of three had: one unread.
         log.insert(envelope(&bob, 3));
         follows.advance_all(&log);
-        assert_eq!(follows.next_retry(&log), None);
+        assert_eq!(follows.next_retry(), None);
         let mut shown = SmallMap::new();
         shown.insert(bob.clone(), 2);
         assert_eq!(follows.unread(&shown), 1);

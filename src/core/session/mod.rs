@@ -7,22 +7,17 @@
 //! ask again. Nothing here touches the network, a clock or the browser, so the
 //! whole protocol runs the same in a simulator as in Chromium.
 //!
-//! Every value it stores is protocol version 2's (PROTOCOL.md, "Version 2:
-//! trust"): sealed, signed, and read only once checked.
-//!
 //! What it does on the server, in order of priority:
 //! 1. a new window with nothing saved first reads the whole store once
 //!    (the page with no action) to rebuild the transcript;
-//! 2. its announcement and the shares of its sender key, each read back;
-//! 3. the outbox: write the oldest pending message under its own key, then
+//! 2. the outbox: write the oldest pending message under its own key, then
 //!    read it back; only then is it *sent*;
-//! 4. repair: rewrite any of its unread messages that went missing;
-//! 5. read the announcements and shares it needs, then messages it knows
-//!    exist (from a record or a probe) but lacks;
-//! 6. publish its record (sequence heads and read receipts) and `__waiting__`;
-//! 7. poll: read the colleague's record, then one check in rotation (its own
+//! 3. repair: rewrite any of its unread messages that went missing;
+//! 4. fetch messages it knows exist (from a record or a probe) but lacks;
+//! 5. publish its record (sequence heads and read receipts) and `__waiting__`;
+//! 6. poll: read the colleague's record, then one check in rotation (its own
 //!    record, `__waiting__`, one of its unread messages, the next message of
-//!    one of the colleague's windows, one of its own keys). A poll is two small requests, whatever
+//!    one of the colleague's windows). A poll is two small requests, whatever
 //!    the length of the history or the size of the store.
 //!
 //! Its state is split by concern, each part in its own file:
@@ -34,36 +29,23 @@
 //!   transcript goes; [`restore`]: saving and resuming a session;
 //! - [`answers`]: what each answer teaches the session;
 //! - [`events`]: what changed on screen, for [`Session::poll_event`];
-//! - [`trust`]: protocol version 2's keys, pinned devices and trust notices;
-//!   [`sealing`]: sealing and opening stored values with them;
-//!   [`own_keys`]: our announcement and key shares on the server;
-//!   [`learning`]: the announcements and shares we must read first;
-//!   [`records`]: the two records' sealed receipts.
-//!
-//! - [`choose`]: choosing the next request, and the request itself.
+//! - [`trust`]: protocol version 2's keys, pinned devices and trust notices
+//!   (issue 15: kept and saved, not yet used on the wire).
 //!
 //! This file holds the [`Session`] that ties them together: what the screen
-//! shows and the user's actions.
+//! shows, the user's actions, and choosing the next request.
 
 mod answers;
-mod choose;
 mod events;
 mod follows;
-mod gaps;
-mod learning;
 mod outbox;
-mod own_keys;
 mod receipts;
-mod records;
 mod restore;
 mod saved;
 mod schedule;
-mod sealing;
 #[cfg(test)]
 mod tests;
 mod trust;
-
-use crate::core::small_map::SmallMap;
 
 use super::envelope::{Envelope, ENVELOPE_VERSION};
 use super::journal::Change;
@@ -71,7 +53,6 @@ use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyLayout, Pair};
 use super::settings::Settings;
 use super::trust::keyring::{DeviceKeys, PersonKeys};
-use super::trust::{Conversation, OsEntropy, Side};
 use super::types::{
     Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, TrustNotice,
     Turn,
@@ -80,12 +61,10 @@ use crate::imserver::wire::{self, Request};
 
 use events::{Events, Shown};
 use follows::Follows;
-use learning::Learning;
-use outbox::Outbox;
-use own_keys::{OwnKey, OwnKeys};
+use outbox::{Outbox, Stage};
 use receipts::Receipts;
 use saved::Persistence;
-use schedule::Schedule;
+use schedule::{Check, Purpose, Schedule, ROTATION};
 use trust::Trust;
 
 pub use saved::Saved;
@@ -110,46 +89,11 @@ pub struct Session {
     visible: bool,
     revision: u64,
     repair: bool,
-    /// Whether values are checked ([`Session::disable_checks`]); read
-    /// through [`Session::checks`].
-    checks: bool,
-    /// Protocol version 2's keys: made with the session, replaced by
-    /// [`Session::use_keys`]; `None` only without a secure random source.
+    /// Protocol version 2's keys, once [`Session::use_keys`] gave them.
     trust: Option<Trust>,
-    /// Our announcement and shares on the server.
-    own_keys: OwnKeys,
-    /// Announcements and shares to read.
-    learning: Learning,
-    /// Our own messages as sealed, by number: written again as the same bytes.
-    sealed: SmallMap<u64, String>,
-    /// How far the notices were reported (their change count).
-    notices_reported: u64,
-    /// Missing messages on their way to becoming gaps.
-    gaps: GapWatch,
 }
-
-/// What [`gaps`] keeps between sweeps.
-#[derive(Debug, Default)]
-struct GapWatch {
-    /// Since when each missing message known to exist has been missing.
-    missing: SmallMap<(DeviceId, u64), Millis>,
-    /// The lost ranges each device's receipt lists.
-    lost: SmallMap<DeviceId, Vec<(u64, u64)>>,
-    next_sweep: Millis,
-}
-
-/// Whether the checks can be turned off at all: only where the test hook
-/// [`Session::disable_checks`] is built (the crate's own tests, and those
-/// built with the `test-hooks` feature). In the app that ships they are
-/// always on, and the paths that read values unchecked are left out of it.
-pub(super) const CHECKS_CAN_BE_OFF: bool = cfg!(any(test, feature = "test-hooks"));
 
 impl Session {
-    /// Whether values are checked.
-    fn checks(&self) -> bool {
-        !CHECKS_CAN_BE_OFF || self.checks
-    }
-
     /// A window with nothing saved: it will first rebuild the transcript
     /// from the server.
     pub fn new(
@@ -159,15 +103,7 @@ impl Session {
         settings: Settings,
         seed: u64,
     ) -> Session {
-        let conversation = Conversation::new(&pair.me, &pair.peer, None);
-        let keys = KeyLayout::v2(&pair, conversation.prefix());
-        let made = PersonKeys::generate(&mut OsEntropy)
-            .and_then(|p| Ok((p, DeviceKeys::generate(&mut OsEntropy)?)))
-            .ok();
-        let trust =
-            made.map(|(person, device_keys)| Trust::new(&pair, &device, person, device_keys));
-        let mut own_keys = OwnKeys::default();
-        own_keys.add(OwnKey::Announcement);
+        let keys = pair.keys();
         Session {
             pair,
             keys,
@@ -185,13 +121,7 @@ impl Session {
             visible: true,
             revision: 1,
             repair: true,
-            checks: true,
-            trust,
-            own_keys,
-            learning: Learning::default(),
-            sealed: SmallMap::new(),
-            notices_reported: 0,
-            gaps: GapWatch::default(),
+            trust: None,
         }
     }
 
@@ -223,11 +153,6 @@ impl Session {
     /// the transcript: a screen shows the whole state once, then follows
     /// the events.
     pub fn poll_event(&mut self) -> Option<Event> {
-        let notices = self.trust.as_ref().map_or(0, Trust::notice_changes);
-        if notices != self.notices_reported {
-            self.notices_reported = notices;
-            self.events.push(Event::NoticesChanged);
-        }
         let now = Shown {
             turn: self.turn(),
             loading: self.history_pending,
@@ -319,25 +244,12 @@ impl Session {
         };
         let request = Request::Set {
             key: self.keys.message(&self.device, u64::MAX).into_bytes(),
-            value: Vec::new(),
+            value: envelope.encode(),
         };
-        // Base64url: a letter takes one byte of the request, a digit, `-`
-        // or `_` three; 12 of 64 characters are not letters, and a margin
-        // covers a sealed text with more of them than that.
-        let chars = sealing::sealed_len(&envelope);
         Budget {
-            used: wire::request_url(&self.server, &request).len() + chars + chars * 7 / 16,
+            used: wire::request_url(&self.server, &request).len(),
             limit: wire::MAX_REQUEST_LINE,
         }
-    }
-
-    /// The request line of our message `seq`, sealed as `value`.
-    fn message_line(&self, seq: u64, value: &str) -> usize {
-        let request = Request::Set {
-            key: self.keys.message(&self.device, seq).into_bytes(),
-            value: value.as_bytes().to_vec(),
-        };
-        wire::request_url(&self.server, &request).len()
     }
 
     // ----- trust (protocol version 2) --------------------------------------
@@ -345,40 +257,8 @@ impl Session {
     /// Gives the session its person's keys (per browser and name) and its
     /// device's keys and pins, as loaded or made by the caller.
     pub fn use_keys(&mut self, person: PersonKeys, device: DeviceKeys) {
-        let mut trust = Trust::new(&self.pair, &self.device, person, device);
-        trust.checks = self.checks;
-        trust.keep_notices(self.notices().to_vec());
-        // Every device we trust gets our sender key.
-        let pinned: Vec<DeviceId> = trust
-            .device
-            .pins
-            .on_side(Side::First)
-            .chain(trust.device.pins.on_side(Side::Second))
-            .map(|(d, _)| d.clone())
-            .filter(|d| *d != self.device)
-            .collect();
-        self.trust = Some(trust);
-        for device in pinned {
-            self.own_keys.add(OwnKey::Share(device));
-        }
-        // Sealed under other keys: sealed again when needed.
-        self.sealed.clear();
-        self.receipts.mark_dirty();
+        self.trust = Some(Trust::new(&self.pair, person, device));
         self.changed();
-    }
-
-    /// Turns the trust checks off (signatures of announcements against
-    /// pins, sides and names, receipts from the colleague's devices only,
-    /// tamper notices): values that fail them are believed, and plain
-    /// version 1 values are read. Only for tests that show what the checks
-    /// stop.
-    #[doc(hidden)]
-    #[cfg(any(test, feature = "test-hooks"))]
-    pub fn disable_checks(&mut self) {
-        self.checks = false;
-        if let Some(trust) = &mut self.trust {
-            trust.checks = false;
-        }
     }
 
     /// The person's keys to save (per browser and normal name).
@@ -435,31 +315,11 @@ impl Session {
             version: ENVELOPE_VERSION,
             from: self.pair.me.typed().to_owned(),
             device: self.device.clone(),
-            seq: self.outbox.next_seq(),
+            seq: self.outbox.push(),
             clock: self.log.max_clock() + 1,
             sent_at: now,
             text: text.to_owned(),
         };
-        // Sealed once, here: retries and repairs write the same bytes.
-        let trust = self.trust.as_ref().ok_or(SendError::CannotSeal)?;
-        let mut sealed = None;
-        for _ in 0..4 {
-            let text = trust.seal_message(&envelope).ok_or(SendError::CannotSeal)?;
-            let line = self.message_line(envelope.seq, &text);
-            if line <= wire::MAX_REQUEST_LINE {
-                sealed = Some(text);
-                break;
-            }
-            sealed = None;
-            if line > wire::MAX_REQUEST_LINE + 64 {
-                return Err(SendError::TooLong {
-                    over_by: (line - wire::MAX_REQUEST_LINE).div_ceil(3),
-                });
-            }
-        }
-        let sealed = sealed.ok_or(SendError::TooLong { over_by: 22 })?;
-        let seq = self.outbox.push();
-        self.sealed.insert(seq, sealed);
         self.insert(envelope);
         // From now on a reply is awaited: poll at the waiting pace, not at
         // the idle one scheduled before.
@@ -487,7 +347,6 @@ impl Session {
     pub fn poll_now(&mut self, now: Millis) {
         self.schedule.poll_now(now);
         self.follows.retry_all(now);
-        self.learning.retry_all(now);
     }
 
     pub fn set_settings(&mut self, settings: Settings, now: Millis) {
@@ -519,18 +378,136 @@ impl Session {
             return None;
         }
         let urgent = self.history_pending
-            || self.own_keys.is_urgent()
             || self.outbox.is_urgent()
             || self.receipts.is_dirty()
             || self.schedule.has_queued_check();
-        let fetch_at = match (
-            self.follows.next_retry(&self.log),
-            self.learning.next_retry(),
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        Some(
+            self.schedule
+                .wake_at(now, urgent, self.follows.next_retry()),
+        )
+    }
+
+    // ----- choosing what to do ---------------------------------------------
+
+    fn next_purpose(&mut self, now: Millis) -> Option<Purpose> {
+        if self.history_pending {
+            return Some(Purpose::LoadHistory);
+        }
+        if let Some((seq, stage)) = self.outbox.front() {
+            return Some(match stage {
+                Stage::Write => Purpose::WriteMessage(seq),
+                Stage::Verify => Purpose::VerifyMessage(seq),
+            });
+        }
+        if let Some(seq) = self.outbox.next_rewrite() {
+            return Some(Purpose::RewriteMessage(seq));
+        }
+        if let Some(seq) = self.outbox.next_refetch() {
+            return Some(Purpose::RefetchOwn(seq));
+        }
+        if let Some((device, seq)) = self.follows.next_fetch(now) {
+            return Some(Purpose::Fetch(device, seq));
+        }
+        if self.receipts.is_dirty() {
+            return Some(Purpose::PublishRecord(self.receipts.ours().encode()));
+        }
+        if self.outbox.waiting_dirty() {
+            match self.log.last() {
+                Some(last) => {
+                    let mine = self.is_mine(&last.from);
+                    return Some(Purpose::WriteWaiting(self.keys.waiting_value(mine)));
+                }
+                None => self.outbox.set_waiting_dirty(false),
+            }
+        }
+        if let Some(purpose) = self.schedule.take_queued_check() {
+            return Some(purpose);
+        }
+        let interval = self.poll_interval();
+        if self.schedule.poll_due(now, interval) {
+            // One check per poll; skip those with nothing to look at.
+            for _ in 0..ROTATION.len() {
+                let check = self.schedule.next_check();
+                if let Some(purpose) = self.check_purpose(check) {
+                    self.schedule.queue_check(purpose);
+                    break;
+                }
+            }
+            return Some(Purpose::PollPeer);
+        }
+        None
+    }
+
+    fn check_purpose(&mut self, check: Check) -> Option<Purpose> {
+        match check {
+            Check::OwnRecord => Some(Purpose::ReadOwnRecord),
+            Check::Waiting => {
+                (self.outbox.is_empty() && !self.log.is_empty()).then_some(Purpose::ReadWaiting)
+            }
+            Check::OwnUnread => {
+                let floor = self.receipts.shown_everywhere(&self.device);
+                let unread: Vec<u64> = (floor + 1..=self.outbox.sent_head())
+                    .filter(|s| self.log.contains(&self.device, *s))
+                    .collect();
+                let seq = unread
+                    .iter()
+                    .copied()
+                    .find(|s| *s > self.schedule.unread_cursor)
+                    .or(unread.first().copied())?;
+                self.schedule.unread_cursor = seq;
+                Some(Purpose::CheckOwn(seq))
+            }
+            Check::Probe => {
+                let (next, seq) = self
+                    .follows
+                    .probe_after(self.schedule.probe_cursor.as_ref())?;
+                self.schedule.probe_cursor = Some(next.clone());
+                Some(Purpose::Fetch(next, seq))
+            }
+        }
+    }
+
+    fn request_for(&self, purpose: &Purpose) -> Request {
+        let get = |key: String| Request::Get {
+            key: key.into_bytes(),
         };
-        Some(self.schedule.wake_at(now, urgent, fetch_at))
+        let set = |key: String, value: Vec<u8>| Request::Set {
+            key: key.into_bytes(),
+            value,
+        };
+        let own = |seq: u64| {
+            self.log
+                .get(&self.device, seq)
+                .expect("own messages stay in the log")
+                .encode()
+        };
+        match purpose {
+            Purpose::LoadHistory => Request::Page,
+            Purpose::WriteMessage(seq) | Purpose::RewriteMessage(seq) => {
+                set(self.keys.message(&self.device, *seq), own(*seq))
+            }
+            Purpose::VerifyMessage(seq) | Purpose::CheckOwn(seq) | Purpose::RefetchOwn(seq) => {
+                get(self.keys.message(&self.device, *seq))
+            }
+            Purpose::Fetch(device, seq) => get(self.keys.message(device, *seq)),
+            Purpose::PublishRecord(value) => set(self.keys.my_record(), value.clone()),
+            Purpose::WriteWaiting(value) => set(self.keys.waiting(), value.clone()),
+            Purpose::PollPeer => get(self.keys.peer_record()),
+            Purpose::ReadOwnRecord => get(self.keys.my_record()),
+            Purpose::ReadWaiting => get(self.keys.waiting()),
+        }
+    }
+
+    fn poll_interval(&self) -> u64 {
+        let base = match self.turn() {
+            Turn::Waiting { .. } => self.settings.waiting_poll_ms,
+            Turn::Idle | Turn::Sending => self.settings.idle_poll_ms,
+        };
+        if self.visible {
+            base
+        } else {
+            base.max(self.settings.hidden_poll_ms)
+        }
     }
 
     // ----- keeping the parts in step --------------------------------------

@@ -7,7 +7,6 @@ use super::super::envelope::Envelope;
 use super::super::journal::Change;
 use super::super::log::MessageLog;
 use super::super::settings::Settings;
-use super::super::small_map::SmallSet;
 use super::follows::Follows;
 use super::saved::{Saved, SAVED_VERSION};
 use super::Session;
@@ -25,16 +24,7 @@ impl Session {
         let mut session = Session::new(saved.pair, saved.device, server, settings, seed);
         session.history_pending = saved.history_pending;
         session.outbox.restore_sent_head(saved.sent_head);
-        session.receipts.restore(
-            saved.peer_record,
-            &saved.record,
-            saved.receipt_revision,
-            saved.lost,
-        );
-        session.sealed = saved.sealed.into_iter().collect();
-        if let Some(trust) = session.trust.as_mut() {
-            trust.keep_notices(saved.notices);
-        }
+        session.receipts.restore(saved.peer_record, &saved.record);
         // What the transcript holds is recounted from it.
         session.follows = Follows::restore(saved.follows);
         session.log = transcript;
@@ -77,15 +67,6 @@ impl Session {
 
     /// What to keep so that [`Session::restore`] can resume.
     pub fn saved(&self) -> Saved {
-        // Those being stored too, even if the saved transcript holds them.
-        // In order, each once.
-        let mut seqs = SmallSet::new();
-        seqs.extend(self.unsaved_own().map(|e| e.seq));
-        seqs.extend(self.outbox.queued());
-        let sealed = seqs
-            .iter()
-            .filter_map(|seq| Some((*seq, self.sealed.get(seq)?.clone())))
-            .collect();
         Saved {
             version: SAVED_VERSION,
             pair: self.pair.clone(),
@@ -98,10 +79,6 @@ impl Session {
             follows: self.follows.saved(),
             peer_record: self.receipts.peer().clone(),
             record: self.receipts.ours().clone(),
-            sealed,
-            receipt_revision: self.receipts.revision(),
-            lost: self.receipts.lost().to_vec(),
-            notices: self.notices().to_vec(),
         }
     }
 

@@ -10,7 +10,6 @@ use super::super::envelope::{Envelope, Record};
 use super::super::journal::Change;
 use super::super::participants::{DeviceId, Pair};
 use super::super::small_map::SmallMap;
-use super::super::types::TrustNotice;
 use super::follows::Follow;
 
 /// The version of [`Saved`] written by this code.
@@ -39,27 +38,8 @@ pub struct Saved {
     #[serde(default)]
     pub(super) history_pending: bool,
     pub(super) follows: SmallMap<DeviceId, Follow>,
-    /// The colleague's checked receipts, merged.
     pub(super) peer_record: Record,
-    /// Our own and our other devices' checked receipts, merged.
     pub(super) record: Record,
-    /// Own messages of `recent_own` as sealed (protocol version 2), so that
-    /// they are written again as the same bytes (may be left out: none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(super) sealed: Vec<(u64, String)>,
-    /// The revision of our last receipt (may be left out: 0).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub(super) receipt_revision: u64,
-    /// Own messages lost for good (may be left out: none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(super) lost: Vec<u64>,
-    /// The trust notices on screen (may be left out: none).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(super) notices: Vec<TrustNotice>,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 impl Saved {
@@ -165,7 +145,6 @@ mod tests {
             head,
             have: 0,
             retry_at: 0,
-            gaps: Vec::new(),
         };
         follows.insert(device("ptrewqasdf"), follow(Owner::Peer, 9));
         follows.insert(device("bbbbbbbbbb"), follow(Owner::Me, 2));
@@ -183,10 +162,6 @@ mod tests {
             follows,
             peer_record,
             record: record(),
-            sealed: Vec::new(),
-            receipt_revision: 0,
-            lost: Vec::new(),
-            notices: Vec::new(),
         }
     }
 

@@ -8,8 +8,6 @@ use std::fmt;
 use super::super::participants::DeviceId;
 use super::super::settings::Settings;
 use super::super::types::{Connection, Millis};
-use super::learning::Wanted;
-use super::own_keys::OwnKey;
 
 /// Why a request was made, so its answer can be understood.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,21 +24,14 @@ pub(super) enum Purpose {
     ReadWaiting,
     CheckOwn(u64),
     RefetchOwn(u64),
-    /// Our announcement or one of our shares (version 2).
-    WriteOwnKey(OwnKey),
-    VerifyOwnKey(OwnKey),
-    CheckOwnKey(OwnKey),
-    /// Another device's announcement, or a share with us (version 2).
-    Learn(Wanted),
 }
 
 /// The checks one poll may make after reading the colleague's record.
-pub(super) const ROTATION: [Check; 5] = [
+pub(super) const ROTATION: [Check; 4] = [
     Check::OwnRecord,
     Check::Waiting,
     Check::OwnUnread,
     Check::Probe,
-    Check::OwnKeys,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +40,6 @@ pub(super) enum Check {
     Waiting,
     OwnUnread,
     Probe,
-    /// Our announcement and shares, one at a time (version 2).
-    OwnKeys,
 }
 
 /// The poll schedule and the request under way.
@@ -268,7 +257,7 @@ mod tests {
     #[test]
     fn the_rotation_goes_through_every_check() {
         let mut schedule = Schedule::new(1);
-        let checks: Vec<_> = (0..6).map(|_| schedule.next_check()).collect();
+        let checks: Vec<_> = (0..5).map(|_| schedule.next_check()).collect();
         assert_eq!(
             checks,
             [
@@ -276,7 +265,6 @@ mod tests {
                 Check::Waiting,
                 Check::OwnUnread,
                 Check::Probe,
-                Check::OwnKeys,
                 Check::OwnRecord
             ]
         );

@@ -130,25 +130,18 @@ impl fmt::Debug for IdentityPublic {
     }
 }
 
-/// A device's key agreement secret, with its public key (computed once:
-/// every share made or opened needs it). See the module documentation.
+/// A device's key agreement secret. See the module documentation.
 #[derive(Clone)]
-pub struct DeviceKey(StaticSecret, PublicKey);
+pub struct DeviceKey(StaticSecret);
 
 impl DeviceKey {
     pub fn generate(rng: &mut dyn Entropy) -> Result<DeviceKey, TrustError> {
         let secret: [u8; 32] = random::bytes(rng)?;
-        Ok(DeviceKey::from_secret(secret))
-    }
-
-    fn from_secret(secret: [u8; 32]) -> DeviceKey {
-        let secret = StaticSecret::from(secret);
-        let public = PublicKey::from(&secret);
-        DeviceKey(secret, public)
+        Ok(DeviceKey(StaticSecret::from(secret)))
     }
 
     pub fn public(&self) -> DevicePublic {
-        DevicePublic(self.1)
+        DevicePublic(PublicKey::from(&self.0))
     }
 
     pub fn to_stored(&self) -> String {
@@ -159,7 +152,7 @@ impl DeviceKey {
         let secret: [u8; 32] = encoding::decode(text)
             .and_then(|b| b.try_into().ok())
             .ok_or(TrustError::DamagedSavedKey)?;
-        Ok(DeviceKey::from_secret(secret))
+        Ok(DeviceKey(StaticSecret::from(secret)))
     }
 
     /// X25519 with `theirs`; `None` when their key is one of the points that

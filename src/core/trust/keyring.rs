@@ -13,7 +13,7 @@
 //! field a string in the line or base64url form its type defines; a damaged
 //! one reads as [`TrustError::DamagedSavedKey`], never a panic.
 
-use crate::core::small_map::SmallMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +80,7 @@ pub struct DeviceKeys {
     /// Own sender keys, oldest epoch first; the last is the current one.
     pub sender_keys: Vec<SenderKey>,
     /// Sender keys shared with this device, by sending device and epoch.
-    pub received: SmallMap<(DeviceId, u32), SenderKey>,
+    pub received: BTreeMap<(DeviceId, u32), SenderKey>,
     /// The announcement accepted for each device of the conversation.
     pub pins: DevicePins,
 }
@@ -101,7 +101,7 @@ impl DeviceKeys {
         Ok(DeviceKeys {
             device_key: DeviceKey::generate(rng)?,
             sender_keys: vec![SenderKey::generate(1, rng)?],
-            received: SmallMap::new(),
+            received: BTreeMap::new(),
             pins: DevicePins::new(),
         })
     }
@@ -149,7 +149,7 @@ impl DeviceKeys {
         if sender_keys.is_empty() {
             return Err(damaged);
         }
-        let mut received = SmallMap::new();
+        let mut received = BTreeMap::new();
         for (device, key) in &stored.received {
             let device = DeviceId::parse(device).ok_or(damaged)?;
             let key = SenderKey::from_stored(key)?;

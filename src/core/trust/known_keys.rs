@@ -20,7 +20,7 @@
 //! Both are plain maps with a line-based saved form (names in normal form
 //! hold no control characters; keys are base64url).
 
-use crate::core::small_map::SmallMap;
+use std::collections::BTreeMap;
 
 use super::announce::Announcement;
 use super::conversation::Side;
@@ -47,7 +47,7 @@ pub enum KeyNews {
 /// Identity keys accepted per person (normal name).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KnownKeys {
-    people: SmallMap<String, Vec<IdentityPublic>>,
+    people: BTreeMap<String, Vec<IdentityPublic>>,
 }
 
 impl KnownKeys {
@@ -64,9 +64,7 @@ impl KnownKeys {
         if elsewhere {
             return KeyNews::SomeoneElses;
         }
-        let keys = self
-            .people
-            .get_or_insert_with(person.normal().to_owned(), Vec::new);
+        let keys = self.people.entry(person.normal().to_owned()).or_default();
         if keys.contains(&key) {
             return KeyNews::Same;
         }
@@ -98,7 +96,7 @@ impl KnownKeys {
     }
 
     pub fn from_stored(text: &str) -> Result<KnownKeys, TrustError> {
-        let mut people = SmallMap::new();
+        let mut people = BTreeMap::new();
         for line in text.lines() {
             let (keys, name) = line.split_once(' ').ok_or(TrustError::DamagedSavedKey)?;
             let keys = keys
@@ -126,7 +124,7 @@ pub enum DeviceNews {
 /// The announcement accepted for each device of one conversation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DevicePins {
-    devices: SmallMap<DeviceId, Announcement>,
+    devices: BTreeMap<DeviceId, Announcement>,
 }
 
 impl DevicePins {
@@ -143,12 +141,6 @@ impl DevicePins {
             Some(pinned) if *pinned == announcement => DeviceNews::Same,
             Some(_) => DeviceNews::Conflict,
         }
-    }
-
-    /// Pins `announcement` for `device` whatever was pinned before (only
-    /// for a session whose checks are off).
-    pub fn replace(&mut self, device: &DeviceId, announcement: Announcement) {
-        self.devices.insert(device.clone(), announcement);
     }
 
     pub fn get(&self, device: &DeviceId) -> Option<&Announcement> {
@@ -175,7 +167,7 @@ impl DevicePins {
     }
 
     pub fn from_stored(text: &str) -> Result<DevicePins, TrustError> {
-        let mut devices = SmallMap::new();
+        let mut devices = BTreeMap::new();
         for line in text.lines() {
             let fields: Vec<&str> = line.split(' ').collect();
             let parsed = match fields.as_slice() {

@@ -46,22 +46,6 @@ pub fn epoch_of(text: &str) -> Result<u32, TrustError> {
     Ok(Sealed::parse(text, Kind::Message)?.epoch())
 }
 
-/// Whether the value read from `m.<device>.<seq>` is signed by `sender`
-/// (before its sender key is at hand: a value whose signature fails is
-/// refused at once, not waited for).
-pub fn is_signed_by(
-    text: &str,
-    conversation: &Conversation,
-    device: &DeviceId,
-    seq: u64,
-    sender: &IdentityPublic,
-) -> bool {
-    Sealed::parse(text, Kind::Message).is_ok_and(|sealed| {
-        let binding = Binding::new(conversation, Kind::Message, device, sealed.epoch()).seq(seq);
-        sealed.is_signed_by(&binding, sender)
-    })
-}
-
 /// Checks and opens the value read from `m.<device>.<seq>`, written by the
 /// device whose announcement gave `sender`.
 pub fn open(

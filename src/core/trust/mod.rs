@@ -1,10 +1,10 @@
 //! Protocol version 2, "trust": end-to-end encryption and authentication
 //! over a store anyone can write. Plain Rust, no web types.
 //!
-//! The session speaks version 2 with it (`core::session`'s `trust`,
-//! `sealing` and `records` parts; keys saved through the driver's
-//! storage). PROTOCOL.md ("Version 2: trust") is the design and lists what
-//! is done and what is still to come.
+//! Not yet used on the wire: the session keeps its keys and pins
+//! (`core::session`'s `trust` part, saved through the driver's storage),
+//! but the client still speaks version 1. PROTOCOL.md ("Version 2: trust")
+//! is the design and lists what the integration changes and what is done.
 //!
 //! - [`conversation`]: the conversation id every value is bound to, its key
 //!   prefix, sides, and the optional team key;

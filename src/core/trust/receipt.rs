@@ -14,7 +14,7 @@
 //! first and last number. Entries are sorted and ranges merged, so one
 //! receipt has one form; a form that is not canonical is refused.
 
-use crate::core::small_map::SmallMap;
+use std::collections::BTreeMap;
 
 use super::conversation::Conversation;
 use super::encoding::Reader;
@@ -39,7 +39,7 @@ pub struct Receipt {
     pub head: u64,
     /// Per sending device (the colleague's or the person's other devices),
     /// the highest number shown on a visible screen, all before it too.
-    pub seen: SmallMap<DeviceId, u64>,
+    pub seen: BTreeMap<DeviceId, u64>,
     /// Own message numbers, as inclusive ranges, that neither this device
     /// nor the server holds any more: the readers show them as gaps.
     pub lost: Vec<(u64, u64)>,
@@ -75,20 +75,6 @@ impl Receipt {
     /// Which epoch's sender key a stored receipt needs.
     pub fn epoch_of(text: &str) -> Result<u32, TrustError> {
         Ok(Sealed::parse(text, Kind::Receipt)?.epoch())
-    }
-
-    /// Whether `device`'s entry is signed by `writer` (before its sender
-    /// key is at hand).
-    pub fn is_signed_by(
-        text: &str,
-        conversation: &Conversation,
-        device: &DeviceId,
-        writer: &IdentityPublic,
-    ) -> bool {
-        Sealed::parse(text, Kind::Receipt).is_ok_and(|sealed| {
-            let binding = Binding::new(conversation, Kind::Receipt, device, sealed.epoch());
-            sealed.is_signed_by(&binding, writer)
-        })
     }
 
     /// Checks and opens `device`'s entry, written by the device whose
@@ -131,7 +117,7 @@ impl Receipt {
         let mut r = Reader::new(bytes);
         let revision = r.u64()?;
         let head = r.u64()?;
-        let mut seen = SmallMap::new();
+        let mut seen = BTreeMap::new();
         let mut previous: Option<DeviceId> = None;
         for _ in 0..r.u8()? {
             let device = DeviceId::parse(std::str::from_utf8(r.take(DeviceId::LEN)?).ok()?)?;
@@ -158,12 +144,8 @@ impl Receipt {
 
 /// Ranges sorted, empty ones dropped, overlapping and touching ones merged.
 fn merged(ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
-    // Sorted by inserting each in its place (a handful of ranges).
-    let mut sorted: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
-    for &range in ranges.iter().filter(|(f, l)| f <= l) {
-        let at = sorted.partition_point(|r| *r <= range);
-        sorted.insert(at, range);
-    }
+    let mut sorted: Vec<(u64, u64)> = ranges.iter().copied().filter(|(f, l)| f <= l).collect();
+    sorted.sort_unstable();
     let mut out: Vec<(u64, u64)> = Vec::with_capacity(sorted.len());
     for (first, last) in sorted {
         match out.last_mut() {

@@ -17,7 +17,6 @@ use sha2::{Digest, Sha512};
 
 use super::identity::IdentityPublic;
 use crate::core::participants::Name;
-use crate::core::small_map::SmallSet;
 
 /// Rounds of hashing per half (as Signal's numeric fingerprints use).
 pub const ITERATIONS: u32 = 5_200;
@@ -43,13 +42,9 @@ impl SafetyNumber {
         if a.1.is_empty() || b.1.is_empty() {
             return None;
         }
-        let (first, second) = (half(a.0, a.1)?, half(b.0, b.1)?);
-        // The smaller half first, whichever side asks.
-        Some(SafetyNumber(if first <= second {
-            first + &second
-        } else {
-            second + &first
-        }))
+        let mut halves = [half(a.0, a.1)?, half(b.0, b.1)?];
+        halves.sort();
+        Some(SafetyNumber(halves.concat()))
     }
 
     /// The sixty digits without spaces.
@@ -84,10 +79,9 @@ impl fmt::Debug for SafetyNumber {
 
 /// One person's thirty digits.
 fn half(name: &Name, keys: &[IdentityPublic]) -> Option<String> {
-    // Sorted and each once (a set: no sort code of its own).
-    let mut keys_once = SmallSet::new();
-    keys_once.extend(keys.iter().copied());
-    let keys = keys_once;
+    let mut keys = keys.to_vec();
+    keys.sort();
+    keys.dedup();
     if keys.is_empty() {
         return None;
     }

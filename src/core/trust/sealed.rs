@@ -215,14 +215,6 @@ impl Sealed {
         self.epoch
     }
 
-    /// Whether the writer's signature holds for `binding`: checkable
-    /// without the key the value is encrypted under.
-    pub(crate) fn is_signed_by(&self, binding: &Binding, signer: &IdentityPublic) -> bool {
-        binding.kind == self.kind
-            && binding.epoch == self.epoch
-            && signer.verifies(&binding.signed(&self.body), &self.signature)
-    }
-
     /// Checks the writer's signature and the binding, then decrypts.
     pub(crate) fn open(
         &self,
