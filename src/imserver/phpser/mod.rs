@@ -295,22 +295,39 @@ impl Reader<'_> {
         }
     }
 
-    /// Decimal digits up to `end` (consumed): a size or a length.
-    fn unsigned(&mut self, end: u8) -> Result<usize, ParseError> {
+    /// Decimal digits (consumed), as a number no larger than `max`: the one
+    /// digit loop behind sizes, lengths and integers. `too_large` is
+    /// reported at the digit that would pass `max`, `empty` where no digit
+    /// is.
+    fn digits(
+        &mut self,
+        max: u64,
+        too_large: &'static str,
+        empty: &'static str,
+    ) -> Result<u64, ParseError> {
         let start = self.pos;
-        let mut n: usize = 0;
+        let mut n: u64 = 0;
         while let Some(byte) = self.peek().filter(u8::is_ascii_digit) {
             n = n
                 .checked_mul(10)
-                .and_then(|n| n.checked_add(usize::from(byte - b'0')))
-                .ok_or(self.error("number too large"))?;
+                .and_then(|n| n.checked_add(u64::from(byte - b'0')))
+                .filter(|&n| n <= max)
+                .ok_or(self.error(too_large))?;
             self.pos += 1;
         }
         if self.pos == start {
-            return Err(self.error("expected a number"));
+            return Err(self.error(empty));
         }
-        self.expect(end, "unexpected byte after a number")?;
         Ok(n)
+    }
+
+    /// Decimal digits up to `end` (consumed): a size or a length.
+    fn unsigned(&mut self, end: u8) -> Result<usize, ParseError> {
+        let max = u64::try_from(usize::MAX).unwrap_or(u64::MAX);
+        let n = self.digits(max, "number too large", "expected a number")?;
+        self.expect(end, "unexpected byte after a number")?;
+        // `digits` kept `n` within usize.
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     /// An optionally signed decimal `i64` up to `;` (consumed).
@@ -318,29 +335,24 @@ impl Reader<'_> {
         let negative = match self.peek() {
             Some(b'-') => true,
             Some(b'+') => false,
-            _ => {
-                return self.signed_digits(false);
-            }
+            _ => return self.signed_digits(false),
         };
         self.pos += 1;
         self.signed_digits(negative)
     }
 
     fn signed_digits(&mut self, negative: bool) -> Result<i64, ParseError> {
-        let start = self.pos;
-        // Accumulated on the negative side, which holds i64::MIN too.
-        let mut n: i64 = 0;
-        while let Some(byte) = self.peek().filter(u8::is_ascii_digit) {
-            n = n
-                .checked_mul(10)
-                .and_then(|n| n.checked_sub(i64::from(byte - b'0')))
-                .ok_or(self.error("integer out of range"))?;
-            self.pos += 1;
-        }
-        if self.pos == start {
-            return Err(self.error("expected an integer"));
-        }
-        let n = if negative { Some(n) } else { n.checked_neg() };
+        // Up to the magnitude of i64::MIN, the largest of either sign.
+        let magnitude = self.digits(
+            i64::MIN.unsigned_abs(),
+            "integer out of range",
+            "expected an integer",
+        )?;
+        let n = if negative {
+            Some(0i64.wrapping_sub_unsigned(magnitude))
+        } else {
+            i64::try_from(magnitude).ok()
+        };
         let n = n.ok_or(self.error("integer out of range"))?;
         self.expect(b';', "expected ; after an integer")?;
         Ok(n)
