@@ -806,7 +806,9 @@ impl Attacker {
             4 => {
                 let receipt = self.everything_read(server, 0);
                 let mut plain = Record::default();
-                plain.heads.insert(device_id.clone(), self.head_of(server, &device_id));
+                plain
+                    .heads
+                    .insert(device_id.clone(), self.head_of(server, &device_id));
                 let seen = plain.seen.get_or_insert_with(device_id, Default::default);
                 for (sender, n) in receipt.seen {
                     seen.insert(sender, n);
