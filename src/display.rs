@@ -212,6 +212,33 @@ pub fn reply_notification(peer: &str) -> String {
     format!("{APP_NAME}: reply from {peer}")
 }
 
+/// An API Bleep can do without, missing from this browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    Notifications,
+    Sound,
+    Storage,
+    ResizeObserver,
+}
+
+impl Missing {
+    /// What the clinician loses without it, and what to do instead.
+    pub fn notice(self) -> &'static str {
+        match self {
+            Missing::Notifications => {
+                "No desktop notifications in this browser: a reply shows in this tab's title only."
+            }
+            Missing::Sound => "No alert sound in this browser.",
+            Missing::Storage => {
+                "This browser does not let Bleep save anything (a private window?): keep this tab open until your messages are sent."
+            }
+            Missing::ResizeObserver => {
+                "This browser is out of date: when the window changes size, scroll down to the newest message."
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +318,20 @@ mod tests {
             .unwrap()
             .starts_with("Loading the conversation"));
         assert_eq!(TurnState::new(Turn::Sending, false).as_str(), "sending");
+    }
+
+    #[test]
+    fn each_missing_api_is_explained_in_plain_words() {
+        for missing in [
+            Missing::Notifications,
+            Missing::Sound,
+            Missing::Storage,
+            Missing::ResizeObserver,
+        ] {
+            let notice = missing.notice();
+            assert!(notice.ends_with('.'), "{notice}");
+            assert!(!notice.contains("API"), "{notice}");
+        }
     }
 
     #[test]

@@ -770,15 +770,6 @@ async fn note_overflow(window: &Window, what: &str) {
     }
 }
 
-/// Makes the page believe its tab was hidden or shown again, as switching
-/// tabs does (headless Chromium has no tabs in front of one another).
-const SET_HIDDEN: &str = "
-    const hidden = arguments[0];
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => hidden ? 'hidden' : 'visible' });
-    document.dispatchEvent(new Event('visibilitychange'));
-";
-
 /// Waits until the tab's title and favicon satisfy `ok`; returns them.
 async fn wait_for_title(
     window: &Window,
@@ -821,9 +812,7 @@ fn a_reply_to_a_hidden_tab_shows_in_its_title_and_is_read_only_when_seen() {
 
         // Alice switches to another tab; Bob replies. A hidden tab polls
         // slowly (every 15 s by default).
-        alice
-            .script(SET_HIDDEN, vec![serde_json::json!(true)])
-            .await;
+        alice.set_hidden(true).await;
         bob.type_message("On my way").await;
         bob.press_enter("composer").await;
         wait_for_title(
@@ -843,9 +832,7 @@ fn a_reply_to_a_hidden_tab_shows_in_its_title_and_is_read_only_when_seen() {
         );
 
         // Alice comes back: the count and the badge go, and Bob sees "read".
-        alice
-            .script(SET_HIDDEN, vec![serde_json::json!(false)])
-            .await;
+        alice.set_hidden(false).await;
         wait_for_title(
             &alice,
             "no count and no badge once visible",
@@ -860,15 +847,6 @@ fn a_reply_to_a_hidden_tab_shows_in_its_title_and_is_read_only_when_seen() {
         })
         .await;
     });
-}
-
-/// Clicks the button whose words are `label`; says whether there was one.
-async fn click_button(window: &Window, label: &str) -> bool {
-    let script = "const [label] = arguments; \
-        for (const b of document.querySelectorAll('button')) \
-          if (b.textContent.trim() === label) { b.click(); return true; } \
-        return false;";
-    window.script(script, vec![label.into()]).await == serde_json::json!(true)
 }
 
 /// Replaces what the sign-in field `testid` holds with `text`.
@@ -892,7 +870,7 @@ fn switching_colleague_and_back_keeps_each_conversation() {
 
         // Alice turns to Carol: the form comes back with her own name kept.
         assert!(
-            click_button(&alice, "Switch colleague").await,
+            alice.click_button("Switch colleague").await,
             "no 'Switch colleague'"
         );
         alice.wait_for_testid("sign-in", WAIT).await;
@@ -930,7 +908,7 @@ fn switching_colleague_and_back_keeps_each_conversation() {
 
         // And back to Bob: the conversation is there, read from this browser,
         // and it goes on.
-        assert!(click_button(&alice, "Switch colleague").await);
+        assert!(alice.click_button("Switch colleague").await);
         alice.wait_for_testid("sign-in", WAIT).await;
         retype(&alice, "peer", "Bob").await;
         alice.click("join").await;

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::browser_support::{can_chime, can_notify};
 use super::context::{use_conversation, Conversation};
 use crate::display::{reply_notification, tab_title, APP_NAME};
 
@@ -33,6 +34,9 @@ fn set_favicon(unread: usize) {
 
 /// A short two-tone chime, made on the spot (no audio file to download).
 fn chime() {
+    if !can_chime() {
+        return;
+    }
     let Ok(context) = web_sys::AudioContext::new() else {
         return;
     };
@@ -56,7 +60,10 @@ fn chime() {
 }
 
 fn notify(peer: &str, text: &str) {
-    if web_sys::Notification::permission() != web_sys::NotificationPermission::Granted {
+    // `Notification.permission` throws where there is no `Notification`.
+    if !can_notify()
+        || web_sys::Notification::permission() != web_sys::NotificationPermission::Granted
+    {
         return;
     }
     let options = web_sys::NotificationOptions::new();

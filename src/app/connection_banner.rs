@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::context::{use_conversation, Conversation};
+use super::storage;
 
 #[component]
 pub fn ConnectionBanner() -> impl IntoView {
@@ -28,7 +29,9 @@ pub fn ConnectionBanner() -> impl IntoView {
                     <button type="button" class="link" on:click=retry>"Retry now"</button>
                 </p>
             </Show>
-            <Show when=move || storage_failed.get()>
+            // A browser that keeps nothing at all says so once, in the
+            // browser notice.
+            <Show when=move || storage_failed.get() && storage::available()>
                 <p class="banner warning">
                     "This browser will not save messages (storage is full or turned off): keep this tab open until they are sent."
                 </p>

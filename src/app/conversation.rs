@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::attention::Attention;
+use super::browser_notice::BrowserNotice;
 use super::chat::Chat;
 use super::clock::now_ms;
 use super::composer::Composer;
@@ -72,6 +73,7 @@ pub fn ConversationScreen(
             <SettingsPanel open=settings_open on_leave=on_leave />
             <TurnBanner />
             <ConnectionBanner />
+            <BrowserNotice />
             <Transcript />
             <Composer />
             <Attention />

@@ -26,6 +26,10 @@ where
     E: ElementType + 'static,
     E::Output: JsCast + Clone + AsRef<web_sys::Element> + 'static,
 {
+    // A browser without it gets a notice instead (see `browser_support`).
+    if !super::browser_support::can_observe_resize() {
+        return;
+    }
     let callback = Closure::<dyn FnMut()>::new(on_resize);
     let Ok(observer) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) else {
         return;

@@ -7,6 +7,8 @@
 //!   the clinician sees.
 
 pub mod attention;
+pub mod browser_notice;
+pub mod browser_support;
 pub mod chat;
 pub mod clock;
 pub mod composer;

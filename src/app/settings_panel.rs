@@ -4,6 +4,7 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
+use super::browser_support::{can_chime, can_notify};
 use super::context::{use_conversation, Conversation};
 use super::storage::{self, Preferences};
 use crate::display::{format_seconds, parse_seconds};
@@ -47,6 +48,9 @@ pub fn SettingsPanel(
         }
     };
 
+    // Only what this browser can do can be turned on: a setting saved as on
+    // must never do nothing. (The browser notice says what is missing.)
+    let (notifications_work, sound_works) = (can_notify(), can_chime());
     let toggle_notifications = move |ev| {
         let on = event_target_checked(&ev);
         update(&|p| p.notifications = on);
@@ -55,6 +59,7 @@ pub fn SettingsPanel(
                 leptos::task::spawn_local(async move {
                     let answer = wasm_bindgen_futures::JsFuture::from(promise).await;
                     if answer.ok().and_then(|v| v.as_string()).as_deref() != Some("granted") {
+                        update(&|p| p.notifications = false);
                         status.set(Some("Notifications are blocked by the browser: allow them in its site settings.".into()));
                     }
                 });
@@ -110,12 +115,14 @@ pub fn SettingsPanel(
             <fieldset>
                 <legend>"When a reply arrives in a hidden tab"</legend>
                 <label class="check">
-                    <input type="checkbox" checked=preferences.with_untracked(|p| p.sound)
+                    <input type="checkbox" id="alert-sound" disabled=!sound_works
+                        prop:checked=move || sound_works && preferences.with(|p| p.sound)
                         on:change=move |ev| { let on = event_target_checked(&ev); update(&|p| p.sound = on); } />
                     "Play a sound"
                 </label>
                 <label class="check">
-                    <input type="checkbox" checked=preferences.with_untracked(|p| p.notifications)
+                    <input type="checkbox" id="alert-notifications" disabled=!notifications_work
+                        prop:checked=move || notifications_work && preferences.with(|p| p.notifications)
                         on:change=toggle_notifications />
                     "Show a desktop notification"
                 </label>

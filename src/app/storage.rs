@@ -31,6 +31,12 @@ fn storage() -> Option<web_sys::Storage> {
     LOCAL.with(Clone::clone)
 }
 
+/// Whether this browser lets Bleep keep anything at all (a private window
+/// may refuse `localStorage` outright).
+pub fn available() -> bool {
+    LOCAL.with(Option::is_some)
+}
+
 fn read(key: &str) -> Option<String> {
     storage()?.get_item(key).ok()?
 }
@@ -274,6 +280,13 @@ impl crate::driver::Storage for ChatStorage {
     }
 
     fn append_transcript(&mut self, changes: &[Change]) -> bool {
+        // A browser that keeps nothing at all (a private window may refuse
+        // storage outright): this tab is the only record there can be, and
+        // the browser notice says so. Counted as kept, so that what the tab
+        // shows is acknowledged (else the colleague never sees "read").
+        if !available() {
+            return true;
+        }
         match save_transcript(&self.key, &self.journal, changes) {
             Some(next) => {
                 self.journal = next;

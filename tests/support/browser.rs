@@ -551,6 +551,77 @@ impl Window {
             .unwrap_or_else(|e| panic!("{}: script failed: {e}\n{script}", self.label))
     }
 
+    /// Sends the DevTools command `cmd` with `params` to this window's page
+    /// (through ChromeDriver); returns its answer.
+    pub async fn devtools(&self, cmd: &str, params: Value) -> Value {
+        self.client
+            .issue_cmd(DevTools {
+                cmd: cmd.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{}: DevTools {cmd} failed: {e}", self.label))
+    }
+
+    /// Runs `script` at the start of every page this window opens from now
+    /// on, before the page's own scripts (to take away an API the app uses,
+    /// as a browser without it would be).
+    pub async fn before_each_page(&self, script: &str) {
+        self.devtools(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": script }),
+        )
+        .await;
+    }
+
+    /// Runs `script` every [`POLL`] until `ok` holds for what it returns,
+    /// for at most `timeout`; returns that. Panics with `what` and the last
+    /// value when it does not.
+    pub async fn wait_for_script(
+        &self,
+        what: &str,
+        timeout: Duration,
+        script: &str,
+        ok: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let seen = self.script(script, vec![]).await;
+            if ok(&seen) {
+                return seen;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{}: waited {timeout:?} for {what}; last seen {seen}",
+                    self.label
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Makes the page believe its tab was hidden or shown again, as
+    /// switching tabs does (headless Chromium has no tabs in front of one
+    /// another).
+    pub async fn set_hidden(&self, hidden: bool) {
+        const SET_HIDDEN: &str = "
+            const hidden = arguments[0];
+            Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+            Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => hidden ? 'hidden' : 'visible' });
+            document.dispatchEvent(new Event('visibilitychange'));
+        ";
+        self.script(SET_HIDDEN, vec![json!(hidden)]).await;
+    }
+
+    /// Clicks the button whose words are `label`; says whether there was one.
+    pub async fn click_button(&self, label: &str) -> bool {
+        let script = "const [label] = arguments; \
+            for (const b of document.querySelectorAll('button')) \
+              if (b.textContent.trim() === label) { b.click(); return true; } \
+            return false;";
+        self.script(script, vec![label.into()]).await == json!(true)
+    }
+
     /// What the page shows now.
     pub async fn snapshot(&self) -> Snapshot {
         let value = self
@@ -841,6 +912,29 @@ record();
     /// Ends the browser.
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// A DevTools command, through ChromeDriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct DevTools {
+    cmd: String,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/goog/cdp/execute"))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 

@@ -1,0 +1,169 @@
+//! Bleep in Chromium where clinicians stumbled over it (issue 19): each test
+//! is one place they stumbled, which must now work. Same harness as
+//! `tests/browser.rs` (the built app in `$BLEEP_DIST`, our IMserver.php,
+//! ChromeDriver).
+//!
+//! Run with `scripts/test`, or after building the app:
+//! `BLEEP_DIST=$PWD/dist cargo test --test browser_clinician -- --ignored --test-threads=1`.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::browser::{run, Stack, Window, WindowOptions, WAIT};
+
+/// The colleague's screen learns of a message within a few polls.
+const DELIVERY: Duration = Duration::from_secs(20);
+
+/// Records, from the page's first script on, every error the page reports:
+/// `console.error` (the app's panic message goes there), uncaught exceptions
+/// and rejected promises nobody handled.
+const RECORD_ERRORS: &str = "
+window.__errors = [];
+const report = console.error;
+console.error = function (...args) { window.__errors.push(args.map(String).join(' ')); return report.apply(this, args); };
+addEventListener('error', (e) => window.__errors.push('uncaught: ' + e.message));
+addEventListener('unhandledrejection', (e) => window.__errors.push('unhandled: ' + e.reason));
+";
+
+/// A browser without desktop notifications (an iPhone tab), without Web
+/// Audio, without resize observers (an old browser), and whose local storage
+/// throws on access (as a private window's may).
+const WITHOUT_APIS: &str = "
+for (const name of ['Notification', 'AudioContext', 'webkitAudioContext', 'ResizeObserver']) delete window[name];
+Object.defineProperty(window, 'localStorage', { configurable: true,
+  get() { throw new DOMException('The operation is insecure.', 'SecurityError'); } });
+";
+
+/// What the page reported as errors since it loaded.
+async fn errors(window: &Window) -> Vec<String> {
+    let value = window.script("return window.__errors || [];", vec![]).await;
+    serde_json::from_value(value).unwrap_or_default()
+}
+
+/// Waits until the tab's title satisfies `ok`.
+async fn wait_for_title(window: &Window, what: &str, ok: impl Fn(&str) -> bool) {
+    let title = "return document.title;";
+    window
+        .wait_for_script(what, WAIT, title, |t| ok(t.as_str().unwrap_or_default()))
+        .await;
+}
+
+/// `sender` sends `text` (waiting for its turn) and `receiver` sees it.
+async fn say(sender: &Window, receiver: &Window, text: &str) {
+    sender
+        .wait_until("my turn", DELIVERY, |s| {
+            s.turn_is("idle") && s.send_disabled == Some(false)
+        })
+        .await;
+    sender.type_message(text).await;
+    sender.press_enter("composer").await;
+    receiver
+        .wait_until(&format!("{text:?} arriving"), DELIVERY, |s| {
+            s.messages.last().is_some_and(|m| m.text == text)
+        })
+        .await;
+}
+
+/// The notice's words for each missing API, as a clinician reads them.
+const NOTICES: [&str; 4] = [
+    "No desktop notifications in this browser",
+    "No alert sound in this browser",
+    "does not let Bleep save anything",
+    "scroll down to the newest message",
+];
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn a_browser_without_notifications_sound_storage_or_resize_observer_still_converses() {
+    run(Duration::from_secs(150), async {
+        let stack = Stack::start();
+        let alice = stack
+            .window(WindowOptions::new("Alice (a browser without four APIs)"))
+            .await;
+        alice.before_each_page(RECORD_ERRORS).await;
+        alice.before_each_page(WITHOUT_APIS).await;
+        alice.goto(&stack.conversation_url("Alice", "Bob")).await;
+        alice.wait_until_loaded().await;
+        let gone = alice
+            .script(
+                "let storage = 'there'; try { localStorage; } catch (e) { storage = 'throws'; } \
+                 return [typeof Notification, typeof AudioContext, typeof ResizeObserver, storage];",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            gone,
+            json!(["undefined", "undefined", "undefined", "throws"]),
+            "the APIs were not taken away before the app started"
+        );
+        let bob = stack
+            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
+            .await;
+
+        // Alice tries to turn both alerts on.
+        alice.click("settings").await;
+        alice
+            .script(
+                "for (const box of document.querySelectorAll('#settings-panel input[type=checkbox]')) box.click(); \
+                 return true;",
+                vec![],
+            )
+            .await;
+        alice.click("settings").await;
+
+        // A whole exchange, with a reply reaching her hidden tab.
+        say(&alice, &bob, "Bed 2: BP 80/40, please review").await;
+        alice.set_hidden(true).await;
+        say(&bob, &alice, "Coming now").await;
+        wait_for_title(&alice, "the reply counted in the title", |t| {
+            t.starts_with("(1) ")
+        })
+        .await;
+        alice.set_hidden(false).await;
+        wait_for_title(&alice, "the count gone once the tab shows", |t| {
+            !t.starts_with('(')
+        })
+        .await;
+        let reported = errors(&alice).await;
+        assert!(
+            reported.is_empty(),
+            "the page reported errors: {reported:#?}"
+        );
+        bob.wait_until("Bob's reply read", DELIVERY, |s| {
+            s.messages.get(1).and_then(|m| m.status.as_deref()) == Some("read")
+        })
+        .await;
+        say(&alice, &bob, "Thanks, fluids up").await;
+        let reported = errors(&alice).await;
+        assert!(
+            reported.is_empty(),
+            "the page reported errors: {reported:#?}"
+        );
+
+        // She is told, in words, what this browser cannot do; neither alert
+        // is on.
+        let notice = alice.text("browser-notice").await.unwrap_or_default();
+        for words in NOTICES {
+            assert!(
+                notice.contains(words),
+                "the browser notice does not say {words:?}: {notice:?}"
+            );
+        }
+        let boxes = alice
+            .script(
+                "return [...document.querySelectorAll('#settings-panel input[type=checkbox]')] \
+                   .map((b) => [b.checked, b.disabled]);",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            boxes,
+            json!([[false, true], [false, true]]),
+            "alerts this browser cannot give are on, or can be turned on ([checked, disabled])"
+        );
+        // A browser with every API has no such notice.
+        assert_eq!(bob.text("browser-notice").await, None);
+    });
+}
