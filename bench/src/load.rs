@@ -228,7 +228,11 @@ fn measure(stack: &Stack, clinicians: usize) -> Step {
         due.push(Reverse((poll_at, c, Job::Poll, 0)));
         due.push(Reverse((turn_at, c, Job::Turn, 1)));
     }
-    let cpu_before = cpu_seconds(stack, measure_from);
+    // The server's CPU time when the measured part begins, read by a thread
+    // of its own: this loop must not wait for it, or the jobs due meanwhile
+    // would all go at once.
+    let groups = stack_groups(stack);
+    let cpu_before = thread::spawn(move || cpu_seconds(&groups, measure_from));
     while let Some(Reverse((at, c, job, turn))) = due.pop() {
         if at >= measure_to {
             break;
@@ -244,7 +248,8 @@ fn measure(stack: &Stack, clinicians: usize) -> Step {
         };
         due.push(Reverse(next));
     }
-    let cpu_after = cpu_seconds(stack, Instant::now());
+    let cpu_after = cpu_seconds(&stack_groups(stack), Instant::now());
+    let cpu_before = cpu_before.join().unwrap_or(cpu_after);
     drop(tx);
     let (mut latencies, mut errors) = (Vec::new(), 0);
     for worker in workers {
@@ -266,20 +271,24 @@ fn measure(stack: &Stack, clinicians: usize) -> Step {
     }
 }
 
-/// CPU seconds used so far by every process of the stack's process groups
-/// (their own time and that of children they reaped: PostgreSQL's
-/// backends, recycled PHP workers), read once `at` has come.
-fn cpu_seconds(stack: &Stack, at: Instant) -> f64 {
-    let now = Instant::now();
-    if at > now {
-        thread::sleep(at - now);
-    }
-    let groups: HashSet<i64> = stack
+/// The process groups of the stack's processes.
+fn stack_groups(stack: &Stack) -> HashSet<i64> {
+    stack
         .groups
         .iter()
         .filter_map(|g| g.id())
         .map(i64::from)
-        .collect();
+        .collect()
+}
+
+/// CPU seconds used so far by every process of these process groups
+/// (their own time and that of children they reaped: PostgreSQL's
+/// backends, recycled PHP workers), read once `at` has come.
+fn cpu_seconds(groups: &HashSet<i64>, at: Instant) -> f64 {
+    let now = Instant::now();
+    if at > now {
+        thread::sleep(at - now);
+    }
     let ticks = 100.0; // USER_HZ on Linux
     let mut total = 0u64;
     for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
