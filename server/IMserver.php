@@ -71,7 +71,9 @@
  * The tables `kv` (the entries) and `kv_usage` (one row: how many keys and
  * bytes, kept by every change, for the quota) are created if missing. An
  * existing store is used only if `kv` has exactly the expected columns and
- * there are no triggers, views or rules.
+ * there are no triggers, views or rules. A PostgreSQL connection kept by a
+ * PHP-FPM worker checks that in full once, then on each request only that
+ * both tables are still plain tables that never had a trigger or a rule.
  */
 
 declare(strict_types=1);
@@ -253,7 +255,10 @@ function open_store(): PDO
                 PDO::ATTR_PERSISTENT => $persistent,
             ]);
             prepare_connection($db);
-            ensure_table($db);
+            if (!schema_still_checked($db)) {
+                ensure_table($db);
+                remember_schema_checked($db);
+            }
             return $db;
         } catch (PDOException $e) {
             // A new database is being set up by another request right now:
@@ -349,11 +354,17 @@ function driver(PDO $db): string
     return $db->getAttribute(PDO::ATTR_DRIVER_NAME);
 }
 
-/** SQLite: wait for locks instead of failing, and use write-ahead logging. */
+/**
+ * PostgreSQL: each statement goes with its values in one round trip
+ * (PQexecParams, values still apart from the SQL) instead of a named
+ * prepared statement made and dropped around it. SQLite: wait for locks
+ * instead of failing, and use write-ahead logging.
+ */
 function prepare_connection(PDO $db): void
 {
     $driver = driver($db);
     if ($driver === 'pgsql') {
+        $db->setAttribute(PDO::PGSQL_ATTR_DISABLE_PREPARES, true);
         return;
     }
     if ($driver !== 'sqlite') {
@@ -382,6 +393,34 @@ function ensure_table(PDO $db): void
     }
     if ($problem !== null) {
         throw unavailable("the store's schema is not Bleep's: $problem");
+    }
+}
+
+/**
+ * PostgreSQL with a kept connection (PHP-FPM): whether this connection has
+ * already checked the whole schema (`schema_problem`, a catalog query that
+ * cost more than the request itself) and both tables are still plain
+ * tables that have never had a trigger or a rule: one small lookup per
+ * request instead. Anything else is checked in full again.
+ */
+function schema_still_checked(PDO $db): bool
+{
+    if (driver($db) !== 'pgsql' || !$db->getAttribute(PDO::ATTR_PERSISTENT)) {
+        return false;
+    }
+    $still = $db->query(
+        "SELECT current_setting('bleep.schema_checked', true) = '1' AND "
+        . "(SELECT count(*) FROM pg_class c WHERE c.oid IN (to_regclass('kv'), to_regclass('kv_usage')) "
+        . " AND c.relkind = 'r' AND NOT c.relhastriggers AND NOT c.relhasrules) = 2"
+    )->fetchColumn();
+    return $still === true || $still === 't' || $still === 1 || $still === '1';
+}
+
+/** Marks a kept PostgreSQL connection as checked (a setting of its session). */
+function remember_schema_checked(PDO $db): void
+{
+    if (driver($db) === 'pgsql' && $db->getAttribute(PDO::ATTR_PERSISTENT)) {
+        $db->query("SELECT set_config('bleep.schema_checked', '1', false)");
     }
 }
 

@@ -418,6 +418,46 @@ fn deployed_with_nginx_two_php_fpm_nodes_and_postgresql() {
         assert_eq!(value(read, &key), format!("note {i}\n").as_bytes());
     }
 
+    // The workers keep their connections and check the schema in full once
+    // per connection: a trigger planted afterwards is still refused by
+    // every worker, and once it is gone they serve again.
+    let db = dsn.rsplit_once("dbname=").expect("a dbname in the DSN").1;
+    cluster
+        .psql(
+            db,
+            "CREATE FUNCTION evil() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN NEW.v := 'pwned'::bytea; RETURN NEW; END $$; \
+             CREATE TRIGGER evil BEFORE INSERT OR UPDATE ON kv \
+             FOR EACH ROW EXECUTE FUNCTION evil()",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..40 {
+        let port = if i % 2 == 0 { sites.a } else { sites.b };
+        let answer = get(
+            port,
+            &im_path("set", &[("key", b"planted"), ("value", b"v")]),
+        );
+        assert_eq!(
+            answer.status,
+            503,
+            "set {i} with a planted trigger: {}",
+            show(&answer.body)
+        );
+        expect_unavailable(port, "a planted trigger");
+    }
+    cluster
+        .psql(db, "DROP TRIGGER evil ON kv; DROP FUNCTION evil()")
+        .unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..20 {
+        let port = if i % 2 == 0 { sites.a } else { sites.b };
+        set_ok(port, "planted", "v");
+        assert_eq!(
+            value(port, "planted"),
+            b"v\n",
+            "set {i} once the trigger is gone"
+        );
+    }
+
     // One node killed mid-run: nothing answered 200 is lost.
     const WRITERS: usize = 4;
     let stop = Arc::new(AtomicBool::new(false));
