@@ -12,7 +12,7 @@
 //! p99 < 250 ms with no error; bounded in N ([`MAX_CLINICIANS`]) and time.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,13 +58,17 @@ impl Step {
 /// A running server stack: its port and the process groups it is made of.
 struct Stack {
     port: u16,
+    /// Whether simulated browsers keep their connections open. `php -S`
+    /// gives each open connection one of its few workers until it closes, so
+    /// against it every request has a connection of its own.
+    keep_alive: bool,
     groups: Vec<Group>,
     _dir: TempDir,
 }
 
 pub fn run(details: &mut String) -> Result<Vec<Row>> {
     details.push_str(&format!(
-        "Each clinician: 2 GETs every {} s, a turn (2 sets, a get, a set) every {} s; \
+        "Each clinician: 2 GETs every {} s, a turn (2 sets, a get, a set) every {} s, over kept-alive connections; \
          open-loop, latency counted from when each request was due. {} s warm-up, {} s measured per step.\n\n",
         POLL.as_secs(),
         TURN.as_secs(),
@@ -183,6 +187,7 @@ fn requests(c: usize, job: Job, turn: u64, rng: &mut Rng) -> Vec<String> {
 /// N clinicians for WARM_UP + MEASURE; figures of the measured part.
 fn measure(stack: &Stack, clinicians: usize) -> Step {
     let port = stack.port;
+    let keep_alive = stack.keep_alive;
     let (tx, rx) = mpsc::channel::<(Instant, Vec<String>)>();
     let rx = Arc::new(Mutex::new(rx));
     let start = Instant::now() + Duration::from_millis(100);
@@ -192,6 +197,7 @@ fn measure(stack: &Stack, clinicians: usize) -> Step {
         .map(|_| {
             let rx = Arc::clone(&rx);
             thread::spawn(move || {
+                let browser = browser(keep_alive);
                 let (mut latencies, mut errors) = (Vec::new(), 0usize);
                 loop {
                     let job = rx.lock().map(|r| r.recv()).ok().and_then(|r| r.ok());
@@ -199,10 +205,7 @@ fn measure(stack: &Stack, clinicians: usize) -> Step {
                     let counted = due >= measure_from && due < measure_to;
                     let mut from = due;
                     for path in paths {
-                        let ok = matches!(
-                            http::get(port, &path, Duration::from_secs(5)),
-                            Ok(a) if a.status == 200
-                        );
+                        let ok = fetch(&browser, port, &path);
                         let done = Instant::now();
                         if counted {
                             if ok {
@@ -271,6 +274,27 @@ fn measure(stack: &Stack, clinicians: usize) -> Step {
     }
 }
 
+/// One simulated browser's HTTP client. With `keep_alive` it keeps its
+/// connection to the server open between requests (HTTP/1.1), as a browser
+/// that polls every few seconds does; without, a new one per request.
+fn browser(keep_alive: bool) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .http_status_as_error(false)
+        .max_idle_connections_per_host(if keep_alive { 1 } else { 0 })
+        .build()
+        .into()
+}
+
+/// GETs `path` from 127.0.0.1:`port`: whether it answered 200 with the
+/// whole body.
+fn fetch(browser: &ureq::Agent, port: u16, path: &str) -> bool {
+    match browser.get(format!("http://127.0.0.1:{port}{path}")).call() {
+        Ok(mut answer) => answer.status() == 200 && answer.body_mut().read_to_vec().is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// The process groups of the stack's processes.
 fn stack_groups(stack: &Stack) -> HashSet<i64> {
     stack
@@ -281,17 +305,21 @@ fn stack_groups(stack: &Stack) -> HashSet<i64> {
         .collect()
 }
 
-/// CPU seconds used so far by every process of these process groups
-/// (their own time and that of children they reaped: PostgreSQL's
-/// backends, recycled PHP workers), read once `at` has come.
+/// CPU seconds used so far by the stack: every process of these process
+/// groups and every descendant of their leaders (PostgreSQL's backends,
+/// whatever process group they are in), their own time and that of
+/// children they reaped, read once `at` has come.
 fn cpu_seconds(groups: &HashSet<i64>, at: Instant) -> f64 {
     let now = Instant::now();
     if at > now {
         thread::sleep(at - now);
     }
-    let ticks = 100.0; // USER_HZ on Linux
-    let mut total = 0u64;
+    // pid -> (parent, process group, utime + stime + cutime + cstime).
+    let mut processes: HashMap<i64, (i64, i64, u64)> = HashMap::new();
     for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i64>() else {
+            continue;
+        };
         let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
@@ -303,18 +331,33 @@ fn cpu_seconds(groups: &HashSet<i64>, at: Instant) -> f64 {
         let field = |i: usize| {
             fields
                 .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
+                .and_then(|f| f.parse::<i64>().ok())
+                .unwrap_or(-1)
         };
-        let pgrp = fields
-            .get(2)
-            .and_then(|f| f.parse::<i64>().ok())
-            .unwrap_or(-1);
-        if groups.contains(&pgrp) {
-            // utime, stime, cutime, cstime: fields 14-17 of stat.
-            total += field(11) + field(12) + field(13) + field(14);
-        }
+        // ppid and pgrp are fields 4 and 5 of stat; utime, stime, cutime,
+        // cstime 14-17.
+        let time = (11..=14).map(|i| field(i).max(0) as u64).sum();
+        processes.insert(pid, (field(1), field(2), time));
     }
+    let ours = |mut pid: i64| {
+        // Up the parents: a process of the stack, or a descendant of one.
+        for _ in 0..64 {
+            let Some(&(parent, group, _)) = processes.get(&pid) else {
+                return false;
+            };
+            if groups.contains(&group) || groups.contains(&pid) {
+                return true;
+            }
+            pid = parent;
+        }
+        false
+    };
+    let ticks = 100.0; // USER_HZ on Linux
+    let total: u64 = processes
+        .iter()
+        .filter(|(&pid, _)| ours(pid))
+        .map(|(_, &(_, _, time))| time)
+        .sum();
     total as f64 / ticks
 }
 
@@ -340,6 +383,7 @@ fn start_php_s() -> Result<Stack> {
     let port = server.port;
     Ok(Stack {
         port,
+        keep_alive: false,
         groups: vec![server.into_group()],
         _dir: dir,
     })
@@ -565,6 +609,7 @@ fn start_deployed() -> Result<Stack> {
     }
     Ok(Stack {
         port,
+        keep_alive: true,
         groups,
         _dir: dir,
     })
