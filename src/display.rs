@@ -115,16 +115,25 @@ impl TurnState {
         }
     }
 
-    /// What the turn banner says at `now`, talking with `peer`.
-    pub fn banner(self, peer: &str, now: Millis) -> String {
+    /// What the turn banner says, talking with `peer`: what a screen reader
+    /// announces when the turn changes, so never a counter.
+    pub fn banner(self, peer: &str) -> String {
         match self {
             TurnState::Loading => LOADING.to_owned(),
             TurnState::Idle => "Your turn".to_owned(),
             TurnState::Sending => "Sending…".to_owned(),
-            TurnState::Waiting { since } => format!(
-                "Waiting for {peer} to reply ({})",
-                elapsed(now.saturating_sub(since))
-            ),
+            TurnState::Waiting { .. } => format!("Waiting for {peer} to reply"),
+        }
+    }
+
+    /// How long you have waited at `now`, shown after the banner's words
+    /// (" (2 min)") but not announced.
+    pub fn waited(self, now: Millis) -> Option<String> {
+        match self {
+            TurnState::Waiting { since } => {
+                Some(format!(" ({})", elapsed(now.saturating_sub(since))))
+            }
+            _ => None,
         }
     }
 
@@ -295,24 +304,22 @@ mod tests {
     fn the_turn_is_worded_alike_in_the_banner_and_the_composer() {
         let waiting = TurnState::new(Turn::Waiting { since: 1_000 }, false);
         assert_eq!(waiting.as_str(), "waiting");
-        assert_eq!(
-            waiting.banner("Bob", 126_000),
-            "Waiting for Bob to reply (2 min)"
-        );
+        assert_eq!(waiting.banner("Bob"), "Waiting for Bob to reply");
+        assert_eq!(waiting.waited(126_000).as_deref(), Some(" (2 min)"));
         assert!(waiting
             .composer_lock("Bob")
             .unwrap()
             .starts_with("Waiting for Bob's reply"));
         let idle = TurnState::new(Turn::Idle, false);
         assert_eq!(
-            (idle.as_str(), idle.banner("Bob", 0)),
-            ("idle", "Your turn".to_owned())
+            (idle.as_str(), idle.banner("Bob"), idle.waited(5_000)),
+            ("idle", "Your turn".to_owned(), None)
         );
         assert_eq!(idle.composer_lock("Bob"), None);
         // While the history loads, the turn is not known yet.
         let loading = TurnState::new(Turn::Idle, true);
         assert_eq!(loading.as_str(), "loading");
-        assert_eq!(loading.banner("Bob", 0), empty_transcript(true));
+        assert_eq!(loading.banner("Bob"), empty_transcript(true));
         assert!(loading
             .composer_lock("Bob")
             .unwrap()

@@ -167,3 +167,71 @@ fn a_browser_without_notifications_sound_storage_or_resize_observer_still_conver
         assert_eq!(bob.text("browser-notice").await, None);
     });
 }
+
+/// The turn banner's live regions (the banner itself or anything in it
+/// that a screen reader announces when it changes): `[politeness, text]`.
+const TURN_LIVE_REGIONS: &str = "
+const turn = document.querySelector('[data-testid=\"turn\"]');
+const politeness = (e) => e.getAttribute('aria-live')
+  || ({ status: 'polite', log: 'polite', alert: 'assertive', timer: 'off' })[e.getAttribute('role')];
+return [turn, ...turn.querySelectorAll('*')]
+  .filter((e) => politeness(e))
+  .map((e) => [politeness(e), e.textContent]);
+";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn the_turn_banner_announces_a_change_politely_once_and_not_its_counter() {
+    run(Duration::from_secs(90), async {
+        let stack = Stack::start();
+        let (alice, bob) = stack.alice_and_bob().await;
+        say(&alice, &bob, "Bed 9 is asking for pain relief").await;
+        alice
+            .wait_until("Alice waiting for Bob", DELIVERY, |s| s.turn_is("waiting"))
+            .await;
+
+        // Three seconds of waiting: the counter on screen moves, what is
+        // announced does not.
+        let before = alice.script(TURN_LIVE_REGIONS, vec![]).await;
+        let shown_before = alice.text("turn").await;
+        tokio::time::sleep(Duration::from_millis(3_200)).await;
+        let after = alice.script(TURN_LIVE_REGIONS, vec![]).await;
+        let shown_after = alice.text("turn").await;
+        assert_ne!(
+            shown_before, shown_after,
+            "the banner no longer shows how long Alice has waited"
+        );
+        let regions: Vec<(String, String)> = serde_json::from_value(after.clone())
+            .unwrap_or_else(|e| panic!("unexpected live regions ({e}): {after}"));
+        assert_eq!(
+            regions.len(),
+            1,
+            "the turn banner should be one live region: {regions:?}"
+        );
+        let (politeness, words) = &regions[0];
+        assert_eq!(
+            politeness, "polite",
+            "the turn banner interrupts: {regions:?}"
+        );
+        assert!(
+            words.contains("Waiting for Bob"),
+            "the live region does not say whose turn it is: {words:?}"
+        );
+        assert_eq!(
+            before, after,
+            "what a screen reader announces changed while nothing happened"
+        );
+        assert!(
+            !words.chars().any(|c| c.is_ascii_digit()),
+            "the counter is announced: {words:?}"
+        );
+
+        // Bob replies: the change is announced (once: the words change once).
+        say(&bob, &alice, "Given 1 g paracetamol").await;
+        alice
+            .wait_until("Alice's turn", DELIVERY, |s| s.turn_is("idle"))
+            .await;
+        let regions = alice.script(TURN_LIVE_REGIONS, vec![]).await;
+        assert_eq!(regions, json!([["polite", "Your turn"]]));
+    });
+}

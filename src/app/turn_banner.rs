@@ -10,14 +10,17 @@ pub fn TurnBanner() -> impl IntoView {
         view, now, peer, ..
     } = use_conversation();
     let turn = view.turn;
-    let text = move || turn.get().banner(&peer, now.get());
-    // The banner stays, as the live region must; its state and words change
-    // together. The stylesheet draws the icon of each state.
+    let words = move || turn.get().banner(&peer);
+    let waited = move || turn.get().waited(now.get());
+    // The words are a polite live region of their own: a screen reader says
+    // each change of turn once, and is not interrupted by the counter beside
+    // them, which ticks every second. The live region stays, as it must; the
+    // banner's state and words change together. The stylesheet draws the
+    // icon of each state.
     view! {
-        <div class="turn" data-testid="turn" data-state=move || turn.get().as_str()
-            role="status" aria-live="assertive" aria-atomic="true">
+        <div class="turn" data-testid="turn" data-state=move || turn.get().as_str()>
             <span class="turn-icon" aria-hidden="true"></span>
-            <span class="turn-text">{text}</span>
+            <span class="turn-text"><span role="status">{words}</span>{waited}</span>
         </div>
     }
 }
