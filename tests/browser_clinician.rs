@@ -235,3 +235,89 @@ fn the_turn_banner_announces_a_change_politely_once_and_not_its_counter() {
         assert_eq!(regions, json!([["polite", "Your turn"]]));
     });
 }
+
+/// Whether the page sees a touch screen as its main pointer.
+const COARSE_POINTER: &str = "return matchMedia('(pointer: coarse)').matches;";
+
+/// Presses Enter in the composer as an input method does when it ends a
+/// composition: `isComposing` (Chromium, Firefox), or without it but with
+/// `keyCode` 229 (Safari). Returns whether the page let the key through.
+const COMPOSING_ENTER: &str = "
+const composer = document.querySelector('[data-testid=\"composer\"]');
+const [composing] = arguments;
+const enter = new KeyboardEvent('keydown', { key: 'Enter', code: 'Enter', bubbles: true, cancelable: true, isComposing: composing });
+if (!composing) Object.defineProperty(enter, 'keyCode', { get: () => 229 });
+return composer.dispatchEvent(enter);
+";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn on_a_touch_screen_enter_starts_a_new_line_and_the_button_sends() {
+    run(Duration::from_secs(120), async {
+        let stack = Stack::start();
+        let phone = stack
+            .window(WindowOptions::new("Alice (phone)").size(390, 844))
+            .await;
+        phone
+            .devtools(
+                "Emulation.setTouchEmulationEnabled",
+                json!({ "enabled": true, "maxTouchPoints": 5 }),
+            )
+            .await;
+        phone.goto(&stack.conversation_url("Alice", "Bob")).await;
+        phone.wait_until_loaded().await;
+        assert_eq!(
+            phone.script(COARSE_POINTER, vec![]).await,
+            json!(true),
+            "the phone window has no touch screen"
+        );
+        let bob = stack
+            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
+            .await;
+
+        let text = "Bed 3: sats 91%\nPlease come and see";
+        phone.type_message("Bed 3: sats 91%").await;
+        phone.press_enter("composer").await;
+        phone.type_message("Please come and see").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let s = phone.snapshot().await;
+        assert_eq!(
+            s.composer.as_deref(),
+            Some(text),
+            "Enter on a touch screen did not start a new line"
+        );
+        assert!(s.messages.is_empty(), "Enter sent the message: {s:#?}");
+        phone.click("send").await;
+        phone
+            .wait_until("the two-line message, sent", WAIT, |s| {
+                s.find(text).len() == 1 && s.composer.as_deref() == Some("")
+            })
+            .await;
+        let s = bob
+            .wait_until("the two-line message", DELIVERY, |s| !s.messages.is_empty())
+            .await;
+        assert_eq!(s.messages[0].text, text);
+
+        // On a computer, Enter sends, but never the Enter that ends an
+        // input method's composition.
+        bob.wait_until("Bob's turn", DELIVERY, |s| s.turn_is("idle"))
+            .await;
+        assert_eq!(bob.script(COARSE_POINTER, vec![]).await, json!(false));
+        bob.type_message("Coming").await;
+        for composing in [true, false] {
+            bob.script(COMPOSING_ENTER, vec![json!(composing)]).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let s = bob.snapshot().await;
+        assert_eq!(
+            s.messages.len(),
+            1,
+            "an input method's Enter sent the draft: {s:#?}"
+        );
+        assert_eq!(s.composer.as_deref(), Some("Coming"));
+        bob.press_enter("composer").await;
+        phone
+            .wait_until("Bob's reply", DELIVERY, |s| s.messages.len() == 2)
+            .await;
+    });
+}

@@ -1,6 +1,9 @@
 //! The composer: a multi-line draft that survives reloads; Enter sends,
-//! Shift+Enter starts a new line. While you wait for a reply you can still
-//! type, but sending is locked.
+//! Shift+Enter starts a new line. On a touch screen Enter starts a new line
+//! and the send button sends, as phone messengers do (a phone's return key
+//! has no Shift); the Enter that ends an input method's composition never
+//! sends. While you wait for a reply you can still type, but sending is
+//! locked.
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -8,6 +11,26 @@ use leptos::prelude::*;
 use super::context::{use_conversation, Conversation};
 use super::storage;
 use crate::display::budget_note;
+
+/// Whether the main pointer is a finger (a phone or a tablet).
+fn touch_screen() -> bool {
+    window()
+        .match_media("(pointer: coarse)")
+        .ok()
+        .flatten()
+        .is_some_and(|query| query.matches())
+}
+
+/// Whether `ev` is an Enter that sends: not with Shift, not on a touch
+/// screen, and not ending an input method's composition (Safari reports
+/// that one without `isComposing`, as key code 229).
+fn sends(ev: &leptos::ev::KeyboardEvent) -> bool {
+    ev.key() == "Enter"
+        && !ev.shift_key()
+        && !ev.is_composing()
+        && ev.key_code() != 229
+        && !touch_screen()
+}
 
 #[component]
 pub fn Composer() -> impl IntoView {
@@ -71,7 +94,7 @@ pub fn Composer() -> impl IntoView {
     let on_keydown = {
         let send = send.clone();
         move |ev: leptos::ev::KeyboardEvent| {
-            if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            if sends(&ev) {
                 ev.prevent_default();
                 send();
             }
@@ -86,7 +109,7 @@ pub fn Composer() -> impl IntoView {
         <form class="composer" on:submit=on_submit>
             <label for="composer" class="sr-only">"Message"</label>
             <textarea id="composer" data-testid="composer" rows="3"
-                placeholder="Write a message — Enter sends, Shift+Enter for a new line"
+                placeholder=if touch_screen() { "Write a message" } else { "Write a message — Enter sends, Shift+Enter for a new line" }
                 aria-describedby="composer-note composer-lock composer-error"
                 node_ref=field prop:value=draft on:input=on_input on:keydown=on_keydown>
             </textarea>
