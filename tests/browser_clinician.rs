@@ -321,3 +321,62 @@ fn on_a_touch_screen_enter_starts_a_new_line_and_the_button_sends() {
             .await;
     });
 }
+
+/// How many entries the tab's history has.
+const HISTORY_LENGTH: &str = "return history.length;";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn a_reload_after_signing_in_through_the_form_comes_back_to_the_conversation() {
+    run(Duration::from_secs(120), async {
+        let stack = Stack::start();
+        let alice = stack.window(WindowOptions::new("Alice")).await;
+        alice.goto(&stack.sign_in_url()).await;
+        let entries = alice.script(HISTORY_LENGTH, vec![]).await;
+        alice.sign_in("Alice Ward", "Dr Bob").await;
+        let bob = stack
+            .conversation(WindowOptions::new("Bob"), "Dr Bob", "Alice Ward")
+            .await;
+        say(&alice, &bob, "Bed 5 wants to talk to you").await;
+
+        let s = alice.snapshot().await;
+        assert!(
+            s.url.contains("?me=Alice+Ward&peer=Dr+Bob"),
+            "the address does not name the conversation: {}",
+            s.url
+        );
+        assert_eq!(
+            alice.script(HISTORY_LENGTH, vec![]).await,
+            entries,
+            "signing in added a history entry (the back button would go to the form)"
+        );
+        alice.reload().await;
+        let s = alice.wait_until_loaded().await;
+        assert!(!s.sign_in, "a reload went back to the sign-in form");
+        assert_eq!(
+            s.lines(),
+            vec![(
+                "Alice Ward".to_owned(),
+                "Bed 5 wants to talk to you".to_owned()
+            )]
+        );
+
+        // Switching colleague takes the conversation out of the address.
+        assert!(
+            alice.click_button("Switch colleague").await,
+            "no 'Switch colleague'"
+        );
+        let s = alice
+            .wait_until("the sign-in form", WAIT, |s| s.sign_in)
+            .await;
+        assert!(
+            !s.url.contains("me="),
+            "the address still names it: {}",
+            s.url
+        );
+        alice.reload().await;
+        alice
+            .wait_until("the sign-in form after a reload", WAIT, |s| s.sign_in)
+            .await;
+    });
+}

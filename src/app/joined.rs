@@ -1,5 +1,6 @@
 //! A conversation the user asked to open: from the sign-in form, or from a
-//! link (`?me=Alice&peer=Bob&server=…`).
+//! link (`?me=Alice&peer=Bob&server=…`); and the page's address, which
+//! always names the conversation on screen.
 
 use crate::core::Pair;
 
@@ -34,5 +35,34 @@ pub fn server_or_default(typed: &str) -> String {
     match typed.trim() {
         "" => DEFAULT_SERVER.to_owned(),
         address => address.to_owned(),
+    }
+}
+
+/// Puts the conversation on screen in the page's address (`?me=…&peer=…`,
+/// and `&server=…` unless it is the default), or takes it out (`None`, the
+/// sign-in form), in place of the current history entry: a reload or a
+/// bookmark opens what is on screen, and the back button does not step
+/// through sign-ins.
+pub fn show_in_address(joined: Option<&Joined>) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(path) = window.location().pathname() else {
+        return;
+    };
+    let mut address = path;
+    if let Some(joined) = joined {
+        let Ok(query) = web_sys::UrlSearchParams::new() else {
+            return;
+        };
+        query.append("me", joined.pair.me.typed());
+        query.append("peer", joined.pair.peer.typed());
+        if joined.server != DEFAULT_SERVER {
+            query.append("server", &joined.server);
+        }
+        address = format!("{address}?{}", String::from(query.to_string()));
+    }
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
     }
 }

@@ -94,6 +94,7 @@ fn show(joined: Option<Joined>) {
     let Some(main) = main else {
         return;
     };
+    joined::show_in_address(joined.as_ref());
     let screen: Box<dyn Any> = match joined {
         None => Box::new(mount_to(main, || view! { <SignIn on_join=join /> })),
         Some(joined) => {
