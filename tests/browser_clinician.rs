@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::browser::{run, Stack, Window, WindowOptions, WAIT};
+use support::browser::{run, Snapshot, Stack, Window, WindowOptions, WAIT};
 
 /// The colleague's screen learns of a message within a few polls.
 const DELIVERY: Duration = Duration::from_secs(20);
@@ -378,5 +378,67 @@ fn a_reload_after_signing_in_through_the_form_comes_back_to_the_conversation() {
         alice
             .wait_until("the sign-in form after a reload", WAIT, |s| s.sign_in)
             .await;
+    });
+}
+
+/// The `id` of the focused element (`""` for none or the page's body).
+const FOCUSED: &str = "return document.activeElement ? document.activeElement.id : '';";
+
+/// Waits until the element with `id` has the focus.
+async fn wait_for_focus(window: &Window, id: &str, what: &str) {
+    window
+        .wait_for_script(&format!("#{id} focused: {what}"), WAIT, FOCUSED, |f| {
+            f == id
+        })
+        .await;
+}
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn the_focus_goes_where_the_clinician_types_next() {
+    run(Duration::from_secs(90), async {
+        let stack = Stack::start();
+        let alice = stack.window(WindowOptions::new("Alice")).await;
+        alice.goto(&stack.sign_in_url()).await;
+        wait_for_focus(&alice, "me", "an empty form").await;
+
+        // A name missing: the focus goes to its field, which says why.
+        alice.type_into("me", "Alice").await;
+        alice.click("join").await;
+        wait_for_focus(&alice, "peer", "the colleague's name missing").await;
+        let error = alice
+            .script(
+                "return document.getElementById('peer-error').textContent;",
+                vec![],
+            )
+            .await;
+        assert_ne!(error, json!(""), "no error beside the colleague's field");
+
+        // Opened: what is typed next goes into the composer.
+        alice.type_into("peer", "Bob").await;
+        alice.click("join").await;
+        let s: Snapshot = alice.wait_until_loaded().await;
+        assert!(!s.sign_in);
+        wait_for_focus(&alice, "composer", "the conversation just opened").await;
+
+        // The form comes back with Alice's name: the colleague's field
+        // is the first empty one... after clearing it, as a switch does.
+        assert!(alice.click_button("Switch colleague").await);
+        alice
+            .wait_until("the sign-in form", WAIT, |s| s.sign_in)
+            .await;
+        alice
+            .script(
+                "localStorage.setItem('bleep.sign-in', JSON.stringify({me: 'Alice', peer: '', server: 'IMserver.php'})); return true;",
+                vec![],
+            )
+            .await;
+        alice.reload().await;
+        wait_for_focus(
+            &alice,
+            "peer",
+            "a form with only the colleague's name empty",
+        )
+        .await;
     });
 }

@@ -85,6 +85,12 @@ pub fn Composer() -> impl IntoView {
             }
         }
     };
+    // Once the screen is up: what the user types next is a message.
+    Effect::new(move || {
+        if let Some(field) = field.get_untracked() {
+            let _ = field.focus();
+        }
+    });
     let on_input = move |ev| {
         let text = event_target_value(&ev);
         storage::save_draft(&key, &text);

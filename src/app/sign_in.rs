@@ -1,7 +1,7 @@
 //! The sign-in form: your name, your colleague's, the server, and a plain
 //! answer to "does the server answer?".
 
-use leptos::html::Input;
+use leptos::html::{Button, Input};
 use leptos::prelude::*;
 
 use super::chat;
@@ -63,6 +63,25 @@ fn text_of(field: NodeRef<Input>) -> String {
         .unwrap_or_default()
 }
 
+/// Focuses the first empty name field, else the button that opens the
+/// conversation: where the user goes on.
+fn focus_first_empty(fields: [NodeRef<Input>; 2], join: NodeRef<Button>) {
+    match fields.into_iter().find(|f| text_of(*f).trim().is_empty()) {
+        Some(field) => focus(field),
+        None => {
+            if let Some(button) = join.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    }
+}
+
+fn focus(field: NodeRef<Input>) {
+    if let Some(field) = field.get_untracked() {
+        let _ = field.focus();
+    }
+}
+
 /// The sign-in form.
 #[component]
 pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl IntoView {
@@ -72,6 +91,9 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
     let me_error = RwSignal::new(None::<String>);
     let peer_error = RwSignal::new(None::<String>);
     let check = RwSignal::new(ServerCheck::Checking);
+    let join_button = NodeRef::<Button>::new();
+    // Once the form is on the page.
+    Effect::new(move || focus_first_empty([me_field, peer_field], join_button));
 
     let run_check = move |address: String| {
         check.set(ServerCheck::Checking);
@@ -96,8 +118,15 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
                 pair,
                 server: server_or_default(&text_of(server_field)),
             }),
-            Err((Field::Me, error)) => me_error.set(Some(error.to_string())),
-            Err((Field::Peer, error)) => peer_error.set(Some(error.to_string())),
+            // The focus goes to the field that says what is wrong.
+            Err((Field::Me, error)) => {
+                me_error.set(Some(error.to_string()));
+                focus(me_field);
+            }
+            Err((Field::Peer, error)) => {
+                peer_error.set(Some(error.to_string()));
+                focus(peer_field);
+            }
         }
     };
 
@@ -118,7 +147,7 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
                 <ServerStatus check=check />
                 <div class="actions">
                     <button type="button" class="secondary" on:click=move |_| run_check(text_of(server_field))>"Check connection"</button>
-                    <button type="submit" class="primary" data-testid="join">"Open conversation"</button>
+                    <button type="submit" class="primary" data-testid="join" node_ref=join_button>"Open conversation"</button>
                 </div>
             </form>
         </section>
