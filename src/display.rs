@@ -203,6 +203,18 @@ pub fn delivery_mark(delivery: Delivery) -> (&'static str, &'static str) {
     }
 }
 
+/// How far your last message got, in words beside it: "Sent 13:55",
+/// "Read 13:56" (plain "Read" when this window did not see when), given the
+/// clock times it was sent and read at.
+pub fn delivery_words(delivery: Delivery, sent: &str, read: Option<&str>) -> String {
+    match (delivery, read) {
+        (Delivery::Pending, _) => "Sending…".to_owned(),
+        (Delivery::Sent, _) => format!("Sent {sent}"),
+        (Delivery::Read, Some(read)) => format!("Read {read}"),
+        (Delivery::Read, None) => "Read".to_owned(),
+    }
+}
+
 /// The app's name, in the tab's title and notifications.
 pub const APP_NAME: &str = "Bleep";
 
@@ -295,6 +307,13 @@ mod tests {
         assert!(empty_transcript(false).starts_with("No messages yet"));
         assert_eq!(show_earlier(100), "Show earlier messages (100 more)");
         assert_eq!(delivery_mark(Delivery::Read), ("✓✓", "Read"));
+        assert_eq!(delivery_words(Delivery::Sent, "13:55", None), "Sent 13:55");
+        assert_eq!(
+            delivery_words(Delivery::Read, "13:55", Some("13:56")),
+            "Read 13:56"
+        );
+        assert_eq!(delivery_words(Delivery::Read, "13:55", None), "Read");
+        assert_eq!(delivery_words(Delivery::Pending, "13:55", None), "Sending…");
         assert_eq!(tab_title(0, "Bob"), "Bleep — Bob");
         assert_eq!(tab_title(3, "Bob"), "(3) Bleep — Bob");
         assert_eq!(reply_notification("Bob"), "Bleep: reply from Bob");

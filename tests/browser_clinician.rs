@@ -442,3 +442,63 @@ fn the_focus_goes_where_the_clinician_types_next() {
         .await;
     });
 }
+
+/// `[text, words, mark's tooltip]` of each own message that says how far
+/// it got in words (`delivery-state`).
+const DELIVERY_WORDS: &str = "
+return [...document.querySelectorAll('[data-testid=\"message\"]')]
+  .filter((m) => m.querySelector('[data-testid=\"delivery-state\"]'))
+  .map((m) => [m.querySelector('[data-testid=\"message-text\"]').textContent,
+               m.querySelector('[data-testid=\"delivery-state\"]').textContent,
+               m.querySelector('.delivery').getAttribute('title')]);
+";
+
+/// Whether `words` is `state` followed by a clock time ("Read 13:56").
+fn says_at(words: &str, state: &str) -> bool {
+    words.strip_prefix(state).is_some_and(|time| {
+        let time = time.as_bytes();
+        time.len() == 6
+            && time[0] == b' '
+            && time[3] == b':'
+            && [1, 2, 4, 5].iter().all(|&i| time[i].is_ascii_digit())
+    })
+}
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn your_last_message_says_in_words_when_it_was_sent_and_read() {
+    run(Duration::from_secs(120), async {
+        let stack = Stack::start();
+        let alice = stack
+            .conversation(WindowOptions::new("Alice"), "Alice", "Bob")
+            .await;
+        let first = "Bed 4: obs due at 14:00";
+        alice.type_message(first).await;
+        alice.press_enter("composer").await;
+        alice
+            .wait_for_script("\"Sent\" and its time", DELIVERY, DELIVERY_WORDS, |v| {
+                v[0][0] == first && says_at(v[0][1].as_str().unwrap_or_default(), "Sent")
+            })
+            .await;
+
+        // Bob's screen shows it: Alice reads when, on the message and on
+        // its mark's tooltip.
+        let bob = stack
+            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
+            .await;
+        let seen = alice
+            .wait_for_script("\"Read\" and its time", DELIVERY, DELIVERY_WORDS, |v| {
+                says_at(v[0][1].as_str().unwrap_or_default(), "Read")
+            })
+            .await;
+        assert_eq!(seen[0][1], seen[0][2], "the mark's tooltip: {seen}");
+
+        // Only the last of her messages says it in words.
+        say(&bob, &alice, "Done: all normal").await;
+        let second = "Thanks";
+        say(&alice, &bob, second).await;
+        let seen = alice.script(DELIVERY_WORDS, vec![]).await;
+        assert_eq!(seen.as_array().map(Vec::len), Some(1), "{seen}");
+        assert_eq!(seen[0][0], second, "{seen}");
+    });
+}

@@ -53,6 +53,9 @@ pub struct MessageRow {
     /// The local calendar day it was sent (see [`crate::display::local_day`]).
     pub day: i64,
     pub delivery: Option<Delivery>,
+    /// When this window saw it become read (unknown for messages read
+    /// before the window opened).
+    pub read_at: Option<u64>,
 }
 
 /// What the screen shows of a conversation, as signals.
@@ -385,6 +388,7 @@ impl Chat {
         }
         let limit = self.limit.get();
         let offset = js_sys::Date::new_0().get_timezone_offset() as i32;
+        let now = now_ms();
         // Rows already on screen are reused, their text shared, not copied:
         // most changes add a row or change one row's delivery. (Matched from
         // the newest, as the rows are built. Every device id has the same
@@ -404,6 +408,11 @@ impl Chat {
                         Some(row) => MessageRow {
                             day,
                             delivery: m.delivery,
+                            // Seen becoming read now.
+                            read_at: row.read_at.or_else(|| {
+                                (m.delivery == Some(Delivery::Read) && row.delivery != m.delivery)
+                                    .then_some(now)
+                            }),
                             ..row.clone()
                         },
                         None => MessageRow {
@@ -415,6 +424,7 @@ impl Chat {
                             sent_at: e.sent_at,
                             day,
                             delivery: m.delivery,
+                            read_at: None,
                         },
                     }
                 })

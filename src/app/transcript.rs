@@ -10,7 +10,9 @@ use super::chat::{Chat, ChatView, MessageRow};
 use super::context::{use_conversation, Conversation};
 use super::hooks::use_resize_observer;
 use crate::core::{Delivery, Millis};
-use crate::display::{delivery_mark, empty_transcript, show_earlier, SHOWN_AT_FIRST};
+use crate::display::{
+    delivery_mark, delivery_words, empty_transcript, show_earlier, SHOWN_AT_FIRST,
+};
 
 /// After this long, a pending message says it has not been sent yet.
 const SLOW_PENDING_MS: u64 = 5_000;
@@ -30,14 +32,17 @@ fn day(ms: u64) -> String {
     String::from(local_date(ms).to_date_string())
 }
 
-/// Rows with the date above the first message of each day.
-fn with_days(rows: Vec<MessageRow>) -> Vec<(MessageRow, Option<String>)> {
+/// Rows with the date above the first message of each day, and whether
+/// each is your last message (which says how far it got in words).
+fn with_days(rows: Vec<MessageRow>) -> Vec<(MessageRow, Option<String>, bool)> {
+    let last_mine = rows.iter().rposition(|row| row.mine);
     let mut previous = None;
     rows.into_iter()
-        .map(|row| {
+        .enumerate()
+        .map(|(i, row)| {
             let separator = (previous != Some(row.day)).then(|| day(row.sent_at));
             previous = Some(row.day);
-            (row, separator)
+            (row, separator, last_mine == Some(i))
         })
         .collect()
 }
@@ -116,8 +121,8 @@ pub fn Transcript() -> impl IntoView {
             <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
                 <For
                     each=move || with_days(messages.get())
-                    key=|(row, separator)| (row.id.clone(), row.delivery, separator.clone())
-                    children=move |(row, separator)| view! { <Message row=row separator=separator now=now chat=chat /> }
+                    key=|(row, separator, last)| (row.id.clone(), row.delivery, separator.clone(), *last)
+                    children=move |(row, separator, last)| view! { <Message row=row separator=separator last=last now=now chat=chat /> }
                 />
             </ol>
             <Show when=move || new_below.get()>
@@ -135,6 +140,8 @@ pub fn Transcript() -> impl IntoView {
 fn Message(
     row: MessageRow,
     separator: Option<String>,
+    /// Whether it is your last message: it says how far it got in words.
+    last: bool,
     /// The ticking clock, for "not sent yet".
     now: ReadSignal<Millis>,
     chat: StoredValue<Rc<Chat>, LocalStorage>,
@@ -153,10 +160,18 @@ fn Message(
             </Show>
         }
     });
-    // One element for the mark: its label is what a screen reader says.
+    // One element for the mark: its label is what a screen reader says; its
+    // tooltip says when it was read, if this window saw it.
+    let sent = clock_time(row.sent_at);
+    let read = row.read_at.map(clock_time);
     let status = row.delivery.map(|d| {
         let (icon, label) = delivery_mark(d);
-        view! { <span class="delivery" role="img" title=label aria-label=label>{icon}</span> }
+        let title = delivery_words(d, &sent, read.as_deref());
+        view! { <span class="delivery" role="img" title=title aria-label=label>{icon}</span> }
+    });
+    let words = row.delivery.filter(|_| last).map(|d| {
+        let words = delivery_words(d, &sent, read.as_deref());
+        view! { <p class="state" data-testid="delivery-state">{words}</p> }
     });
     // Few elements per row, in plain inline flow: an append creates, styles
     // and lays out as little as it can.
@@ -167,10 +182,11 @@ fn Message(
             <p class="meta">
                 <span class="from">{row.from.clone()}</span>
                 " "
-                <time>{clock_time(row.sent_at)}</time>
+                <time>{sent}</time>
                 {status}
             </p>
             <p class="text" data-testid="message-text">{row.text.clone()}</p>
+            {words}
             {slow_note}
         </li>
     }
