@@ -502,3 +502,32 @@ fn your_last_message_says_in_words_when_it_was_sent_and_read() {
         assert_eq!(seen[0][0], second, "{seen}");
     });
 }
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn a_browser_without_webassembly_is_told_it_is_too_old() {
+    run(Duration::from_secs(60), async {
+        let stack = Stack::start();
+        let old = stack
+            .window(WindowOptions::new("a browser without WebAssembly"))
+            .await;
+        old.before_each_page("delete window.WebAssembly;").await;
+        let url = stack.sign_in_url();
+        old.client()
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        let text = old.wait_for_text("too-old", "too old", WAIT).await;
+        assert!(
+            text.contains("up-to-date browser"),
+            "the page does not say what to do: {text:?}"
+        );
+
+        // A browser with every feature gets the app, not the notice.
+        let new = stack
+            .window(WindowOptions::new("an up-to-date browser"))
+            .await;
+        new.goto(&url).await;
+        assert_eq!(new.text("too-old").await, None);
+    });
+}
