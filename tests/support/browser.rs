@@ -22,7 +22,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -1067,8 +1067,9 @@ fn serve_connection(mut client: TcpStream, dist: &Path, backend_port: u16) {
                 _ => "application/octet-stream",
             };
             let mut response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-                body.len()
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nContent-Security-Policy: {}\r\nConnection: close\r\n\r\n",
+                body.len(),
+                deployed_content_security_policy()
             )
             .into_bytes();
             response.extend_from_slice(&body);
@@ -1079,6 +1080,25 @@ fn serve_connection(mut client: TcpStream, dist: &Path, backend_port: u16) {
     };
     let _ = client.write_all(&response);
     let _ = client.shutdown(Shutdown::Both);
+}
+
+/// The Content-Security-Policy that deploy/nginx-site.conf sends with the
+/// app's files: the host sends it too, so every browser test runs the app
+/// under the policy it is deployed with.
+fn deployed_content_security_policy() -> &'static str {
+    static POLICY: OnceLock<String> = OnceLock::new();
+    POLICY.get_or_init(|| {
+        let site = fs::read_to_string(repo_root().join("deploy/nginx-site.conf"))
+            .expect("deploy/nginx-site.conf");
+        site.lines()
+            .find_map(|line| {
+                let rest = line
+                    .trim()
+                    .strip_prefix("add_header Content-Security-Policy \"")?;
+                Some(rest.split('"').next()?.to_owned())
+            })
+            .expect("deploy/nginx-site.conf adds a Content-Security-Policy header")
+    })
 }
 
 /// The request line and headers (up to the blank line), or `None`.
