@@ -233,6 +233,19 @@ pub fn reply_notification(peer: &str) -> String {
     format!("{APP_NAME}: reply from {peer}")
 }
 
+/// The question before removing a conversation from this device, talking
+/// with `peer`; `unsent` when a message of yours has not reached the server.
+pub fn remove_from_device_question(peer: &str, unsent: bool) -> String {
+    let lost = if unsent {
+        " Your message that is not sent yet will be lost."
+    } else {
+        ""
+    };
+    format!(
+        "Remove this conversation from this device?\n\nNothing is deleted for {peer} or on the server: opening the conversation again loads it back from the server.{lost}"
+    )
+}
+
 /// An API Bleep can do without, missing from this browser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Missing {
@@ -344,6 +357,18 @@ mod tests {
             .unwrap()
             .starts_with("Loading the conversation"));
         assert_eq!(TurnState::new(Turn::Sending, false).as_str(), "sending");
+    }
+
+    #[test]
+    fn removing_from_this_device_says_what_stays_and_what_is_lost() {
+        let question = remove_from_device_question("Bob", false);
+        assert!(question.starts_with("Remove this conversation from this device?"));
+        assert!(
+            question.contains("Nothing is deleted for Bob"),
+            "{question}"
+        );
+        assert!(!question.contains("lost"), "{question}");
+        assert!(remove_from_device_question("Bob", true).ends_with("will be lost."));
     }
 
     #[test]

@@ -980,45 +980,192 @@ fn a_full_storage_is_shown_and_the_warning_goes_once_it_saves_again() {
     });
 }
 
+/// WebDriver's Escape key.
+const ESCAPE: &str = "\u{E00C}";
+
+/// Where the focus is: `settings-panel` if inside the open settings, else
+/// the focused element's test id (or its tag).
+const FOCUS: &str = "const a = document.activeElement; \
+    if (a && a.closest('#settings-panel')) return 'settings-panel'; \
+    return a ? (a.dataset.testid || a.tagName) : null;";
+
+/// The transcript's height and the settings panel's, in CSS pixels.
+const HEIGHTS: &str = "const h = (e) => Math.round(e.getBoundingClientRect().height); \
+    return [h(document.querySelector('.transcript')), h(document.getElementById('settings-panel'))];";
+
 #[test]
 #[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
-fn clearing_a_conversation_asks_first_then_removes_it_from_the_server_and_this_browser() {
+fn settings_open_over_the_transcript_close_with_esc_and_put_the_server_under_advanced() {
+    run(Duration::from_secs(120), async {
+        let stack = Stack::start();
+        let phone = stack
+            .conversation(
+                WindowOptions::new("Alice (phone, light)").size(390, 844),
+                "Alice",
+                "Bob",
+            )
+            .await;
+        let desktop = stack
+            .conversation(
+                WindowOptions::new("Alice (desktop, dark)")
+                    .size(1280, 800)
+                    .dark(),
+                "Alice",
+                "Bob",
+            )
+            .await;
+        for (window, name) in [(&phone, "390x844-light"), (&desktop, "1280x800-dark")] {
+            window.wait_until_loaded().await;
+            let closed = window.script(HEIGHTS, vec![]).await;
+            window.click("settings").await;
+            window
+                .wait_for_script("the focus in the open settings", WAIT, FOCUS, |f| {
+                    f == "settings-panel"
+                })
+                .await;
+            settle(window).await;
+            // Over the transcript, not above it: the transcript keeps its size.
+            let open = window.script(HEIGHTS, vec![]).await;
+            assert_eq!(
+                open[0], closed[0],
+                "{}: the open settings changed the transcript's height (closed, open: transcript and panel): {closed} {open}",
+                window.label()
+            );
+            window
+                .screenshot(&screenshot_path(&format!("settings-{name}.png")))
+                .await;
+
+            // What only IT needs is under "Advanced", closed.
+            let advanced = window
+                .script(
+                    "const d = document.querySelector('#settings-panel details'); \
+                     const inside = (id) => !!d && d.contains(document.getElementById(id)); \
+                     return [d ? d.querySelector('summary').textContent.trim() : null, !!d && d.open, \
+                             inside('settings-server'), inside('poll-waiting'), \
+                             document.getElementById('poll-waiting').checkVisibility()];",
+                    vec![],
+                )
+                .await;
+            assert_eq!(
+                advanced,
+                serde_json::json!(["Advanced", false, true, true, false]),
+                "{}: [summary, open, server inside, intervals inside, intervals shown]",
+                window.label()
+            );
+            let words = window
+                .script(
+                    "return document.getElementById('settings-panel').innerText;",
+                    vec![],
+                )
+                .await;
+            let words = words.as_str().unwrap_or_default();
+            assert!(
+                words.contains("Remove from this device") && !words.contains("Clear"),
+                "{}: the settings say {words:?}",
+                window.label()
+            );
+
+            // Esc closes it, and the focus goes back to the settings button.
+            let focused = window.client().active_element().await.expect("a focus");
+            focused.send_keys(ESCAPE).await.expect("press Esc");
+            window
+                .wait_for_script(
+                    "the settings closed, the focus on their button",
+                    WAIT,
+                    &format!("return [document.getElementById('settings-panel').hidden, (() => {{ {FOCUS} }})()];"),
+                    |v| v == &serde_json::json!([true, "settings"]),
+                )
+                .await;
+            assert_eq!(
+                window.attr("settings", "aria-expanded").await.as_deref(),
+                Some("false")
+            );
+        }
+        let mut found = Vec::new();
+        for window in [&phone, &desktop] {
+            window.click("settings").await;
+            found.extend(
+                window
+                    .axe()
+                    .await
+                    .into_iter()
+                    .map(|v| format!("{}: {v}", window.label())),
+            );
+        }
+        assert!(
+            found.is_empty(),
+            "axe-core, settings open:\n{}",
+            found.join("\n")
+        );
+    });
+}
+
+/// Which keys of this page's local storage hold `text`.
+const KEYS_HOLDING: &str = "const [text] = arguments; \
+    return Object.keys(localStorage).filter((k) => localStorage.getItem(k).includes(text));";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn removing_a_conversation_from_this_device_asks_first_and_leaves_the_server_and_the_colleague_alone(
+) {
     run(Duration::from_secs(150), async {
         let stack = Stack::start();
         let (alice, bob) = stack.alice_and_bob().await;
-        exchange(&alice, &bob, &["Bed 4 needs a review", "On my way"]).await;
-        // Bob's window is closed: an open one would write its own messages
-        // back (it repairs what the server lost).
-        bob.close().await;
-        let (status, _) = stack
-            .php
-            .get("/IMserver.php?action=set&key=ward7.note&value=kept")
-            .expect("set an unrelated key");
-        assert_eq!(status, 200);
-        assert_eq!(stack.message_keys().len(), 2, "{:?}", stack.stored_keys());
+        let texts = ["Bed 4 needs a review", "On my way"];
+        exchange(&alice, &bob, &texts).await;
+        let expected = lines(&[("Alice", texts[0]), ("Bob", texts[1])]);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let kept = alice.script(KEYS_HOLDING, vec![texts[0].into()]).await;
+        assert_ne!(
+            kept,
+            serde_json::json!([]),
+            "this browser kept nothing to remove"
+        );
 
         // Cancelled: nothing goes.
         alice.click("settings").await;
-        alice.click_css("button.danger").await;
+        alice.click("remove-from-device").await;
         let question = alice.open_dialog().await.expect("no confirmation asked");
-        assert!(question.contains("cannot be undone"), "asked: {question}");
+        assert!(
+            question.contains("Remove this conversation from this device?")
+                && question.contains("Nothing is deleted for Bob or on the server"),
+            "asked: {question}"
+        );
         alice.client().dismiss_alert().await.expect("dismiss");
         tokio::time::sleep(Duration::from_secs(1)).await;
-        assert_eq!(stack.message_keys().len(), 2, "removed without consent");
-        assert_eq!(alice.snapshot().await.messages.len(), 2);
+        assert_eq!(alice.snapshot().await.lines(), expected);
+        assert_eq!(
+            alice.script(KEYS_HOLDING, vec![texts[0].into()]).await,
+            kept
+        );
 
-        // Confirmed: the conversation leaves the server, unrelated keys stay,
-        // and the sign-in form comes back.
-        alice.click_css("button.danger").await;
+        // Confirmed: this browser forgets it and shows the sign-in form ...
+        alice.click("remove-from-device").await;
         alice.open_dialog().await.expect("no confirmation asked");
         alice.client().accept_alert().await.expect("accept");
-        alice.wait_for_testid("sign-in", DELIVERY).await;
-        assert_eq!(stack.stored_keys(), vec!["ward7.note".to_owned()]);
+        alice.wait_for_testid("sign-in", WAIT).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for text in texts {
+            assert_eq!(
+                alice.script(KEYS_HOLDING, vec![text.into()]).await,
+                serde_json::json!([]),
+                "this browser still keeps {text:?}"
+            );
+        }
+        // ... while the server and Bob keep every message, and Bob goes on.
+        assert_eq!(stack.message_keys().len(), 2, "{:?}", stack.stored_keys());
+        assert_eq!(bob.snapshot().await.lines(), expected, "Bob's transcript");
 
-        // This browser forgot it too: opened again, it is empty.
+        // Opened again, it comes back from the server.
         alice.goto(&stack.conversation_url("Alice", "Bob")).await;
-        let s = alice.wait_until_loaded().await;
-        assert!(s.messages.is_empty(), "cleared messages came back: {s:#?}");
+        alice
+            .wait_until(
+                "the conversation, loaded again from the server",
+                DELIVERY,
+                |s| s.lines() == expected,
+            )
+            .await;
+        exchange(&alice, &bob, &["Thanks, he is in bay 2"]).await;
     });
 }
 

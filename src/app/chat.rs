@@ -192,14 +192,12 @@ impl Chat {
         &self.storage_key
     }
 
-    /// Removes every key of this conversation from the server, for both
-    /// participants; then stops the chat and forgets what this browser kept
-    /// of the conversation. Returns how many keys there were.
-    pub async fn clear_conversation(&self) -> Result<usize, ImError> {
-        let cleared = self.driver.clear_conversation().await?;
+    /// Removes the conversation from this browser: stops the chat and
+    /// forgets its messages, unsent ones and draft, for every device of it
+    /// here. What the server and the colleague have is untouched.
+    pub fn remove_from_this_device(&self) {
         self.stop();
         storage::forget_conversation(&self.storage_key.conversation);
-        Ok(cleared)
     }
 
     /// Shows `more` earlier messages above the transcript.

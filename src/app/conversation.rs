@@ -13,7 +13,7 @@ use super::connection_banner::ConnectionBanner;
 use super::context::{provide_conversation, Conversation};
 use super::hooks::use_interval;
 use super::joined::Joined;
-use super::settings_panel::SettingsPanel;
+use super::settings_panel::{SettingsPanel, SettingsSheet};
 use super::storage;
 use super::transcript::Transcript;
 use super::turn_banner::TurnBanner;
@@ -46,7 +46,7 @@ pub fn ConversationScreen(
     };
     let (me, peer) = (conversation.me.clone(), conversation.peer.clone());
     provide_conversation(conversation);
-    let settings_open = RwSignal::new(false);
+    let settings = SettingsSheet::default();
     let leave = on_leave.clone();
 
     view! {
@@ -63,14 +63,14 @@ pub fn ConversationScreen(
                 <div class="top-actions">
                     <button type="button" class="secondary" on:click=move |_| leave()>"Switch colleague"</button>
                     <button type="button" class="secondary" data-testid="settings"
-                        aria-expanded=move || if settings_open.get() { "true" } else { "false" }
-                        aria-controls="settings-panel"
-                        on:click=move |_| settings_open.update(|o| *o = !*o)>
+                        aria-expanded=move || if settings.open.get() { "true" } else { "false" }
+                        aria-controls="settings-panel" node_ref=settings.button
+                        on:click=move |_| settings.toggle()>
                         "⚙ Settings"
                     </button>
                 </div>
             </header>
-            <SettingsPanel open=settings_open on_leave=on_leave />
+            <SettingsPanel sheet=settings on_leave=on_leave />
             <TurnBanner />
             <ConnectionBanner />
             <BrowserNotice />

@@ -1,21 +1,64 @@
-//! Settings: server address, poll intervals, sound, desktop notifications,
-//! and clearing this conversation.
+//! Settings: alerts first (sound, desktop notifications), then removing the
+//! conversation from this device, and under "Advanced" the server address
+//! and how often to check for messages.
+//!
+//! The panel opens over the conversation on a phone (its own view) and
+//! between the top bar and the turn banner on a wider screen; Esc or its
+//! Close button closes it, and the focus moves into it when it opens and
+//! back to the settings button when it closes ([`SettingsSheet`]).
 
-use leptos::html::Input;
+use leptos::html::{Button, Input, Section};
 use leptos::prelude::*;
 
 use super::browser_support::{can_chime, can_notify};
 use super::context::{use_conversation, Conversation};
 use super::storage::{self, Preferences};
-use crate::display::{format_seconds, parse_seconds};
+use crate::core::Delivery;
+use crate::display::{format_seconds, parse_seconds, remove_from_device_question};
+
+/// Whether the settings are open, the button that opens them and the panel:
+/// opening moves the focus into the panel, closing back to the button.
+#[derive(Clone, Copy, Default)]
+pub struct SettingsSheet {
+    pub open: RwSignal<bool>,
+    pub button: NodeRef<Button>,
+    panel: NodeRef<Section>,
+}
+
+impl SettingsSheet {
+    /// Opens the panel, or closes it if it is open.
+    pub fn toggle(self) {
+        if self.open.get_untracked() {
+            self.close();
+            return;
+        }
+        self.open.set(true);
+        // Once the panel is shown: a hidden element takes no focus.
+        let panel = self.panel;
+        request_animation_frame(move || {
+            if let Some(panel) = panel.try_get_untracked().flatten() {
+                let _ = panel.focus();
+            }
+        });
+    }
+
+    pub fn close(self) {
+        self.open.set(false);
+        if let Some(button) = self.button.try_get_untracked().flatten() {
+            let _ = button.focus();
+        }
+    }
+}
 
 #[component]
 pub fn SettingsPanel(
-    open: RwSignal<bool>,
+    sheet: SettingsSheet,
     on_leave: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let Conversation {
         chat,
+        view,
+        peer,
         server,
         preferences,
         ..
@@ -78,42 +121,36 @@ pub fn SettingsPanel(
         leave();
     };
 
-    let clear = move |_| {
-        let confirmed = web_sys::window()
-            .and_then(|w| w.confirm_with_message("Remove every message of this conversation from the server, for both of you? This cannot be undone.").ok())
-            .unwrap_or(false);
-        if !confirmed {
-            return;
-        }
-        let chat = chat.get_value();
-        let on_leave = on_leave.clone();
-        status.set(Some("Clearing…".into()));
-        leptos::task::spawn_local(async move {
-            match chat.clear_conversation().await {
-                Ok(_) => on_leave(),
-                Err(e) => status.set(Some(format!("Could not clear the conversation. {e}"))),
-            }
+    let remove = move |_| {
+        let unsent = view.messages.with_untracked(|rows| {
+            rows.iter()
+                .any(|row| row.delivery == Some(Delivery::Pending))
         });
+        let question = remove_from_device_question(&peer, unsent);
+        let confirmed = window().confirm_with_message(&question).unwrap_or(false);
+        if confirmed {
+            chat.get_value().remove_from_this_device();
+            on_leave();
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            sheet.close();
+        }
     };
 
     // Hidden rather than removed when closed: the settings button's
     // `aria-controls` names it, and what was typed in it stays.
     view! {
-        <section id="settings-panel" class="settings card" hidden=move || !open.get() aria-label="Settings">
-            <h2>"Settings"</h2>
-            <form class="server-form" on:submit=change_server>
-                <label for="settings-server">"Server address"</label>
-                <input id="settings-server" value=server node_ref=server_field />
-                <button type="submit" class="secondary">"Use this server (sign in again)"</button>
-            </form>
+        <section id="settings-panel" class="settings card" hidden=move || !sheet.open.get()
+            aria-labelledby="settings-title" tabindex="-1" node_ref=sheet.panel on:keydown=on_keydown>
+            <div class="settings-head">
+                <h2 id="settings-title">"Settings"</h2>
+                <button type="button" class="secondary" on:click=move |_| sheet.close()>"Close"</button>
+            </div>
             <fieldset>
-                <legend>"How often to check for messages (seconds)"</legend>
-                {interval_field("While waiting for a reply", "poll-waiting", |p| p.timing.waiting_poll_ms, |p, v| p.timing.waiting_poll_ms = v)}
-                {interval_field("While it is your turn", "poll-idle", |p| p.timing.idle_poll_ms, |p, v| p.timing.idle_poll_ms = v)}
-                {interval_field("While this tab is hidden", "poll-hidden", |p| p.timing.hidden_poll_ms, |p, v| p.timing.hidden_poll_ms = v)}
-            </fieldset>
-            <fieldset>
-                <legend>"When a reply arrives in a hidden tab"</legend>
+                <legend>"When a reply arrives while Bleep is in the background"</legend>
                 <label class="check">
                     <input type="checkbox" id="alert-sound" disabled=!sound_works
                         prop:checked=move || sound_works && preferences.with(|p| p.sound)
@@ -127,7 +164,24 @@ pub fn SettingsPanel(
                     "Show a desktop notification"
                 </label>
             </fieldset>
-            <button type="button" class="danger" on:click=clear>"Clear this conversation…"</button>
+            <div class="remove">
+                <button type="button" class="danger" data-testid="remove-from-device" on:click=remove>"Remove from this device…"</button>
+                <p class="hint-text">"Your messages stay with your colleague and on the server."</p>
+            </div>
+            <details class="advanced">
+                <summary>"Advanced"</summary>
+                <form class="server-form" on:submit=change_server>
+                    <label for="settings-server">"Server address"</label>
+                    <input id="settings-server" value=server node_ref=server_field />
+                    <button type="submit" class="secondary">"Use this server (sign in again)"</button>
+                </form>
+                <fieldset>
+                    <legend>"How often to check for messages (seconds)"</legend>
+                    {interval_field("While waiting for a reply", "poll-waiting", |p| p.timing.waiting_poll_ms, |p, v| p.timing.waiting_poll_ms = v)}
+                    {interval_field("While it is your turn", "poll-idle", |p| p.timing.idle_poll_ms, |p, v| p.timing.idle_poll_ms = v)}
+                    {interval_field("While this tab is hidden", "poll-hidden", |p| p.timing.hidden_poll_ms, |p, v| p.timing.hidden_poll_ms = v)}
+                </fieldset>
+            </details>
             <p class="status" role="status">{status}</p>
         </section>
     }

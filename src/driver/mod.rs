@@ -22,7 +22,7 @@ use std::cell::{Cell, Ref, RefCell};
 
 use crate::core::trust::{DeviceKeys, OsEntropy, PersonKeys};
 use crate::core::{Budget, DeviceId, Event, Millis, Pair, SendError, Session, Settings};
-use crate::imserver::{Answer, ImClient, ImError, Request, Transport};
+use crate::imserver::{ImClient, ImError, Request, Transport};
 
 pub use memory::MemoryStorage;
 pub use ports::{Clock, Storage};
@@ -293,26 +293,6 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
 
     pub fn is_stopped(&self) -> bool {
         self.stopped.get()
-    }
-
-    /// Removes every key of this conversation from the server (both
-    /// participants' messages and records); returns how many there were.
-    pub async fn clear_conversation(&self) -> Result<usize, ImError> {
-        let prefix = self.session.borrow().keys().prefix().to_owned();
-        let keys = match self.client.run(&Request::Keys).await? {
-            Answer::Keys(keys) => keys,
-            _ => Vec::new(),
-        };
-        let ours: Vec<_> = keys
-            .into_iter()
-            .filter(|key| key.starts_with(prefix.as_bytes()))
-            .collect();
-        for key in &ours {
-            self.client
-                .run(&Request::Unset { key: key.clone() })
-                .await?;
-        }
-        Ok(ours.len())
     }
 
     /// The storage, once the driver is no longer needed (a simulated reload

@@ -1,5 +1,5 @@
 //! The driver against a small in-memory IMserver.php: what it saves and
-//! when, stopping, clearing a conversation and checking a server.
+//! when, stopping, and checking a server.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -274,27 +274,6 @@ fn a_stopped_driver_ignores_the_answer_under_way() {
         "the answer was not taken in"
     );
     assert_eq!(pollster::block_on(driver.step()), Step::Stopped);
-}
-
-#[test]
-fn clearing_removes_only_this_conversations_keys() {
-    let log = Log::default();
-    let server = Server::new(&log);
-    server
-        .store
-        .borrow_mut()
-        .push((b"other program".to_vec(), b"kept".to_vec()));
-    let driver = open(&server, &log, MemoryStorage::new());
-    settle(&driver);
-    driver.send("bed 4 desaturating").unwrap();
-    settle(&driver);
-    let cleared = pollster::block_on(driver.clear_conversation()).unwrap();
-    // The message, Alice's record and __waiting__.
-    assert_eq!(cleared, 3);
-    assert_eq!(
-        *server.store.borrow(),
-        [(b"other program".to_vec(), b"kept".to_vec())]
-    );
 }
 
 #[test]
