@@ -233,6 +233,16 @@ pub fn reply_notification(peer: &str) -> String {
     format!("{APP_NAME}: reply from {peer}")
 }
 
+/// The one question, in the first conversation, whether to show desktop
+/// notifications, talking with `peer`.
+pub fn notification_question(peer: &str) -> String {
+    format!("Show a desktop notification when {peer} replies while Bleep is in the background? You can change this in Settings.")
+}
+
+/// Why notifications stay off after the clinician asked for them.
+pub const NOTIFICATIONS_BLOCKED: &str =
+    "Notifications are blocked by the browser: allow them in its site settings.";
+
 /// The question before removing a conversation from this device, talking
 /// with `peer`; `unsent` when a message of yours has not reached the server.
 pub fn remove_from_device_question(peer: &str, unsent: bool) -> String {

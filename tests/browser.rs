@@ -1208,6 +1208,107 @@ fn settings_take_a_poll_interval_refuse_a_wrong_one_and_keep_both_after_a_reload
                 vec![],
             )
             .await;
-        assert_eq!(shown, serde_json::json!(["1.2", true]));
+        // The sound, on by default, was turned off.
+        assert_eq!(shown, serde_json::json!(["1.2", false]));
+    });
+}
+
+/// The alert settings: [sound on, notifications on, both before the
+/// removal and "Advanced", the words above them].
+const ALERTS: &str = "const [sound, notes] = ['alert-sound', 'alert-notifications'].map((id) => document.getElementById(id)); \
+    const before = (a, b) => !!(a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING); \
+    const later = [document.querySelector('[data-testid=\"remove-from-device\"]'), document.querySelector('#settings-panel details')]; \
+    return [sound.checked, notes.checked, later.every((e) => before(sound, e) && before(notes, e)), \
+            document.querySelector('#settings-panel legend').textContent];";
+
+/// The first `n` values of the array `values`.
+fn first(values: &serde_json::Value, n: usize) -> serde_json::Value {
+    let values = values.as_array().map(Vec::as_slice).unwrap_or_default();
+    serde_json::Value::Array(values.iter().take(n).cloned().collect())
+}
+
+/// Whether the question about notifications is on screen.
+const ASKING: &str = "const ask = document.querySelector('[data-testid=\"notification-ask\"]'); \
+    return !!ask && ask.checkVisibility();";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn alerts_come_first_the_sound_is_on_and_notifications_are_asked_for_once() {
+    run(Duration::from_secs(120), async {
+        let stack = Stack::start();
+        let alice = stack.window(WindowOptions::new("Alice")).await;
+        let bob = stack.window(WindowOptions::new("Bob")).await;
+        for window in [&alice, &bob] {
+            // As a clinician would answer the browser's own prompt.
+            window
+                .devtools(
+                    "Browser.grantPermissions",
+                    serde_json::json!({ "permissions": ["notifications"] }),
+                )
+                .await;
+        }
+        alice.goto(&stack.conversation_url("Alice", "Bob")).await;
+        alice.wait_until_loaded().await;
+        let question = alice
+            .wait_for_text("notification-ask", "desktop notification", WAIT)
+            .await;
+        assert!(
+            question.contains("when Bob replies while Bleep is in the background"),
+            "asked: {question:?}"
+        );
+        alice.click("settings").await;
+        let alerts = alice.script(ALERTS, vec![]).await;
+        assert_eq!(
+            first(&alerts, 3),
+            serde_json::json!([true, false, true]),
+            "[sound, notifications, first]: {alerts}"
+        );
+        assert!(
+            alerts[3]
+                .as_str()
+                .unwrap_or_default()
+                .contains("When a reply arrives"),
+            "{alerts}"
+        );
+        alice.click("settings").await;
+
+        // Yes: notifications are on, the question goes, and the focus is
+        // where she writes.
+        alice.click("notification-yes").await;
+        alice
+            .wait_for_script(
+                "notifications on, the question gone",
+                WAIT,
+                &format!("return [document.getElementById('alert-notifications').checked, (() => {{ {ASKING} }})(), document.activeElement.id];"),
+                |v| v == &serde_json::json!([true, false, "composer"]),
+            )
+            .await;
+        // Never asked again; both alerts stay on.
+        alice.reload().await;
+        alice.wait_until_loaded().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(alice.script(ASKING, vec![]).await, serde_json::json!(false));
+        let alerts = alice.script(ALERTS, vec![]).await;
+        assert_eq!(
+            first(&alerts, 2),
+            serde_json::json!([true, true]),
+            "after a reload: {alerts}"
+        );
+
+        // Bob does not answer: the question is not asked again either.
+        bob.goto(&stack.conversation_url("Bob", "Alice")).await;
+        bob.wait_until_loaded().await;
+        bob.wait_for_text("notification-ask", "desktop notification", WAIT)
+            .await;
+        bob.reload().await;
+        bob.wait_until_loaded().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(bob.script(ASKING, vec![]).await, serde_json::json!(false));
+        let alerts = bob.script(ALERTS, vec![]).await;
+        assert_eq!(
+            first(&alerts, 2),
+            serde_json::json!([true, false]),
+            "Bob's alerts: {alerts}"
+        );
     });
 }

@@ -26,6 +26,28 @@ pub fn can_notify() -> bool {
     has_global("Notification")
 }
 
+/// Whether this browser would show a notification now, or could after
+/// asking: it has them and they are not blocked for this site.
+pub fn notifications_allowed() -> bool {
+    can_notify() && web_sys::Notification::permission() != web_sys::NotificationPermission::Denied
+}
+
+/// Asks the browser to allow desktop notifications; `then` learns whether
+/// they are. (Call it from a click: browsers ignore a request that no click
+/// asked for.)
+pub fn request_notifications(then: Box<dyn FnOnce(bool)>) {
+    if !can_notify() {
+        return then(false);
+    }
+    match web_sys::Notification::request_permission() {
+        Ok(promise) => leptos::task::spawn_local(async move {
+            let answer = wasm_bindgen_futures::JsFuture::from(promise).await;
+            then(answer.ok().and_then(|v| v.as_string()).as_deref() == Some("granted"));
+        }),
+        Err(_) => then(false),
+    }
+}
+
 /// Whether the alert sound can be played.
 pub fn can_chime() -> bool {
     has_global("AudioContext")

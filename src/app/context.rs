@@ -8,7 +8,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use super::chat::{Chat, ChatView};
-use super::storage::Preferences;
+use super::storage::{self, Preferences};
 use crate::core::Millis;
 
 /// The open conversation, as every piece of its screen sees it.
@@ -28,6 +28,20 @@ pub struct Conversation {
     pub server: String,
     /// Settings of this browser (intervals, sound, notifications).
     pub preferences: RwSignal<Preferences>,
+}
+
+/// Changes this browser's settings: on screen, in storage, and the chat's
+/// timing. (Of a conversation's `chat` and `preferences`: both can be
+/// copied into any closure.)
+pub fn change_preferences(
+    chat: StoredValue<Rc<Chat>, LocalStorage>,
+    preferences: RwSignal<Preferences>,
+    change: impl FnOnce(&mut Preferences),
+) {
+    preferences.update(change);
+    let saved = preferences.get_untracked();
+    storage::save_preferences(&saved);
+    chat.get_value().set_settings(saved.timing);
 }
 
 /// Makes `conversation` what [`use_conversation`] returns, for the

@@ -13,6 +13,7 @@ use super::connection_banner::ConnectionBanner;
 use super::context::{provide_conversation, Conversation};
 use super::hooks::use_interval;
 use super::joined::Joined;
+use super::notification_ask::NotificationAsk;
 use super::settings_panel::{SettingsPanel, SettingsSheet};
 use super::storage;
 use super::transcript::Transcript;
@@ -74,6 +75,7 @@ pub fn ConversationScreen(
             <TurnBanner />
             <ConnectionBanner />
             <BrowserNotice />
+            <NotificationAsk />
             <Transcript />
             <Composer />
             <Attention />

@@ -19,6 +19,7 @@ pub mod device;
 pub mod hooks;
 pub mod http;
 pub mod joined;
+pub mod notification_ask;
 pub mod settings_panel;
 pub mod sign_in;
 pub mod storage;

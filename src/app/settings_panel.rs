@@ -10,11 +10,13 @@
 use leptos::html::{Button, Input, Section};
 use leptos::prelude::*;
 
-use super::browser_support::{can_chime, can_notify};
-use super::context::{use_conversation, Conversation};
+use super::browser_support::{can_chime, can_notify, request_notifications};
+use super::context::{change_preferences, use_conversation, Conversation};
 use super::storage::{self, Preferences};
 use crate::core::Delivery;
-use crate::display::{format_seconds, parse_seconds, remove_from_device_question};
+use crate::display::{
+    format_seconds, parse_seconds, remove_from_device_question, NOTIFICATIONS_BLOCKED,
+};
 
 /// Whether the settings are open, the button that opens them and the panel:
 /// opening moves the focus into the panel, closing back to the button.
@@ -66,10 +68,7 @@ pub fn SettingsPanel(
     let status = RwSignal::new(None::<String>);
 
     let update = move |change: &dyn Fn(&mut Preferences)| {
-        preferences.update(|p| change(p));
-        let p = preferences.get_untracked();
-        storage::save_preferences(&p);
-        chat.get_value().set_settings(p.timing.clone());
+        change_preferences(chat, preferences, |p| change(p));
     };
     let interval_field = move |label: &'static str,
                                id: &'static str,
@@ -98,15 +97,12 @@ pub fn SettingsPanel(
         let on = event_target_checked(&ev);
         update(&|p| p.notifications = on);
         if on {
-            if let Ok(promise) = web_sys::Notification::request_permission() {
-                leptos::task::spawn_local(async move {
-                    let answer = wasm_bindgen_futures::JsFuture::from(promise).await;
-                    if answer.ok().and_then(|v| v.as_string()).as_deref() != Some("granted") {
-                        update(&|p| p.notifications = false);
-                        status.set(Some("Notifications are blocked by the browser: allow them in its site settings.".into()));
-                    }
-                });
-            }
+            request_notifications(Box::new(move |allowed| {
+                if !allowed {
+                    update(&|p| p.notifications = false);
+                    status.set(Some(NOTIFICATIONS_BLOCKED.into()));
+                }
+            }));
         }
     };
 

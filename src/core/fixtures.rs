@@ -183,20 +183,34 @@ fn preferences_read_and_write_as_before() {
         timing: settings(),
         sound: true,
         notifications: false,
+        asked_notifications: false,
     };
     let stored = fixture(
         "preferences.json",
         codec::to_string(&preferences).as_bytes(),
     );
     assert_eq!(codec::from_slice(&stored).ok(), Some(preferences));
+    // The defaults of the release before: sound off (it is on now).
+    let before = Preferences {
+        sound: false,
+        ..Preferences::default()
+    };
     let stored = fixture(
         "preferences-default.json",
-        codec::to_string(&Preferences::default()).as_bytes(),
+        codec::to_string(&before).as_bytes(),
     );
-    assert_eq!(
-        codec::from_slice(&stored).ok(),
-        Some(Preferences::default())
+    assert_eq!(codec::from_slice(&stored).ok(), Some(before));
+    // Once asked about notifications, that is kept too.
+    let asked = Preferences {
+        asked_notifications: true,
+        ..Preferences::default()
+    };
+    let written = codec::to_string(&asked);
+    assert!(
+        written.ends_with(r#""sound":true,"notifications":false,"asked_notifications":true}"#),
+        "{written}"
     );
+    assert_eq!(codec::from_str(&written).ok(), Some(asked));
 }
 
 #[test]
@@ -287,7 +301,7 @@ fn each_format_reads_only_with_its_required_fields() {
         "preferences.json",
         &[
             ("timing", timing.clone()),
-            ("sound", json!(false)),
+            ("sound", json!(true)),
             ("notifications", json!(false)),
         ],
     );

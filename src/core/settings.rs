@@ -55,12 +55,30 @@ impl Settings {
 
 /// Preferences that are not part of the protocol.
 /// Any field left out of the JSON takes its default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Preferences {
     pub timing: Settings,
+    /// A short sound when a reply arrives in a hidden tab: on unless turned
+    /// off (a reply nobody notices is the worse failure on a ward).
     pub sound: bool,
     pub notifications: bool,
+    /// Whether Bleep has asked once whether to show desktop notifications;
+    /// it never asks again. Left out of the JSON until then, so that what
+    /// earlier releases stored is written as they wrote it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub asked_notifications: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Preferences {
+        Preferences {
+            timing: Settings::default(),
+            sound: true,
+            notifications: false,
+            asked_notifications: false,
+        }
+    }
 }
 
 /// The last sign-in, to fill the form next time; every field is required.
