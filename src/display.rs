@@ -5,6 +5,7 @@
 //! them. (A refused message says why through [`crate::core::SendError`]'s
 //! own message: errors carry their words.)
 
+use crate::core::participants::MAX_NAME_CHARS;
 use crate::core::{Delivery, Millis, Turn};
 
 /// How many of the newest messages a transcript shows before "show earlier"
@@ -28,6 +29,71 @@ pub fn elapsed(ms: u64) -> String {
 /// positive west of Greenwich). Cheap enough to run for every message.
 pub fn local_day(ms: u64, offset_minutes: i32) -> i64 {
     (ms as i64 - i64::from(offset_minutes) * 60_000).div_euclid(86_400_000)
+}
+
+/// What the divider above a day's first message says: "Today",
+/// "Yesterday", else the date, "Monday 30 November" (with the year when it
+/// is not this year's). Days as [`local_day`] counts them.
+pub fn day_label(day: i64, today: i64) -> String {
+    const WEEKDAYS: [&str; 7] = [
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    match today - day {
+        0 => return "Today".to_owned(),
+        1 => return "Yesterday".to_owned(),
+        _ => {}
+    }
+    // Day 0, 1 January 1970, was a Thursday.
+    let weekday = WEEKDAYS[(day + 4).rem_euclid(7) as usize];
+    let (year, month, date) = calendar_date(day);
+    let month = MONTHS[month as usize - 1];
+    if year == calendar_date(today).0 {
+        format!("{weekday} {date} {month}")
+    } else {
+        format!("{weekday} {date} {month} {year}")
+    }
+}
+
+/// The Gregorian (year, month 1–12, day 1–31) of a day counted from
+/// 1 January 1970. Years are counted from 1 March, so that the leap day
+/// ends a year; 400 years are always 146,097 days.
+fn calendar_date(day: i64) -> (i64, u32, u32) {
+    let from_march_0000 = day + 719_468;
+    let era = from_march_0000.div_euclid(146_097);
+    let day_of_era = from_march_0000.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months from March, each five of them 153 days long.
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let date = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, date)
 }
 
 /// Milliseconds from seconds typed in a form ("2", "1.5", "0,5"), to a
@@ -243,6 +309,11 @@ pub fn notification_question(peer: &str) -> String {
 pub const NOTIFICATIONS_BLOCKED: &str =
     "Notifications are blocked by the browser: allow them in its site settings.";
 
+/// What a sign-in name field says under it, before anything is wrong.
+pub fn name_hint() -> String {
+    format!("Up to {MAX_NAME_CHARS} characters.")
+}
+
 /// The question before removing a conversation from this device, talking
 /// with `peer`; `unsent` when a message of yours has not reached the server.
 pub fn remove_from_device_question(peer: &str, unsent: bool) -> String {
@@ -301,6 +372,35 @@ mod tests {
         assert_eq!(local_day(late, 0) + 1, local_day(late, -60));
         assert_eq!(local_day(late, 0), local_day(late - 3_600_000, 0));
         assert_eq!(local_day(0, 60), -1);
+    }
+
+    #[test]
+    fn the_day_divider_says_today_yesterday_then_the_date() {
+        // 1 December 2026 is day 20,788, a Tuesday.
+        let today = 20_788;
+        assert_eq!(day_label(today, today), "Today");
+        assert_eq!(day_label(today - 1, today), "Yesterday");
+        assert_eq!(day_label(today - 2, today), "Sunday 29 November");
+        assert_eq!(day_label(today, today + 31), "Tuesday 1 December 2026");
+        assert_eq!(day_label(today + 31, today + 40), "Friday 1 January");
+        assert_eq!(day_label(0, today), "Thursday 1 January 1970");
+        assert_eq!(day_label(11_016, today), "Tuesday 29 February 2000");
+        assert_eq!(day_label(-1, today), "Wednesday 31 December 1969");
+        assert_eq!(day_label(today + 1, today), "Wednesday 2 December");
+        // Every day of 1,000 years follows the one before.
+        let mut before = calendar_date(-1);
+        for day in 0..365_250 {
+            let (year, month, date) = calendar_date(day);
+            let next_day = (year, month, date) == (before.0, before.1, before.2 + 1);
+            let next_month = (year, date) == (before.0, 1) && month == before.1 + 1;
+            let next_year = (year, month, date) == (before.0 + 1, 1, 1) && before.1 == 12;
+            assert!(
+                next_day || next_month || next_year,
+                "{before:?} then {:?}",
+                (year, month, date)
+            );
+            before = (year, month, date);
+        }
     }
 
     #[test]
@@ -379,6 +479,7 @@ mod tests {
         );
         assert!(!question.contains("lost"), "{question}");
         assert!(remove_from_device_question("Bob", true).ends_with("will be lost."));
+        assert_eq!(name_hint(), "Up to 40 characters.");
     }
 
     #[test]

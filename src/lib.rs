@@ -7,6 +7,7 @@
 //!   over any transport, storage and clock (browser, simulation, benchmark);
 //! - [`display`]: what the screens say (the turn, the connection check,
 //!   delivery marks, the tab's title), tested natively;
+//! - [`links`]: the web addresses in a message's text, made clickable;
 //! - `app` (browser builds only): the Leptos screens and the thin shell that
 //!   runs the core with real requests, timers and storage;
 //! - `bench_probe` (browser builds with the `bench-probe` feature, for the
@@ -16,6 +17,7 @@ pub mod core;
 pub mod display;
 pub mod driver;
 pub mod imserver;
+pub mod links;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;

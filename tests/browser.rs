@@ -1312,3 +1312,238 @@ fn alerts_come_first_the_sound_is_on_and_notifications_are_asked_for_once() {
         );
     });
 }
+
+/// Makes the page's clock run `days` ahead of the machine's (a clinician
+/// reading a conversation a day or two later).
+fn days_later(days: u32) -> String {
+    format!("const ahead = {days} * 86400000; const now = Date.now.bind(Date); Date.now = () => now() + ahead;")
+}
+
+/// The words of the day dividers in the transcript, in order.
+const DAYS: &str =
+    "return [...document.querySelectorAll('[data-testid=\"transcript\"] .day')].map((d) => d.textContent);";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn the_day_divider_says_today_yesterday_then_the_date() {
+    run(Duration::from_secs(150), async {
+        let stack = Stack::start();
+        let alice = stack
+            .conversation(WindowOptions::new("Alice"), "Alice", "Bob")
+            .await;
+        alice.wait_until_loaded().await;
+        let bob = stack.window(WindowOptions::new("Bob, a day later")).await;
+        bob.before_each_page(&days_later(1)).await;
+        bob.goto(&stack.conversation_url("Bob", "Alice")).await;
+        bob.wait_until_loaded().await;
+        exchange(&alice, &bob, &["Bed 4 needs a review", "On my way"]).await;
+        let later = stack
+            .window(WindowOptions::new("Bob's other device, two days later"))
+            .await;
+        later.before_each_page(&days_later(2)).await;
+        later.goto(&stack.conversation_url("Bob", "Alice")).await;
+        later
+            .wait_until("both messages", DELIVERY, |s| s.messages.len() == 2)
+            .await;
+
+        assert_eq!(alice.script(DAYS, vec![]).await[0], "Today");
+        assert_eq!(
+            bob.script(DAYS, vec![]).await,
+            serde_json::json!(["Yesterday", "Today"])
+        );
+        // Alice's day, as a date: "Tuesday 1 December" (and the year if the
+        // two days later are in the next year).
+        let day = alice
+            .script(
+                "const d = new Date(); return [d.getDay(), d.getDate(), d.getMonth(), d.getFullYear()];",
+                vec![],
+            )
+            .await;
+        let weekdays = [
+            "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+        ];
+        let months = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        let number = |i: usize| day[i].as_u64().unwrap_or_default() as usize;
+        let date = format!(
+            "{} {} {}",
+            weekdays[number(0)],
+            number(1),
+            months[number(2)]
+        );
+        let seen = later.script(DAYS, vec![]).await;
+        let first = seen[0].as_str().unwrap_or_default();
+        assert!(
+            first == date || first == format!("{date} {}", number(3)),
+            "two days later the first divider says {first:?}, not {date:?}: {seen}"
+        );
+        assert_eq!(seen[1], "Yesterday", "{seen}");
+    });
+}
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn web_addresses_in_messages_are_links_to_a_new_tab_and_the_rest_stays_text() {
+    run(Duration::from_secs(90), async {
+        let stack = Stack::start();
+        let (alice, bob) = stack.alice_and_bob().await;
+        let address = "https://intranet.example/sepsis?ward=7&v=2";
+        // Markup typed in a message stays text; an address in it is a link.
+        let text = format!(
+            "Sepsis protocol: {address}. Not a link: javascript:alert(1) <a href=\"http://x.example\">x</a>"
+        );
+        alice.type_message(&text).await;
+        alice.press_enter("composer").await;
+        bob.wait_until("the message", DELIVERY, |s| !s.messages.is_empty())
+            .await;
+        for window in [&alice, &bob] {
+            let seen = window
+                .script(
+                    "const t = document.querySelector('[data-testid=\"message-text\"]'); \
+                     return [[...t.querySelectorAll('a')].map((a) => [a.getAttribute('href'), a.target, a.rel, a.textContent]), \
+                             t.children.length, t.textContent];",
+                    vec![],
+                )
+                .await;
+            assert_eq!(
+                seen,
+                serde_json::json!([
+                    [
+                        [address, "_blank", "noopener noreferrer", address],
+                        [
+                            "http://x.example",
+                            "_blank",
+                            "noopener noreferrer",
+                            "http://x.example"
+                        ]
+                    ],
+                    2,
+                    text
+                ]),
+                "{}: [links, elements, text]",
+                window.label()
+            );
+            assert_eq!(window.open_dialog().await, None, "{}", window.label());
+        }
+    });
+}
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn the_sign_in_form_names_every_missing_name_and_shows_the_length_limit_before_it_is_sent() {
+    run(Duration::from_secs(60), async {
+        let stack = Stack::start();
+        let window = stack.window(WindowOptions::new("sign-in")).await;
+        window.goto(&stack.sign_in_url()).await;
+        let limits = window
+            .script(
+                "return ['me', 'peer'].map((id) => { \
+                   const field = document.getElementById(id), hint = document.getElementById(id + '-hint'); \
+                   return [field.maxLength, (field.getAttribute('aria-describedby') || '').split(' ').includes(id + '-hint'), \
+                           hint ? hint.textContent : null, !!hint && hint.checkVisibility()]; });",
+                vec![],
+            )
+            .await;
+        let limit = serde_json::json!([40, true, "Up to 40 characters.", true]);
+        assert_eq!(
+            limits,
+            serde_json::json!([limit, limit]),
+            "[maxlength, described by the hint, hint, hint shown] of each name field"
+        );
+
+        // Sent empty: both fields say so, and the focus is on the first.
+        window.click("join").await;
+        window
+            .wait_for_script(
+                "both names asked for, the focus on the first",
+                WAIT,
+                "return [document.getElementById('me-error').textContent, \
+                         document.getElementById('peer-error').textContent, document.activeElement.id];",
+                |v| v == &serde_json::json!(["Please enter a name.", "Please enter a name.", "me"]),
+            )
+            .await;
+        // A longer name is cut at the limit as it is typed.
+        window.type_into("me", &"Nurse Jo ".repeat(20)).await;
+        let typed = window
+            .script("return document.getElementById('me').value.length;", vec![])
+            .await;
+        assert_eq!(typed, serde_json::json!(40));
+    });
+}
+
+/// The top bar: [its children in one row, each button's [width, height],
+/// its height], in CSS pixels.
+const TOP_BAR: &str = "const bar = document.querySelector('.top-bar'); \
+    const boxes = [...bar.children].map((e) => e.getBoundingClientRect()); \
+    const oneRow = Math.max(...boxes.map((b) => b.top)) < Math.min(...boxes.map((b) => b.bottom)); \
+    const buttons = [...bar.querySelectorAll('button')].map((b) => b.getBoundingClientRect()) \
+      .map((r) => [Math.round(r.width), Math.round(r.height)]); \
+    return [oneRow, buttons, Math.round(bar.getBoundingClientRect().height)];";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn on_a_phone_the_top_bar_is_one_row_of_44_px_targets() {
+    run(Duration::from_secs(90), async {
+        let stack = Stack::start();
+        let light = stack
+            .conversation(
+                WindowOptions::new("Alice (phone, light)").size(390, 844),
+                "Alice",
+                "Bob",
+            )
+            .await;
+        let dark = stack
+            .conversation(
+                WindowOptions::new("Bob (phone, dark)")
+                    .size(390, 844)
+                    .dark(),
+                "Bob",
+                "Alice",
+            )
+            .await;
+        for (window, scheme) in [(&light, "light"), (&dark, "dark")] {
+            window.wait_until_loaded().await;
+            settle(window).await;
+            window
+                .screenshot(&screenshot_path(&format!("top-bar-390x844-{scheme}.png")))
+                .await;
+            let bar = window.script(TOP_BAR, vec![]).await;
+            assert_eq!(bar[0], true, "{}: the top bar wraps: {bar}", window.label());
+            let buttons = bar[1].as_array().cloned().unwrap_or_default();
+            assert_eq!(buttons.len(), 2, "{bar}");
+            for size in buttons {
+                let (w, h) = (size[0].as_u64().unwrap_or(0), size[1].as_u64().unwrap_or(0));
+                assert!(
+                    w >= 44 && h >= 44,
+                    "{}: a {w}×{h} px button: {bar}",
+                    window.label()
+                );
+            }
+            // Its words are still there for a screen reader.
+            assert!(
+                window.click_button("Switch colleague").await,
+                "{}: no \"Switch colleague\"",
+                window.label()
+            );
+            window.wait_for_testid("sign-in", WAIT).await;
+        }
+    });
+}

@@ -62,12 +62,12 @@ pub fn ConversationScreen(
                     <strong>{peer.clone()}</strong>
                 </p>
                 <div class="top-actions">
-                    <button type="button" class="secondary" on:click=move |_| leave()>"Switch colleague"</button>
+                    <button type="button" class="secondary" on:click=move |_| leave()>"Switch"<span class="wide">" colleague"</span></button>
                     <button type="button" class="secondary" data-testid="settings"
                         aria-expanded=move || if settings.open.get() { "true" } else { "false" }
                         aria-controls="settings-panel" node_ref=settings.button
                         on:click=move |_| settings.toggle()>
-                        "⚙ Settings"
+                        <span aria-hidden="true">"⚙"</span><span class="wide">" Settings"</span>
                     </button>
                 </div>
             </header>

@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use super::chat;
 use super::joined::{server_or_default, Joined};
 use super::storage;
-use crate::core::{Field, Pair};
-use crate::display::ServerCheck;
+use crate::core::participants::MAX_NAME_CHARS;
+use crate::core::Pair;
+use crate::display::{name_hint, ServerCheck};
 
 /// Whether the server at `server` answers (the chat shell asks it).
 pub async fn check_server(server: &str) -> ServerCheck {
@@ -32,12 +33,14 @@ pub fn ServerStatus(check: RwSignal<ServerCheck>) -> impl IntoView {
     }
 }
 
-/// A name field, filled with `value`, with its label and the line that says
-/// what is wrong with it.
+/// A name field, filled with `value`, with its label, its length limit
+/// (the field takes no more, and says so before the form is sent) and the
+/// line that says what is wrong with it.
 #[component]
 fn NameField(
     id: &'static str,
     label: &'static str,
+    hint_id: &'static str,
     error_id: &'static str,
     autocomplete: Option<&'static str>,
     value: String,
@@ -47,7 +50,9 @@ fn NameField(
     view! {
         <label for=id>{label}</label>
         <input id=id data-testid=id name=id autocomplete=autocomplete required
-            aria-describedby=error_id value=value node_ref=field />
+            maxlength=MAX_NAME_CHARS aria-describedby=format!("{hint_id} {error_id}")
+            value=value node_ref=field />
+        <p id=hint_id class="field-hint">{name_hint()}</p>
         <p id=error_id class="field-error" role="alert">{error}</p>
     }
 }
@@ -113,19 +118,17 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
         ev.prevent_default();
         me_error.set(None);
         peer_error.set(None);
-        match Pair::parse(&text_of(me_field), &text_of(peer_field)) {
+        match Pair::check(&text_of(me_field), &text_of(peer_field)) {
             Ok(pair) => on_join(Joined {
                 pair,
                 server: server_or_default(&text_of(server_field)),
             }),
-            // The focus goes to the field that says what is wrong.
-            Err((Field::Me, error)) => {
-                me_error.set(Some(error.to_string()));
-                focus(me_field);
-            }
-            Err((Field::Peer, error)) => {
-                peer_error.set(Some(error.to_string()));
-                focus(peer_field);
+            // Each field says what is wrong with it; the focus goes to the
+            // first that does.
+            Err([me, peer]) => {
+                me_error.set(me.map(|e| e.to_string()));
+                peer_error.set(peer.map(|e| e.to_string()));
+                focus(if me.is_some() { me_field } else { peer_field });
             }
         }
     };
@@ -135,9 +138,9 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
             <h1 class="brand">"Bleep"</h1>
             <p class="tagline">"Messages between colleagues, one turn at a time."</p>
             <form class="sign-in card" data-testid="sign-in" on:submit=submit novalidate>
-                <NameField id="me" label="Your name" error_id="me-error"
+                <NameField id="me" label="Your name" hint_id="me-hint" error_id="me-error"
                     autocomplete=Some("name") value=last.me error=me_error field=me_field />
-                <NameField id="peer" label="Your colleague's name" error_id="peer-error"
+                <NameField id="peer" label="Your colleague's name" hint_id="peer-hint" error_id="peer-error"
                     autocomplete=None value=last.peer error=peer_error field=peer_field />
 
                 <label for="server">"Server address"</label>

@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use leptos::either::Either;
 use leptos::html::Div;
 use leptos::prelude::*;
 
@@ -11,8 +12,10 @@ use super::context::{use_conversation, Conversation};
 use super::hooks::use_resize_observer;
 use crate::core::{Delivery, Millis};
 use crate::display::{
-    delivery_mark, delivery_words, empty_transcript, show_earlier, SHOWN_AT_FIRST,
+    day_label, delivery_mark, delivery_words, empty_transcript, local_day, show_earlier,
+    SHOWN_AT_FIRST,
 };
+use crate::links::{pieces, Piece};
 
 /// After this long, a pending message says it has not been sent yet.
 const SLOW_PENDING_MS: u64 = 5_000;
@@ -27,20 +30,35 @@ fn clock_time(ms: u64) -> String {
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
-/// "Sat Nov 28 2026", in local time.
-fn day(ms: u64) -> String {
-    String::from(local_date(ms).to_date_string())
+/// Today, as [`local_day`] counts days.
+fn local_today(now: Millis) -> i64 {
+    local_day(now, js_sys::Date::new_0().get_timezone_offset() as i32)
 }
 
-/// Rows with the date above the first message of each day, and whether
-/// each is your last message (which says how far it got in words).
-fn with_days(rows: Vec<MessageRow>) -> Vec<(MessageRow, Option<String>, bool)> {
+/// A message's text, its web addresses as links that open in a new tab
+/// (without giving that page a way back to this one). Text, never markup.
+fn message_text(text: &str) -> impl IntoView {
+    pieces(text)
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(text) => Either::Left(text.to_owned()),
+            Piece::Link(url) => Either::Right(view! {
+                <a href=url.to_owned() target="_blank" rel="noopener noreferrer">{url.to_owned()}</a>
+            }),
+        })
+        .collect_view()
+}
+
+/// Rows with the day ("Today", "Yesterday", a date) above the first message
+/// of each day, and whether each is your last message (which says how far
+/// it got in words).
+fn with_days(rows: Vec<MessageRow>, today: i64) -> Vec<(MessageRow, Option<String>, bool)> {
     let last_mine = rows.iter().rposition(|row| row.mine);
     let mut previous = None;
     rows.into_iter()
         .enumerate()
         .map(|(i, row)| {
-            let separator = (previous != Some(row.day)).then(|| day(row.sent_at));
+            let separator = (previous != Some(row.day)).then(|| day_label(row.day, today));
             previous = Some(row.day);
             (row, separator, last_mine == Some(i))
         })
@@ -101,6 +119,8 @@ pub fn Transcript() -> impl IntoView {
             }
         }
     };
+    // Changes at midnight, not at every tick.
+    let today = Memo::new(move |_| local_today(now.get()));
     let empty = move || messages.with(Vec::is_empty);
     let has_earlier = move || earlier.get() != 0;
 
@@ -120,7 +140,7 @@ pub fn Transcript() -> impl IntoView {
             </Show>
             <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
                 <For
-                    each=move || with_days(messages.get())
+                    each=move || with_days(messages.get(), today.get())
                     key=|(row, separator, last)| (row.id.clone(), row.delivery, separator.clone(), *last)
                     children=move |(row, separator, last)| view! { <Message row=row separator=separator last=last now=now chat=chat /> }
                 />
@@ -185,7 +205,7 @@ fn Message(
                 <time>{sent}</time>
                 {status}
             </p>
-            <p class="text" data-testid="message-text">{row.text.clone()}</p>
+            <p class="text" data-testid="message-text">{message_text(&row.text)}</p>
             {words}
             {slow_note}
         </li>

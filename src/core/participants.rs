@@ -142,6 +142,19 @@ impl Pair {
         Ok(Pair { me, peer })
     }
 
+    /// Checks both names as typed on the sign-in form, and says what is
+    /// wrong with each (`[me, peer]`), so that the form shows every problem
+    /// at once.
+    pub fn check(me: &str, peer: &str) -> Result<Pair, [Option<NameError>; 2]> {
+        match (Name::parse(me), Name::parse(peer)) {
+            (Ok(me), Ok(peer)) if me.normal == peer.normal => {
+                Err([None, Some(NameError::SameAsColleague)])
+            }
+            (Ok(me), Ok(peer)) => Ok(Pair { me, peer }),
+            (me, peer) => Err([me.err(), peer.err()]),
+        }
+    }
+
     /// The server keys of this conversation.
     pub fn keys(&self) -> KeyLayout {
         KeyLayout::new(self)
@@ -430,6 +443,23 @@ mod tests {
         assert_eq!(
             Pair::parse("Sam", " sam "),
             Err((Field::Peer, NameError::SameAsColleague))
+        );
+    }
+
+    #[test]
+    fn the_form_learns_every_wrong_name_at_once() {
+        use NameError::*;
+        assert_eq!(Pair::check(" ", ""), Err([Some(Empty), Some(Empty)]));
+        assert_eq!(Pair::check("Sam", ""), Err([None, Some(Empty)]));
+        let long = "x".repeat(41);
+        assert_eq!(Pair::check(&long, "Jo"), Err([Some(TooLong), None]));
+        assert_eq!(
+            Pair::check("Sam", "SAM"),
+            Err([None, Some(SameAsColleague)])
+        );
+        assert_eq!(
+            Pair::check("Sam", "Jo"),
+            Ok(Pair::parse("Sam", "Jo").unwrap())
         );
     }
 

@@ -1,0 +1,147 @@
+//! Web links in a message's text: where each `http://` or `https://`
+//! address starts and ends, so that the transcript can make it clickable
+//! while every other character stays plain text (never markup). Any other
+//! scheme (`javascript:`, `data:`, …) is never a link.
+
+/// A run of a message's text: plain, or a web address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    Link(&'a str),
+}
+
+/// `text` cut into plain runs and web addresses, in order; together they
+/// are the whole text. A text without an address is one [`Piece::Text`]
+/// (or nothing, if it is empty).
+pub fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let (mut plain, mut from) = (0, 0);
+    while let Some(start) = next_scheme(text, from) {
+        match link_end(text, start) {
+            Some(end) => {
+                if plain < start {
+                    out.push(Piece::Text(&text[plain..start]));
+                }
+                out.push(Piece::Link(&text[start..end]));
+                (plain, from) = (end, end);
+            }
+            None => from = start + "http".len(),
+        }
+    }
+    if plain < text.len() {
+        out.push(Piece::Text(&text[plain..]));
+    }
+    out
+}
+
+/// Where the next `http://` or `https://` (any letter case) at the start of
+/// a word begins, from byte `from` on. (An ASCII letter is always a
+/// character's first byte, so the index is a character boundary.)
+fn next_scheme(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    (from..bytes.len()).find(|&i| {
+        let rest = &bytes[i..];
+        let scheme = |s: &[u8]| rest.len() >= s.len() && rest[..s.len()].eq_ignore_ascii_case(s);
+        (scheme(b"http://") || scheme(b"https://"))
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+    })
+}
+
+/// Where the address starting at `start` ends: at a space, a control
+/// character, `<`, `>` or `"`, less the punctuation that ends a sentence
+/// rather than the address (and a closing bracket it did not open).
+/// `None` when no host follows the scheme.
+fn link_end(text: &str, start: usize) -> Option<usize> {
+    let rest = &text[start..];
+    let mut end = start
+        + rest
+            .find(|c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+            .unwrap_or(rest.len());
+    loop {
+        let link = &text[start..end];
+        let unopened =
+            |open: char, close: char| link.matches(close).count() > link.matches(open).count();
+        match link.chars().last() {
+            Some('.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*') => end -= 1,
+            Some(')') if unopened('(', ')') => end -= 1,
+            Some(']') if unopened('[', ']') => end -= 1,
+            _ => break,
+        }
+    }
+    let host = text[start..end].split_once("://").map(|(_, host)| host)?;
+    host.chars()
+        .next()
+        .is_some_and(|c| c.is_alphanumeric() || c == '[')
+        .then_some(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Piece::{Link, Text};
+    use super::*;
+
+    #[test]
+    fn an_address_is_a_link_and_the_rest_stays_text() {
+        assert_eq!(
+            pieces("Guideline: https://intranet.example/sepsis?v=2&ward=7. Thanks"),
+            [
+                Text("Guideline: "),
+                Link("https://intranet.example/sepsis?v=2&ward=7"),
+                Text(". Thanks"),
+            ]
+        );
+        assert_eq!(
+            pieces("(see http://a.example/x_(y)) and HTTPS://B.example!"),
+            [
+                Text("(see "),
+                Link("http://a.example/x_(y)"),
+                Text(") and "),
+                Link("HTTPS://B.example"),
+                Text("!"),
+            ]
+        );
+        assert_eq!(
+            pieces("<https://a.example/é>\"x\""),
+            [Text("<"), Link("https://a.example/é"), Text(">\"x\"")]
+        );
+    }
+
+    #[test]
+    fn only_web_addresses_with_a_host_are_links() {
+        for text in [
+            "javascript:alert(1)",
+            "data:text/html,<b>x</b>",
+            "https://",
+            "http:// spaced",
+            "xhttps://a.example",
+            "ftp://a.example",
+            "no link here",
+            "",
+        ] {
+            let found: Vec<_> = pieces(text)
+                .into_iter()
+                .filter(|p| matches!(p, Link(_)))
+                .collect();
+            assert!(found.is_empty(), "{text:?}: {found:?}");
+        }
+        assert_eq!(pieces(""), []);
+    }
+
+    #[test]
+    fn the_pieces_are_the_whole_text() {
+        for text in [
+            "a https://x.example b http://y.example/😀, c",
+            "https://x.example",
+            "😀https://x.example.",
+            "http://http://x",
+        ] {
+            let joined: String = pieces(text)
+                .into_iter()
+                .map(|p| match p {
+                    Text(t) | Link(t) => t,
+                })
+                .collect();
+            assert_eq!(joined, text);
+        }
+    }
+}
