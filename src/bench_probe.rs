@@ -69,6 +69,7 @@ impl SealProbe {
             clock: seq,
             sent_at: 1_764_600_000_000 + seq * 1_000,
             text: self.text.clone(),
+            urgent: false,
         };
         let value = message::seal(
             &envelope.encode(),

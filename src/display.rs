@@ -210,7 +210,7 @@ impl TurnState {
             TurnState::Loading => Some("Loading the conversation from the server…".to_owned()),
             TurnState::Sending => Some("Sending your message…".to_owned()),
             TurnState::Waiting { .. } => Some(format!(
-                "Waiting for {peer}'s reply: you can write your next message meanwhile."
+                "Waiting for {peer}'s reply: you can write your next message meanwhile, or send it now as an urgent follow-up."
             )),
         }
     }

@@ -531,3 +531,67 @@ fn a_browser_without_webassembly_is_told_it_is_too_old() {
         assert_eq!(new.text("too-old").await, None);
     });
 }
+
+/// Each message's text and `data-priority`, in order on screen.
+const PRIORITIES: &str = "return [...document.querySelectorAll('[data-testid=message]')]
+    .map((m) => [m.querySelector('[data-testid=message-text]').textContent,
+                 m.getAttribute('data-priority')]);";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn an_urgent_follow_up_goes_while_waiting_and_the_turn_stays_the_colleagues() {
+    run(Duration::from_secs(120), async {
+        let stack = Stack::start();
+        let (alice, bob) = stack.alice_and_bob().await;
+        let first = "Fluids running, will update";
+        let urgent = "Patient now unresponsive, GCS 8, 2222 called";
+        say(&alice, &bob, first).await;
+        alice
+            .wait_until("waiting for Bob", DELIVERY, |s| s.turn_is("waiting"))
+            .await;
+
+        // A routine second message waits for the reply; the follow-up goes.
+        alice.type_message(urgent).await;
+        let s = alice.snapshot().await;
+        assert_eq!(s.send_disabled, Some(true), "send is locked while waiting");
+        alice.click("send-anyway").await;
+        bob.wait_until("the follow-up arriving", DELIVERY, |s| {
+            s.messages.last().is_some_and(|m| m.text == urgent)
+        })
+        .await;
+        let expected = json!([[first, null], [urgent, "urgent"]]);
+        for window in [&alice, &bob] {
+            window
+                .wait_for_script(
+                    "both, in order, the second urgent",
+                    DELIVERY,
+                    PRIORITIES,
+                    |v| v == &expected,
+                )
+                .await;
+        }
+        let s = alice
+            .wait_until("the follow-up sent", DELIVERY, |s| s.turn_is("waiting"))
+            .await;
+        assert_eq!(s.composer.as_deref(), Some(""), "the draft went");
+        assert!(
+            alice.text("send-anyway").await.is_some(),
+            "Alice still waits, so she may follow up again"
+        );
+
+        // Bob's turn: no follow-up button for him, and his reply ends the wait.
+        let s = bob
+            .wait_until("Bob's turn", DELIVERY, |s| s.turn_is("idle"))
+            .await;
+        assert!(
+            s.find(urgent)[0].all_text.contains("Urgent follow-up"),
+            "{s:#?}"
+        );
+        assert_eq!(bob.text("send-anyway").await, None);
+        say(&bob, &alice, "On my way").await;
+        alice
+            .wait_until("Alice's turn again", DELIVERY, |s| s.turn_is("idle"))
+            .await;
+        assert_eq!(alice.text("send-anyway").await, None);
+    });
+}

@@ -336,6 +336,7 @@ impl NativeBob {
             clock,
             sent_at: util::epoch_ms() as u64,
             text: text.into(),
+            urgent: false,
         };
         self.set(keys.message(&bob, self.seq), envelope.encode())?;
         let mut record = Record::default();

@@ -130,6 +130,7 @@ pub fn conversation(messages: u64, seed: u64, t0: u64) -> Entries {
             clock: i + 1,
             sent_at: t0 + i * 60_000,
             text: text(&mut rng),
+            urgent: false,
         };
         entries.push((keys.message(dev, *head).into_bytes(), envelope.encode()));
         last_sender = name;
@@ -191,6 +192,7 @@ pub fn unrelated(count: u64, seed: u64) -> Entries {
                 clock: seq,
                 sent_at: 1_764_000_000_000 + seq,
                 text: text(&mut rng),
+                urgent: false,
             };
             entries.push((keys.message(&dev, seq).into_bytes(), envelope.encode()));
         }

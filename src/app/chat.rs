@@ -56,6 +56,8 @@ pub struct MessageRow {
     /// When this window saw it become read (unknown for messages read
     /// before the window opened).
     pub read_at: Option<u64>,
+    /// Sent as an urgent follow-up while its sender waited for a reply.
+    pub urgent: bool,
 }
 
 /// What the screen shows of a conversation, as signals.
@@ -171,9 +173,23 @@ impl Chat {
         Ok(())
     }
 
+    /// Sends an urgent follow-up while waiting for the colleague's reply,
+    /// as [`Chat::send`] sends a message.
+    pub fn send_follow_up(self: &Rc<Self>, text: &str) -> Result<(), SendError> {
+        self.driver.send_follow_up(text)?;
+        self.after_change();
+        self.pump_after_frame();
+        Ok(())
+    }
+
     /// How much of the server's request limit a draft would take.
     pub fn budget(&self, text: &str) -> Budget {
         self.driver.budget(text)
+    }
+
+    /// The same, for a draft sent as an urgent follow-up.
+    pub fn follow_up_budget(&self, text: &str) -> Budget {
+        self.driver.follow_up_budget(text)
     }
 
     /// Tries the server again at once.
@@ -423,6 +439,7 @@ impl Chat {
                             day,
                             delivery: m.delivery,
                             read_at: None,
+                            urgent: m.urgent(),
                         },
                     }
                 })

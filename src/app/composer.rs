@@ -2,15 +2,15 @@
 //! Shift+Enter starts a new line. On a touch screen Enter starts a new line
 //! and the send button sends, as phone messengers do (a phone's return key
 //! has no Shift); the Enter that ends an input method's composition never
-//! sends. While you wait for a reply you can still type, but sending is
-//! locked.
+//! sends. While you wait for a reply you can still type; a routine message
+//! waits for the reply, and "Send as urgent follow-up" sends at once.
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use super::context::{use_conversation, Conversation};
 use super::storage;
-use crate::display::budget_note;
+use crate::display::{budget_note, TurnState};
 
 /// Whether the main pointer is a finger (a phone or a tablet).
 fn touch_screen() -> bool {
@@ -49,30 +49,19 @@ pub fn Composer() -> impl IntoView {
         }
     };
 
-    let budget = move || draft.with(|d| chat.get_value().budget(d));
-    // Why sending is locked, the budget note and the send button change
-    // together: one reactive closure draws the bar (in place, so the button
-    // stays the same element).
-    let bar = move || {
-        let b = budget();
-        let over = !b.fits();
-        let lock_reason = turn.get().composer_lock(&peer);
-        let disabled = lock_reason.is_some() || over;
-        view! {
-            <p id="composer-lock" class="lock">{lock_reason}</p>
-            <p id="composer-note" class=if over { "budget over" } else { "budget" }>{budget_note(b.used, b.limit)}</p>
-            <button type="submit" class="primary" data-testid="send"
-                disabled=disabled aria-disabled=if disabled { "true" } else { "false" }>
-                "Send"
-            </button>
-        }
-    };
-
+    // Sends the draft as a message, or as an urgent follow-up while
+    // waiting for the colleague's reply.
     let send = {
         let key = key.clone();
-        move || {
+        move |urgent: bool| {
             let text = draft.get_untracked();
-            match chat.get_value().send(&text) {
+            let chat = chat.get_value();
+            let sent = if urgent {
+                chat.send_follow_up(&text)
+            } else {
+                chat.send(&text)
+            };
+            match sent {
                 Ok(()) => {
                     draft.set(String::new());
                     storage::save_draft(&key, "");
@@ -85,6 +74,42 @@ pub fn Composer() -> impl IntoView {
             }
         }
     };
+
+    let budget = move || draft.with(|d| chat.get_value().budget(d));
+    // Why sending is locked, the budget note and the send buttons change
+    // together: one reactive closure draws the bar (in place, so the button
+    // stays the same element). While you wait for a reply, a second button
+    // sends the draft at once as an urgent follow-up.
+    let bar = {
+        let send = send.clone();
+        move || {
+            let b = budget();
+            let over = !b.fits();
+            let state = turn.get();
+            let lock_reason = state.composer_lock(&peer);
+            let disabled = lock_reason.is_some() || over;
+            let follow_up = matches!(state, TurnState::Waiting { .. }).then(|| {
+                let too_long = !draft.with(|d| chat.get_value().follow_up_budget(d)).fits();
+                let send = send.clone();
+                view! {
+                    <button type="button" class="urgent" data-testid="send-anyway" disabled=too_long
+                        on:click=move |_| send(true)>
+                        "Send as urgent follow-up"
+                    </button>
+                }
+            });
+            view! {
+                <p id="composer-lock" class="lock">{lock_reason}</p>
+                <p id="composer-note" class=if over { "budget over" } else { "budget" }>{budget_note(b.used, b.limit)}</p>
+                {follow_up}
+                <button type="submit" class="primary" data-testid="send"
+                    disabled=disabled aria-disabled=if disabled { "true" } else { "false" }>
+                    "Send"
+                </button>
+            }
+        }
+    };
+
     // Once the screen is up: what the user types next is a message.
     Effect::new(move || {
         if let Some(field) = field.get_untracked() {
@@ -102,13 +127,13 @@ pub fn Composer() -> impl IntoView {
         move |ev: leptos::ev::KeyboardEvent| {
             if sends(&ev) {
                 ev.prevent_default();
-                send();
+                send(false);
             }
         }
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        send();
+        send(false);
     };
 
     view! {

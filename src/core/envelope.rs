@@ -43,6 +43,15 @@ pub struct Envelope {
     /// The message text.
     #[serde(rename = "x")]
     pub text: String,
+    /// An urgent follow-up: sent while waiting for the colleague's reply
+    /// (PROTOCOL.md, "Urgent follow-ups"). Written only when true, so a
+    /// routine message is byte for byte what earlier releases wrote.
+    #[serde(rename = "u", default, skip_serializing_if = "is_false")]
+    pub urgent: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl Envelope {
@@ -159,6 +168,7 @@ mod tests {
             clock: 7,
             sent_at: 1_764_000_000_000,
             text: text.into(),
+            urgent: false,
         }
     }
 

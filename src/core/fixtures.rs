@@ -66,6 +66,7 @@ pub(crate) fn awkward_envelope() -> Envelope {
         sent_at: 1_764_325_000_000,
         text: "Bed 4 <?php echo 1; ?> & </script> \"sats\" 88%\nback\\slash\ttab\r\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f} é ß 😀 \u{2028}\u{2029} /"
             .into(),
+            urgent: false,
     }
 }
 
@@ -78,6 +79,7 @@ pub(crate) fn plain_envelope(seq: u64, text: &str) -> Envelope {
         clock: 20 + seq,
         sent_at: 1_764_325_100_000 + seq,
         text: text.into(),
+        urgent: false,
     }
 }
 

@@ -152,6 +152,7 @@ mod tests {
             clock: seq,
             sent_at: 1_700_000_000_000 + seq,
             text: text.into(),
+            urgent: false,
         }
     }
 

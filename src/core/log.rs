@@ -130,6 +130,7 @@ mod tests {
             clock,
             sent_at: 0,
             text: format!("{from} {seq}"),
+            urgent: false,
         }
     }
 

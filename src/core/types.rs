@@ -66,6 +66,8 @@ pub enum SendError {
     StillSending,
     /// You sent last: wait for your colleague's reply.
     NotYourTurn,
+    /// An urgent follow-up is for while you wait; it is your turn.
+    NotWaiting,
     /// The message does not fit in one request to the server.
     TooLong {
         over_by: usize,
@@ -78,7 +80,8 @@ impl fmt::Display for SendError {
             SendError::Empty => f.write_str("Type a message first."),
             SendError::Loading => f.write_str("Still loading the conversation from the server: try again in a moment."),
             SendError::StillSending => f.write_str("Your previous message is still being sent."),
-            SendError::NotYourTurn => f.write_str("It is your colleague's turn: wait for their reply."),
+            SendError::NotYourTurn => f.write_str("It is your colleague's turn: wait for their reply, or send it as an urgent follow-up."),
+            SendError::NotWaiting => f.write_str("It is your turn: send the message as usual."),
             SendError::TooLong { over_by } => write!(
                 f,
                 "This message is too long for the server. Shorten it (by about {over_by} characters) or split it into two."
@@ -112,6 +115,13 @@ pub struct MessageView<'a> {
     pub mine: bool,
     /// For your own messages: how far it got.
     pub delivery: Option<Delivery>,
+}
+
+impl MessageView<'_> {
+    /// Sent as an urgent follow-up while its sender waited for a reply.
+    pub fn urgent(&self) -> bool {
+        self.envelope.urgent
+    }
 }
 
 /// Something the screen shows that has changed, reported by
@@ -185,6 +195,7 @@ mod tests {
             SendError::Loading,
             SendError::StillSending,
             SendError::NotYourTurn,
+            SendError::NotWaiting,
         ] {
             assert!(error.to_string().ends_with('.'), "{error}");
         }

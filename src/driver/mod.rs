@@ -146,9 +146,25 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         result
     }
 
+    /// The user sends `text` as an urgent follow-up while waiting for the
+    /// colleague's reply: saved at once, as pending.
+    pub fn send_follow_up(&self, text: &str) -> Result<(), SendError> {
+        let result = self
+            .session
+            .borrow_mut()
+            .send_follow_up(text, self.clock.now());
+        self.save_state();
+        result
+    }
+
     /// How much of a request a draft would take.
     pub fn budget(&self, text: &str) -> Budget {
         self.session.borrow().budget(text)
+    }
+
+    /// How much of a request a draft sent as an urgent follow-up would take.
+    pub fn follow_up_budget(&self, text: &str) -> Budget {
+        self.session.borrow().follow_up_budget(text)
     }
 
     /// The screen was hidden or shown.

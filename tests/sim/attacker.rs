@@ -504,6 +504,7 @@ impl Attacker {
                 clock,
                 sent_at: 1_764_000_000_000 + clock,
                 text,
+                urgent: false,
             };
             return envelope.encode();
         }

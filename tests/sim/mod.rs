@@ -609,9 +609,13 @@ fn run(
                 );
             }
         }
-        // Users type when it is their turn.
+        // Users type when it is their turn; now and then one who waits for
+        // a reply sends an urgent follow-up instead of waiting.
         for (i, w) in windows.iter_mut().enumerate() {
-            let ready = w.session().turn() == Turn::Idle && !w.session().is_loading_history();
+            let turn = w.session().turn();
+            let loading = w.session().is_loading_history();
+            let follow_up = matches!(turn, Turn::Waiting { .. }) && rng.below(8) == 0;
+            let ready = (turn == Turn::Idle || follow_up) && !loading;
             if w.to_send > 0 && now >= w.next_typing_at && ready {
                 let text = match rng.below(4) {
                     0 => format!(
@@ -625,7 +629,12 @@ fn run(
                 if tracing() {
                     eprintln!("{now} {} sends {text:?}", w.name);
                 }
-                if w.driver().send(&text).is_ok() {
+                let done = if follow_up {
+                    w.driver().send_follow_up(&text)
+                } else {
+                    w.driver().send(&text)
+                };
+                if done.is_ok() {
                     if let Some(ledger) = &mut ledger {
                         ledger.sent(w, &text);
                     }

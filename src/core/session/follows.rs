@@ -199,6 +199,7 @@ mod tests {
             clock: seq,
             sent_at: seq,
             text: format!("message {seq}"),
+            urgent: false,
         }
     }
 

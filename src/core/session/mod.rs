@@ -233,6 +233,15 @@ impl Session {
 
     /// How much of a request a draft would take.
     pub fn budget(&self, text: &str) -> Budget {
+        self.budget_of(text, false)
+    }
+
+    /// How much of a request a draft sent as an urgent follow-up would take.
+    pub fn follow_up_budget(&self, text: &str) -> Budget {
+        self.budget_of(text, true)
+    }
+
+    fn budget_of(&self, text: &str, urgent: bool) -> Budget {
         let envelope = Envelope {
             version: ENVELOPE_VERSION,
             from: self.pair.me.typed().to_owned(),
@@ -241,6 +250,7 @@ impl Session {
             clock: u64::MAX,
             sent_at: u64::MAX,
             text: text.trim().to_owned(),
+            urgent,
         };
         let request = Request::Set {
             key: self.keys.message(&self.device, u64::MAX).into_bytes(),
@@ -292,6 +302,18 @@ impl Session {
 
     /// The user pressed send. The message shows at once as pending.
     pub fn send(&mut self, text: &str, now: Millis) -> Result<(), SendError> {
+        self.send_message(text, false, now)
+    }
+
+    /// The user sent an urgent follow-up while waiting for the colleague's
+    /// reply (PROTOCOL.md, "Urgent follow-ups"): it goes like any message,
+    /// marked urgent, and the turn stays the colleague's. Only while
+    /// waiting: on your own turn a message is simply sent.
+    pub fn send_follow_up(&mut self, text: &str, now: Millis) -> Result<(), SendError> {
+        self.send_message(text, true, now)
+    }
+
+    fn send_message(&mut self, text: &str, urgent: bool, now: Millis) -> Result<(), SendError> {
         let text = text.trim();
         if text.is_empty() {
             return Err(SendError::Empty);
@@ -299,12 +321,13 @@ impl Session {
         if self.history_pending {
             return Err(SendError::Loading);
         }
-        match self.turn() {
-            Turn::Sending => return Err(SendError::StillSending),
-            Turn::Waiting { .. } => return Err(SendError::NotYourTurn),
-            Turn::Idle => {}
+        match (self.turn(), urgent) {
+            (Turn::Sending, _) => return Err(SendError::StillSending),
+            (Turn::Waiting { .. }, false) => return Err(SendError::NotYourTurn),
+            (Turn::Idle, true) => return Err(SendError::NotWaiting),
+            (Turn::Waiting { .. }, true) | (Turn::Idle, false) => {}
         }
-        let budget = self.budget(text);
+        let budget = self.budget_of(text, urgent);
         if !budget.fits() {
             // Most characters cost three bytes once percent-encoded.
             return Err(SendError::TooLong {
@@ -319,6 +342,7 @@ impl Session {
             clock: self.log.max_clock() + 1,
             sent_at: now,
             text: text.to_owned(),
+            urgent,
         };
         self.insert(envelope);
         // From now on a reply is awaited: poll at the waiting pace, not at

@@ -260,3 +260,86 @@ fn a_new_window_gives_up_on_a_failing_page_and_rebuilds_from_the_records() {
         "rebuilt from the records"
     );
 }
+
+/// Runs `session` against `store` from `from` to `to` ms, answering every
+/// request it makes.
+fn run_until(
+    session: &mut Session,
+    store: &mut std::collections::HashMap<Vec<u8>, Vec<u8>>,
+    from: Millis,
+    to: Millis,
+) {
+    for now in (from..to).step_by(100) {
+        while let Some(out) = session.poll_request(now) {
+            let answer = serve(store, out.request);
+            session.handle_answer(out.id, Ok(answer), now);
+        }
+    }
+}
+
+#[test]
+fn an_urgent_follow_up_goes_while_waiting_and_the_turn_stays_the_colleagues() {
+    let mut store = std::collections::HashMap::new();
+    let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+    let mut bob = session("Bob", "Alice", "bbbbbbbbbb");
+    alice.history_pending = false;
+    bob.history_pending = false;
+    alice.send("Fluids running, will update", 1).unwrap();
+    run_until(&mut alice, &mut store, 1, 2_000);
+    assert_eq!(alice.turn(), Turn::Waiting { since: 1 });
+
+    // A routine second message waits; an urgent follow-up goes, and Alice
+    // still waits for Bob's reply.
+    assert_eq!(
+        alice.send("and another thing", 2_000),
+        Err(SendError::NotYourTurn)
+    );
+    alice
+        .send_follow_up("Patient now unresponsive, GCS 8, 2222 called", 2_000)
+        .unwrap();
+    assert_eq!(alice.turn(), Turn::Sending);
+    run_until(&mut alice, &mut store, 2_000, 4_000);
+    assert_eq!(alice.turn(), Turn::Waiting { since: 2_000 });
+    let waiting = alice.keys.waiting().into_bytes();
+    assert_eq!(store.get(&waiting).map(Vec::as_slice), Some(&b"p0"[..]));
+    let stored = store
+        .get(&alice.keys.message(&alice.device, 2).into_bytes())
+        .expect("the follow-up is stored");
+    assert!(
+        String::from_utf8_lossy(stored).ends_with(r#","u":true}"#),
+        "{}",
+        String::from_utf8_lossy(stored)
+    );
+    let first = store
+        .get(&alice.keys.message(&alice.device, 1).into_bytes())
+        .unwrap();
+    assert!(!String::from_utf8_lossy(first).contains(r#""u""#));
+
+    // Bob sees both, in order, the second marked urgent; it is his turn, so
+    // a follow-up of his is refused and his reply goes as usual.
+    run_until(&mut bob, &mut store, 4_000, 20_000);
+    let seen: Vec<_> = bob
+        .messages()
+        .map(|m| (m.envelope.text.clone(), m.urgent()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Fluids running, will update".to_owned(), false),
+            (
+                "Patient now unresponsive, GCS 8, 2222 called".to_owned(),
+                true
+            ),
+        ]
+    );
+    assert_eq!(bob.turn(), Turn::Idle);
+    assert_eq!(
+        bob.send_follow_up("on my way", 20_000),
+        Err(SendError::NotWaiting)
+    );
+    bob.send("On my way", 20_000).unwrap();
+    run_until(&mut bob, &mut store, 20_000, 22_000);
+    run_until(&mut alice, &mut store, 22_000, 40_000);
+    assert_eq!(alice.turn(), Turn::Idle);
+    assert_eq!(alice.message_count(), 3);
+}
