@@ -14,6 +14,9 @@ use crate::core::{Delivery, Millis, Turn};
 /// lay out.
 pub const SHOWN_AT_FIRST: usize = 100;
 
+/// After this long, a pending message says it has not been sent yet.
+pub const SLOW_PENDING_MS: u64 = 5_000;
+
 /// "45 s", "3 min", "1 h 2 min": how long, in the fewest words.
 pub fn elapsed(ms: u64) -> String {
     let s = ms / 1_000;
@@ -155,6 +158,10 @@ pub enum TurnState {
     Sending,
     Waiting { since: Millis },
 }
+
+/// What the turn banner says instead of "Sending…" while the server cannot
+/// be reached.
+pub const NOT_SENT_OFFLINE: &str = "Not sent yet — the server is not reachable";
 
 /// What the screens say while a new window reads the conversation.
 const LOADING: &str = "Loading the conversation…";

@@ -1547,3 +1547,77 @@ fn on_a_phone_the_top_bar_is_one_row_of_44_px_targets() {
         }
     });
 }
+
+/// The heights of the banners between the top bar and the transcript, and
+/// whether the unsent line is in view above the composer (nothing covers
+/// its middle), with its words.
+const PHONE_OFFLINE: &str = "const screen = document.querySelector('.conversation'); \
+    const banners = [...screen.children].filter((e) => !['top-bar', 'transcript', 'composer', 'settings', 'unsent'] \
+      .some((c) => e.classList.contains(c))).map((e) => Math.round(e.getBoundingClientRect().height)); \
+    const line = document.querySelector('[data-testid=\"unsent\"]'); \
+    let shown = false, words = null; \
+    if (line && line.checkVisibility()) { \
+      const r = line.getBoundingClientRect(); \
+      const top = document.elementFromPoint(r.left + 8, (r.top + r.bottom) / 2); \
+      shown = line.contains(top) && r.bottom <= document.querySelector('.composer').getBoundingClientRect().top + 1; \
+      words = line.innerText; } \
+    return [banners, shown, words];";
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn on_a_phone_offline_one_compact_banner_and_the_unsent_line_stays_above_the_composer() {
+    run(Duration::from_secs(150), async {
+        let mut stack = Stack::start();
+        let alice = stack
+            .conversation(
+                WindowOptions::new("Alice (phone)").size(390, 844),
+                "Alice",
+                "Bob",
+            )
+            .await;
+        alice.wait_until_loaded().await;
+        alice.click_button("Not now").await;
+        stack.php.stop();
+        let text = "Bed 3 asking for pain relief, can you prescribe?";
+        alice.type_message(text).await;
+        alice.press_enter("composer").await;
+        alice
+            .wait_until("offline, the message not sent yet", GOES_OFFLINE, |s| {
+                s.connection.as_deref() == Some("offline")
+                    && s.find(text)
+                        .first()
+                        .is_some_and(|m| m.all_text.contains("Not sent yet"))
+            })
+            .await;
+        settle(&alice).await;
+        alice
+            .screenshot(&screenshot_path("offline-390x844-light.png"))
+            .await;
+        let seen = alice.script(PHONE_OFFLINE, vec![]).await;
+        let banners: Vec<u64> = serde_json::from_value(seen[0].clone()).unwrap_or_default();
+        let total: u64 = banners.iter().sum();
+        assert!(total <= 150, "the banners take {total} px of 844: {seen}");
+        assert!(
+            seen[1] == true
+                && seen[2]
+                    .as_str()
+                    .is_some_and(|w| w.contains("not sent yet") && w.contains("Retry now")),
+            "the unsent line is not in view above the composer: {seen}"
+        );
+        let turn = alice.text("turn").await.unwrap_or_default();
+        assert!(
+            turn.contains("Not sent yet"),
+            "the turn banner says {turn:?} while the server is down"
+        );
+
+        // The server is back: the message goes, and so does the line.
+        stack.php.restart();
+        alice
+            .wait_until("delivered", COMES_BACK, |s| {
+                s.online() && matches!(status_of(s, text).as_deref(), Some("sent" | "read"))
+            })
+            .await;
+        let seen = alice.script(PHONE_OFFLINE, vec![]).await;
+        assert_eq!(seen[2], serde_json::Value::Null, "{seen}");
+    });
+}

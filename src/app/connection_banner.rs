@@ -23,8 +23,11 @@ pub fn ConnectionBanner() -> impl IntoView {
                 <p class="banner warning">
                     <span aria-hidden="true">"⚠ "</span>
                     <strong>"Server not reachable"</strong>
-                    " — your messages are kept and will be sent when it is back. "
-                    <span class="reason">{move || offline.get().unwrap_or_default()}</span>
+                    // On a phone, only the first words and "Retry now".
+                    " — your messages are kept"
+                    <span class="long">" and will be sent when it is back"</span>
+                    ". "
+                    <span class="reason long">{move || offline.get().unwrap_or_default()}</span>
                     " "
                     <button type="button" class="link" on:click=retry>"Retry now"</button>
                 </p>

@@ -18,6 +18,7 @@ use super::settings_panel::{SettingsPanel, SettingsSheet};
 use super::storage;
 use super::transcript::Transcript;
 use super::turn_banner::TurnBanner;
+use super::unsent_line::UnsentLine;
 
 /// One conversation, from the turn banner to the composer.
 #[component]
@@ -77,6 +78,7 @@ pub fn ConversationScreen(
             <BrowserNotice />
             <NotificationAsk />
             <Transcript />
+            <UnsentLine />
             <Composer />
             <Attention />
         </section>

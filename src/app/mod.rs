@@ -25,6 +25,7 @@ pub mod sign_in;
 pub mod storage;
 pub mod transcript;
 pub mod turn_banner;
+pub mod unsent_line;
 
 use std::any::Any;
 use std::cell::RefCell;

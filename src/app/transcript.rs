@@ -13,12 +13,9 @@ use super::hooks::use_resize_observer;
 use crate::core::{Delivery, Millis};
 use crate::display::{
     day_label, delivery_mark, delivery_words, empty_transcript, local_day, show_earlier,
-    SHOWN_AT_FIRST,
+    SHOWN_AT_FIRST, SLOW_PENDING_MS,
 };
 use crate::links::{pieces, Piece};
-
-/// After this long, a pending message says it has not been sent yet.
-const SLOW_PENDING_MS: u64 = 5_000;
 
 fn local_date(ms: u64) -> js_sys::Date {
     js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64))
