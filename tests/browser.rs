@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::browser::{run, screenshot_path, Snapshot, Stack, Window, WindowOptions, WAIT};
+use support::browser::{run, say, screenshot_path, Snapshot, Stack, Window, WindowOptions, WAIT};
 
 /// The colleague's screen learns of a message within a few polls.
 const DELIVERY: Duration = Duration::from_secs(20);
@@ -593,23 +593,11 @@ fn markup_from_the_server_is_shown_as_text() {
 /// Alice and Bob exchange `texts`, Alice first, each waiting for the other.
 async fn exchange(alice: &Window, bob: &Window, texts: &[&str]) {
     for (i, text) in texts.iter().enumerate() {
-        let (sender, receiver) = if i % 2 == 0 {
-            (alice, bob)
+        if i % 2 == 0 {
+            say(alice, bob, text).await;
         } else {
-            (bob, alice)
-        };
-        sender
-            .wait_until("my turn", DELIVERY, |s| {
-                s.turn_is("idle") && s.send_disabled == Some(false)
-            })
-            .await;
-        sender.type_message(text).await;
-        sender.press_enter("composer").await;
-        receiver
-            .wait_until("the next message", DELIVERY, |s| {
-                s.messages.last().is_some_and(|m| m.text == *text)
-            })
-            .await;
+            say(bob, alice, text).await;
+        }
     }
 }
 

@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::browser::{run, Snapshot, Stack, Window, WindowOptions, WAIT};
+use support::browser::{run, say, Snapshot, Stack, Window, WindowOptions, WAIT};
 
 /// The colleague's screen learns of a message within a few polls.
 const DELIVERY: Duration = Duration::from_secs(20);
@@ -47,22 +47,6 @@ async fn wait_for_title(window: &Window, what: &str, ok: impl Fn(&str) -> bool) 
     let title = "return document.title;";
     window
         .wait_for_script(what, WAIT, title, |t| ok(t.as_str().unwrap_or_default()))
-        .await;
-}
-
-/// `sender` sends `text` (waiting for its turn) and `receiver` sees it.
-async fn say(sender: &Window, receiver: &Window, text: &str) {
-    sender
-        .wait_until("my turn", DELIVERY, |s| {
-            s.turn_is("idle") && s.send_disabled == Some(false)
-        })
-        .await;
-    sender.type_message(text).await;
-    sender.press_enter("composer").await;
-    receiver
-        .wait_until(&format!("{text:?} arriving"), DELIVERY, |s| {
-            s.messages.last().is_some_and(|m| m.text == text)
-        })
         .await;
 }
 

@@ -284,9 +284,10 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// Whether ChromeDriver's `/status` says it is ready. (It refuses HTTP/1.0,
-/// so this is not [`super::http_get`].)
-fn driver_is_ready(port: u16) -> bool {
+/// Whether a WebDriver server's `/status` (ChromeDriver's, geckodriver's)
+/// says it is ready. (ChromeDriver refuses HTTP/1.0, so this is not
+/// [`super::http_get`].)
+pub(super) fn driver_is_ready(port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
         return false;
@@ -474,6 +475,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// A window of a WebDriver session already open (Chromium's or Firefox's).
+    pub(super) fn new(client: Client, label: String) -> Window {
+        Window { client, label }
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -1114,6 +1120,24 @@ fn read_head(stream: &mut TcpStream) -> Option<String> {
     }
     let end = head.windows(4).position(|w| w == b"\r\n\r\n")?;
     Some(String::from_utf8_lossy(&head[..end]).into_owned())
+}
+
+/// `sender` sends `text` once it is its turn, and `receiver` sees it arrive
+/// (each within 20 s: a few polls).
+pub async fn say(sender: &Window, receiver: &Window, text: &str) {
+    const DELIVERY: Duration = Duration::from_secs(20);
+    sender
+        .wait_until("my turn", DELIVERY, |s| {
+            s.turn_is("idle") && s.send_disabled == Some(false)
+        })
+        .await;
+    sender.type_message(text).await;
+    sender.press_enter("composer").await;
+    receiver
+        .wait_until(&format!("{text:?} arriving"), DELIVERY, |s| {
+            s.messages.last().is_some_and(|m| m.text == text)
+        })
+        .await;
 }
 
 // ---------------------------------------------------------------------------

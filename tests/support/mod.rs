@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod chaos_proxy;
+pub mod firefox;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
