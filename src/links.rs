@@ -79,6 +79,61 @@ fn link_end(text: &str, start: usize) -> Option<usize> {
 mod tests {
     use super::Piece::{Link, Text};
     use super::*;
+    use proptest::prelude::*;
+
+    /// Text rich in the characters the cutting looks at.
+    fn link_like() -> impl Strategy<Value = String> {
+        let parts = prop::sample::select(vec![
+            "http://",
+            "HTTPS://",
+            "https://",
+            "a.example",
+            "/",
+            "(",
+            ")",
+            "[",
+            "]",
+            ".",
+            ",",
+            "!",
+            "?",
+            " ",
+            "\n",
+            "<",
+            ">",
+            "\"",
+            "é",
+            "😀",
+            "\u{0}",
+            "x",
+            "http",
+            ":",
+        ]);
+        proptest::collection::vec(parts, 0..24).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_cut_without_a_loss_and_links_are_web_addresses(
+            text in prop_oneof![link_like(), any::<String>()]
+        ) {
+            let found = pieces(&text);
+            let joined: String = found
+                .iter()
+                .map(|p| match p {
+                    Text(t) | Link(t) => *t,
+                })
+                .collect();
+            prop_assert_eq!(joined, text.clone());
+            for piece in found {
+                if let Link(link) = piece {
+                    let lower = link.to_ascii_lowercase();
+                    prop_assert!(lower.starts_with("http://") || lower.starts_with("https://"), "{}", link);
+                    prop_assert!(!link.contains(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"')), "{}", link);
+                }
+            }
+        }
+    }
 
     #[test]
     fn an_address_is_a_link_and_the_rest_stays_text() {
