@@ -20,7 +20,6 @@ mod ports;
 
 use std::cell::{Cell, Ref, RefCell};
 
-use crate::core::trust::{DeviceKeys, OsEntropy, PersonKeys};
 use crate::core::{Budget, DeviceId, Event, Millis, Pair, SendError, Session, Settings};
 use crate::imserver::{ImClient, ImError, Request, Transport};
 
@@ -92,7 +91,7 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         let saved = storage.load().filter(|(saved, _)| {
             saved.pair().me.normal() == pair.me.normal() && saved.device() == &device
         });
-        let mut session = match saved {
+        let session = match saved {
             Some((saved, transcript)) => {
                 Session::restore(saved, transcript, &server, settings, seed)
             }
@@ -101,21 +100,12 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
                 Session::new(pair, device, &server, settings, seed)
             }
         };
-        // Protocol version 2's keys: the person's are shared by every
-        // device of that name in this browser; a device keeps its own even
-        // when its state was lost (its announcement may be on the server).
-        // Made here the first time; without a secure random source there
-        // are none, and the session says so when it needs them.
-        let me = session.pair().me.clone();
-        let person = storage
-            .load_person_keys(&me)
-            .or_else(|| PersonKeys::generate(&mut OsEntropy).ok());
-        let device_keys = storage
-            .load_device_keys()
-            .or_else(|| DeviceKeys::generate(&mut OsEntropy).ok());
-        if let (Some(person), Some(device_keys)) = (person, device_keys) {
-            session.use_keys(person, device_keys);
-        }
+        // Protocol version 2's keys (`Session::use_keys`) are made and
+        // loaded here only once version 2 is on the wire (branch `v2`,
+        // PROTOCOL.md "Moving to version 2"): on the version 1 wire nothing
+        // reads them, and making them links Ed25519, X25519 and SHA-512 into
+        // the app, 19.3 KB gzip of its download (BENCHMARKS.md). A session
+        // given keys has them kept by `save_state`.
         Driver {
             session: RefCell::new(session),
             client: ImClient::new(server, transport),
