@@ -187,26 +187,11 @@ impl ChromeDriver {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot run {} ({e}): {BROWSER_HINT}", program.display()))?;
-        self.child = Some(child);
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                return Err(format!(
-                    "chromedriver exited ({status}); log:\n{}",
-                    self.log()
-                ));
-            }
-            if driver_is_ready(self.port) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "chromedriver was not ready within {timeout:?}; log:\n{}",
-                    self.log()
-                ));
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
+        let child = self.child.insert(child);
+        let log_path = &self.log_path;
+        wait_until_ready(child, self.port, "chromedriver", timeout, || {
+            last_lines(log_path)
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -216,9 +201,7 @@ impl ChromeDriver {
 
     /// The end of ChromeDriver's log, for failure messages.
     pub fn log(&self) -> String {
-        let text = fs::read_to_string(&self.log_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
+        last_lines(&self.log_path)
     }
 
     /// Opens a browser window with a fresh profile (a new Bleep device).
@@ -281,6 +264,40 @@ impl Drop for ChromeDriver {
         self.kill();
         // Give the killed browsers a moment to go before their profiles are removed.
         thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The last 30 lines of the log at `path`, for failure messages.
+fn last_lines(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// Waits until the WebDriver server `child` (named `name`) says on `port`
+/// that it is ready; why not, with `log()`, when it exits or `timeout` passes.
+pub(super) fn wait_until_ready(
+    child: &mut Child,
+    port: u16,
+    name: &str,
+    timeout: Duration,
+    log: impl Fn() -> String,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("{name} exited ({status}); log:\n{}", log()));
+        }
+        if driver_is_ready(port) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "{name} was not ready within {timeout:?}; log:\n{}",
+                log()
+            ));
+        }
+        thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -10,14 +10,13 @@ use std::ops::Deref;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::ClientBuilder;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
-use super::browser::{driver_is_ready, Window, WindowOptions, BROWSER_HINT};
+use super::browser::{wait_until_ready, Window, WindowOptions, BROWSER_HINT};
 use super::{free_port, kill_process_group, TempDir};
 
 /// `$GECKODRIVER`, else `geckodriver` on the PATH.
@@ -73,16 +72,16 @@ pub async fn open(options: WindowOptions) -> FirefoxWindow {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {} ({e}): {BROWSER_HINT}", program.display()));
     let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !driver_is_ready(port) {
-        if let Ok(Some(status)) = driver.try_wait() {
-            panic!("geckodriver exited ({status}): {}", read_log());
-        }
-        if Instant::now() >= deadline {
-            kill_process_group(&mut driver);
-            panic!("geckodriver was not ready within 15 s: {}", read_log());
-        }
-        thread::sleep(Duration::from_millis(50));
+    let ready = wait_until_ready(
+        &mut driver,
+        port,
+        "geckodriver",
+        Duration::from_secs(15),
+        read_log,
+    );
+    if let Err(why) = ready {
+        kill_process_group(&mut driver);
+        panic!("{why}");
     }
 
     let capabilities = json!({
