@@ -255,9 +255,11 @@ function open_store(): PDO
                 PDO::ATTR_PERSISTENT => $persistent,
             ]);
             prepare_connection($db);
-            if (!schema_still_checked($db)) {
+            if (!$persistent || !schema_still_checked($db)) {
                 ensure_table($db);
-                remember_schema_checked($db);
+                if ($persistent) {
+                    remember_schema_checked($db);
+                }
             }
             return $db;
         } catch (PDOException $e) {
@@ -405,9 +407,6 @@ function ensure_table(PDO $db): void
  */
 function schema_still_checked(PDO $db): bool
 {
-    if (driver($db) !== 'pgsql' || !$db->getAttribute(PDO::ATTR_PERSISTENT)) {
-        return false;
-    }
     $still = $db->query(
         "SELECT current_setting('bleep.schema_checked', true) = '1' AND "
         . "(SELECT count(*) FROM pg_class c WHERE c.oid IN (to_regclass('kv'), to_regclass('kv_usage')) "
@@ -419,9 +418,7 @@ function schema_still_checked(PDO $db): bool
 /** Marks a kept PostgreSQL connection as checked (a setting of its session). */
 function remember_schema_checked(PDO $db): void
 {
-    if (driver($db) === 'pgsql' && $db->getAttribute(PDO::ATTR_PERSISTENT)) {
-        $db->query("SELECT set_config('bleep.schema_checked', '1', false)");
-    }
+    $db->query("SELECT set_config('bleep.schema_checked', '1', false)");
 }
 
 /** null when the schema is as expected, 'missing' when there is no table, else why not. */

@@ -235,7 +235,10 @@ fn measure(stack: &Stack, clinicians: usize) -> Step {
     // of its own: this loop must not wait for it, or the jobs due meanwhile
     // would all go at once.
     let groups = stack_groups(stack);
-    let cpu_before = thread::spawn(move || cpu_seconds(&groups, measure_from));
+    let cpu_before = {
+        let groups = groups.clone();
+        thread::spawn(move || cpu_seconds(&groups, measure_from))
+    };
     while let Some(Reverse((at, c, job, turn))) = due.pop() {
         if at >= measure_to {
             break;
@@ -251,7 +254,7 @@ fn measure(stack: &Stack, clinicians: usize) -> Step {
         };
         due.push(Reverse(next));
     }
-    let cpu_after = cpu_seconds(&stack_groups(stack), Instant::now());
+    let cpu_after = cpu_seconds(&groups, Instant::now());
     let cpu_before = cpu_before.join().unwrap_or(cpu_after);
     drop(tx);
     let (mut latencies, mut errors) = (Vec::new(), 0);
