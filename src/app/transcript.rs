@@ -2,6 +2,7 @@
 //! each got; it stays pinned to the newest message unless you scrolled up.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use leptos::either::Either;
 use leptos::html::Div;
@@ -47,17 +48,14 @@ fn message_text(text: &str) -> impl IntoView {
 }
 
 /// Rows with the day ("Today", "Yesterday", a date) above the first message
-/// of each day, and whether each is your last message (which says how far
-/// it got in words).
-fn with_days(rows: Vec<MessageRow>, today: i64) -> Vec<(MessageRow, Option<String>, bool)> {
-    let last_mine = rows.iter().rposition(|row| row.mine);
+/// of each day.
+fn with_days(rows: Vec<MessageRow>, today: i64) -> Vec<(MessageRow, Option<String>)> {
     let mut previous = None;
     rows.into_iter()
-        .enumerate()
-        .map(|(i, row)| {
+        .map(|row| {
             let separator = (previous != Some(row.day)).then(|| day_label(row.day, today));
             previous = Some(row.day);
-            (row, separator, last_mine == Some(i))
+            (row, separator)
         })
         .collect()
 }
@@ -118,6 +116,12 @@ pub fn Transcript() -> impl IntoView {
     };
     // Changes at midnight, not at every tick.
     let today = Memo::new(move |_| local_today(now.get()));
+    // Your last message says how far it got in words. Which one that is is
+    // a signal of its own, not part of a row's key: a send then adds one
+    // row instead of also drawing the previous last one again.
+    let last_mine = Memo::new(move |_| {
+        messages.with(|rows| rows.iter().rfind(|row| row.mine).map(|row| row.id.clone()))
+    });
     let empty = move || messages.with(Vec::is_empty);
     let has_earlier = move || earlier.get() != 0;
 
@@ -138,8 +142,8 @@ pub fn Transcript() -> impl IntoView {
             <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
                 <For
                     each=move || with_days(messages.get(), today.get())
-                    key=|(row, separator, last)| (row.id.clone(), row.delivery, separator.clone(), *last)
-                    children=move |(row, separator, last)| view! { <Message row=row separator=separator last=last now=now chat=chat /> }
+                    key=|(row, separator)| (row.id.clone(), row.delivery, separator.clone())
+                    children=move |(row, separator)| view! { <Message row=row separator=separator last_mine=last_mine now=now chat=chat /> }
                 />
             </ol>
             <Show when=move || new_below.get()>
@@ -157,8 +161,8 @@ pub fn Transcript() -> impl IntoView {
 fn Message(
     row: MessageRow,
     separator: Option<String>,
-    /// Whether it is your last message: it says how far it got in words.
-    last: bool,
+    /// Your last message, which says how far it got in words.
+    last_mine: Memo<Option<Arc<str>>>,
     /// The ticking clock, for "not sent yet".
     now: ReadSignal<Millis>,
     chat: StoredValue<Rc<Chat>, LocalStorage>,
@@ -186,9 +190,14 @@ fn Message(
         let title = delivery_words(d, &sent, read.as_deref());
         view! { <span class="delivery" role="img" title=title aria-label=label>{icon}</span> }
     });
-    let words = row.delivery.filter(|_| last).map(|d| {
+    let words = row.delivery.map(|d| {
         let words = delivery_words(d, &sent, read.as_deref());
-        view! { <p class="state" data-testid="delivery-state">{words}</p> }
+        let id = row.id.clone();
+        move || {
+            last_mine.with(|last| last.as_ref() == Some(&id)).then(|| {
+                view! { <p class="state" data-testid="delivery-state">{words.clone()}</p> }
+            })
+        }
     });
     // Few elements per row, in plain inline flow: an append creates, styles
     // and lays out as little as it can.
