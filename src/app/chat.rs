@@ -56,7 +56,7 @@ pub struct MessageRow {
     /// When this window saw it become read (unknown for messages read
     /// before the window opened).
     pub read_at: Option<u64>,
-    /// Sent as an urgent follow-up while its sender waited for a reply.
+    /// Sent as urgent (PROTOCOL.md, "Priority").
     pub urgent: bool,
 }
 
@@ -173,10 +173,10 @@ impl Chat {
         Ok(())
     }
 
-    /// Sends an urgent follow-up while waiting for the colleague's reply,
-    /// as [`Chat::send`] sends a message.
-    pub fn send_follow_up(self: &Rc<Self>, text: &str) -> Result<(), SendError> {
-        self.driver.send_follow_up(text)?;
+    /// Sends an urgent message (on your turn, or as a follow-up while
+    /// waiting for the colleague's reply), as [`Chat::send`] sends a message.
+    pub fn send_urgent(self: &Rc<Self>, text: &str) -> Result<(), SendError> {
+        self.driver.send_urgent(text)?;
         self.after_change();
         self.pump_after_frame();
         Ok(())
@@ -187,9 +187,9 @@ impl Chat {
         self.driver.budget(text)
     }
 
-    /// The same, for a draft sent as an urgent follow-up.
-    pub fn follow_up_budget(&self, text: &str) -> Budget {
-        self.driver.follow_up_budget(text)
+    /// The same, for a draft sent as urgent.
+    pub fn urgent_budget(&self, text: &str) -> Budget {
+        self.driver.urgent_budget(text)
     }
 
     /// Tries the server again at once.

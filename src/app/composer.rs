@@ -2,8 +2,10 @@
 //! Shift+Enter starts a new line. On a touch screen Enter starts a new line
 //! and the send button sends, as phone messengers do (a phone's return key
 //! has no Shift); the Enter that ends an input method's composition never
-//! sends. While you wait for a reply you can still type; a routine message
-//! waits for the reply, and "Send as urgent follow-up" sends at once.
+//! sends. The "Urgent" toggle makes the next message urgent (it goes back to
+//! routine once sent). While you wait for a reply you can still type; a
+//! routine message waits for the reply, an urgent one ("Send as urgent
+//! follow-up", or Send with the toggle on) goes at once.
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -42,6 +44,8 @@ pub fn Composer() -> impl IntoView {
     let draft = RwSignal::new(storage::draft(&key));
     let field = NodeRef::<Textarea>::new();
     let error = RwSignal::new(None::<String>);
+    // The priority of the next message: urgent while the toggle is on.
+    let urgent = RwSignal::new(false);
     // Notifies only if there was an error to clear (it runs at every key).
     let clear_error = move || {
         if error.with_untracked(Option::is_some) {
@@ -49,15 +53,15 @@ pub fn Composer() -> impl IntoView {
         }
     };
 
-    // Sends the draft as a message, or as an urgent follow-up while
-    // waiting for the colleague's reply.
+    // Sends the draft as a routine message, or as urgent when `as_urgent`
+    // or the toggle is on (also while waiting for the colleague's reply).
     let send = {
         let key = key.clone();
-        move |urgent: bool| {
+        move |as_urgent: bool| {
             let text = draft.get_untracked();
             let chat = chat.get_value();
-            let sent = if urgent {
-                chat.send_follow_up(&text)
+            let sent = if as_urgent || urgent.get_untracked() {
+                chat.send_urgent(&text)
             } else {
                 chat.send(&text)
             };
@@ -65,6 +69,7 @@ pub fn Composer() -> impl IntoView {
                 Ok(()) => {
                     draft.set(String::new());
                     storage::save_draft(&key, "");
+                    urgent.set(false);
                     clear_error();
                 }
                 Err(e) => error.set(Some(e.to_string())),
@@ -75,7 +80,16 @@ pub fn Composer() -> impl IntoView {
         }
     };
 
-    let budget = move || draft.with(|d| chat.get_value().budget(d));
+    let budget = move || {
+        draft.with(|d| {
+            let chat = chat.get_value();
+            if urgent.get() {
+                chat.urgent_budget(d)
+            } else {
+                chat.budget(d)
+            }
+        })
+    };
     // Why sending is locked, the budget note and the send buttons change
     // together: one reactive closure draws the bar (in place, so the button
     // stays the same element). While you wait for a reply, a second button
@@ -87,9 +101,11 @@ pub fn Composer() -> impl IntoView {
             let over = !b.fits();
             let state = turn.get();
             let lock_reason = state.composer_lock(&peer);
-            let disabled = lock_reason.is_some() || over;
-            let follow_up = matches!(state, TurnState::Waiting { .. }).then(|| {
-                let too_long = !draft.with(|d| chat.get_value().follow_up_budget(d)).fits();
+            let waiting = matches!(state, TurnState::Waiting { .. });
+            // An urgent message may go while you wait.
+            let disabled = (lock_reason.is_some() && !(waiting && urgent.get())) || over;
+            let follow_up = waiting.then(|| {
+                let too_long = !draft.with(|d| chat.get_value().urgent_budget(d)).fits();
                 let send = send.clone();
                 view! {
                     <button type="button" class="urgent" data-testid="send-anyway" disabled=too_long
@@ -104,7 +120,7 @@ pub fn Composer() -> impl IntoView {
                 {follow_up}
                 <button type="submit" class="primary" data-testid="send"
                     disabled=disabled aria-disabled=if disabled { "true" } else { "false" }>
-                    "Send"
+                    {if urgent.get() { "Send urgent" } else { "Send" }}
                 </button>
             }
         }
@@ -144,7 +160,16 @@ pub fn Composer() -> impl IntoView {
                 aria-describedby="composer-note composer-lock composer-error"
                 node_ref=field prop:value=draft on:input=on_input on:keydown=on_keydown>
             </textarea>
-            <div class="composer-bar">{bar}</div>
+            <div class="composer-bar">
+                <button type="button" class="priority" data-testid="priority"
+                    aria-pressed=move || if urgent.get() { "true" } else { "false" }
+                    title="Mark the next message urgent: it alerts again until seen"
+                    on:click=move |_| urgent.update(|u| *u = !*u)>
+                    <span aria-hidden="true">{move || if urgent.get() { "☑ " } else { "☐ " }}</span>
+                    "Urgent"
+                </button>
+                {bar}
+            </div>
             <p id="composer-error" class="field-error" role="alert" data-testid="composer-error">{error}</p>
         </form>
     }

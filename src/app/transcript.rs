@@ -206,7 +206,7 @@ fn Message(
         <li class=if row.mine { "message mine" } else { "message" } data-testid="message" data-from=row.from.clone()
             data-status=row.delivery.map(Delivery::as_str) data-priority=row.urgent.then_some("urgent")>
             <p class="meta">
-                {row.urgent.then(|| view! { <strong class="urgent-label">"Urgent follow-up"</strong> " " })}
+                {row.urgent.then(|| view! { <strong class="urgent-label">"Urgent"</strong> " " })}
                 <span class="from">{row.from.clone()}</span>
                 " "
                 <time>{sent}</time>

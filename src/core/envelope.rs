@@ -43,9 +43,10 @@ pub struct Envelope {
     /// The message text.
     #[serde(rename = "x")]
     pub text: String,
-    /// An urgent follow-up: sent while waiting for the colleague's reply
-    /// (PROTOCOL.md, "Urgent follow-ups"). Written only when true, so a
-    /// routine message is byte for byte what earlier releases wrote.
+    /// Urgent priority (PROTOCOL.md, "Priority"); a follow-up sent while
+    /// waiting for the colleague's reply is an urgent message sent out of
+    /// turn. Written only when true, so a routine message is byte for byte
+    /// what earlier releases wrote.
     #[serde(rename = "u", default, skip_serializing_if = "is_false")]
     pub urgent: bool,
 }

@@ -108,10 +108,16 @@ fn settings() -> Settings {
 
 #[test]
 fn envelopes_read_and_write_as_before() {
+    // The last one as the release of urgent follow-ups wrote them; it
+    // reads as an urgent message now.
     let envelopes = [
         awkward_envelope(),
         plain_envelope(1, "ok"),
         plain_envelope(2, ""),
+        Envelope {
+            urgent: true,
+            ..plain_envelope(3, "Patient now unresponsive, GCS 8, 2222 called")
+        },
     ];
     let written: Vec<u8> = envelopes
         .iter()

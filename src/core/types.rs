@@ -66,8 +66,6 @@ pub enum SendError {
     StillSending,
     /// You sent last: wait for your colleague's reply.
     NotYourTurn,
-    /// An urgent follow-up is for while you wait; it is your turn.
-    NotWaiting,
     /// The message does not fit in one request to the server.
     TooLong {
         over_by: usize,
@@ -81,7 +79,6 @@ impl fmt::Display for SendError {
             SendError::Loading => f.write_str("Still loading the conversation from the server: try again in a moment."),
             SendError::StillSending => f.write_str("Your previous message is still being sent."),
             SendError::NotYourTurn => f.write_str("It is your colleague's turn: wait for their reply, or send it as an urgent follow-up."),
-            SendError::NotWaiting => f.write_str("It is your turn: send the message as usual."),
             SendError::TooLong { over_by } => write!(
                 f,
                 "This message is too long for the server. Shorten it (by about {over_by} characters) or split it into two."
@@ -118,7 +115,8 @@ pub struct MessageView<'a> {
 }
 
 impl MessageView<'_> {
-    /// Sent as an urgent follow-up while its sender waited for a reply.
+    /// Sent as urgent (on its sender's turn, or as a follow-up while they
+    /// waited for a reply).
     pub fn urgent(&self) -> bool {
         self.envelope.urgent
     }
@@ -195,7 +193,6 @@ mod tests {
             SendError::Loading,
             SendError::StillSending,
             SendError::NotYourTurn,
-            SendError::NotWaiting,
         ] {
             assert!(error.to_string().ends_with('.'), "{error}");
         }

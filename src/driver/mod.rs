@@ -136,13 +136,13 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         result
     }
 
-    /// The user sends `text` as an urgent follow-up while waiting for the
-    /// colleague's reply: saved at once, as pending.
-    pub fn send_follow_up(&self, text: &str) -> Result<(), SendError> {
+    /// The user sends `text` as urgent (on their turn, or as a follow-up
+    /// while waiting for the colleague's reply): saved at once, as pending.
+    pub fn send_urgent(&self, text: &str) -> Result<(), SendError> {
         let result = self
             .session
             .borrow_mut()
-            .send_follow_up(text, self.clock.now());
+            .send_urgent(text, self.clock.now());
         self.save_state();
         result
     }
@@ -152,9 +152,9 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         self.session.borrow().budget(text)
     }
 
-    /// How much of a request a draft sent as an urgent follow-up would take.
-    pub fn follow_up_budget(&self, text: &str) -> Budget {
-        self.session.borrow().follow_up_budget(text)
+    /// How much of a request a draft sent as urgent would take.
+    pub fn urgent_budget(&self, text: &str) -> Budget {
+        self.session.borrow().urgent_budget(text)
     }
 
     /// The screen was hidden or shown.

@@ -630,7 +630,7 @@ fn run(
                     eprintln!("{now} {} sends {text:?}", w.name);
                 }
                 let done = if follow_up {
-                    w.driver().send_follow_up(&text)
+                    w.driver().send_urgent(&text)
                 } else {
                     w.driver().send(&text)
                 };

@@ -236,8 +236,8 @@ impl Session {
         self.budget_of(text, false)
     }
 
-    /// How much of a request a draft sent as an urgent follow-up would take.
-    pub fn follow_up_budget(&self, text: &str) -> Budget {
+    /// How much of a request a draft sent as urgent would take.
+    pub fn urgent_budget(&self, text: &str) -> Budget {
         self.budget_of(text, true)
     }
 
@@ -305,11 +305,10 @@ impl Session {
         self.send_message(text, false, now)
     }
 
-    /// The user sent an urgent follow-up while waiting for the colleague's
-    /// reply (PROTOCOL.md, "Urgent follow-ups"): it goes like any message,
-    /// marked urgent, and the turn stays the colleague's. Only while
-    /// waiting: on your own turn a message is simply sent.
-    pub fn send_follow_up(&mut self, text: &str, now: Millis) -> Result<(), SendError> {
+    /// The user sent an urgent message (PROTOCOL.md, "Priority"): on your
+    /// turn as any message, and also while you wait for the colleague's
+    /// reply (an urgent follow-up), when the turn stays the colleague's.
+    pub fn send_urgent(&mut self, text: &str, now: Millis) -> Result<(), SendError> {
         self.send_message(text, true, now)
     }
 
@@ -324,8 +323,7 @@ impl Session {
         match (self.turn(), urgent) {
             (Turn::Sending, _) => return Err(SendError::StillSending),
             (Turn::Waiting { .. }, false) => return Err(SendError::NotYourTurn),
-            (Turn::Idle, true) => return Err(SendError::NotWaiting),
-            (Turn::Waiting { .. }, true) | (Turn::Idle, false) => {}
+            (Turn::Waiting { .. }, true) | (Turn::Idle, _) => {}
         }
         let budget = self.budget_of(text, urgent);
         if !budget.fits() {

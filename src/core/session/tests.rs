@@ -278,7 +278,7 @@ fn run_until(
 }
 
 #[test]
-fn an_urgent_follow_up_goes_while_waiting_and_the_turn_stays_the_colleagues() {
+fn an_urgent_message_goes_on_your_turn_and_as_a_follow_up_while_you_wait() {
     let mut store = std::collections::HashMap::new();
     let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
     let mut bob = session("Bob", "Alice", "bbbbbbbbbb");
@@ -295,7 +295,7 @@ fn an_urgent_follow_up_goes_while_waiting_and_the_turn_stays_the_colleagues() {
         Err(SendError::NotYourTurn)
     );
     alice
-        .send_follow_up("Patient now unresponsive, GCS 8, 2222 called", 2_000)
+        .send_urgent("Patient now unresponsive, GCS 8, 2222 called", 2_000)
         .unwrap();
     assert_eq!(alice.turn(), Turn::Sending);
     run_until(&mut alice, &mut store, 2_000, 4_000);
@@ -315,8 +315,8 @@ fn an_urgent_follow_up_goes_while_waiting_and_the_turn_stays_the_colleagues() {
         .unwrap();
     assert!(!String::from_utf8_lossy(first).contains(r#""u""#));
 
-    // Bob sees both, in order, the second marked urgent; it is his turn, so
-    // a follow-up of his is refused and his reply goes as usual.
+    // Bob sees both, in order, the second marked urgent; it is his turn, and
+    // his urgent reply goes as any message would, after which he waits.
     run_until(&mut bob, &mut store, 4_000, 20_000);
     let seen: Vec<_> = bob
         .messages()
@@ -333,13 +333,18 @@ fn an_urgent_follow_up_goes_while_waiting_and_the_turn_stays_the_colleagues() {
         ]
     );
     assert_eq!(bob.turn(), Turn::Idle);
-    assert_eq!(
-        bob.send_follow_up("on my way", 20_000),
-        Err(SendError::NotWaiting)
-    );
-    bob.send("On my way", 20_000).unwrap();
+    bob.send_urgent("On my way", 20_000).unwrap();
     run_until(&mut bob, &mut store, 20_000, 22_000);
+    assert_eq!(bob.turn(), Turn::Waiting { since: 20_000 });
+    assert_eq!(
+        bob.send("and a routine one", 22_000),
+        Err(SendError::NotYourTurn)
+    );
     run_until(&mut alice, &mut store, 22_000, 40_000);
     assert_eq!(alice.turn(), Turn::Idle);
     assert_eq!(alice.message_count(), 3);
+    assert!(alice
+        .messages()
+        .last()
+        .is_some_and(|m| m.urgent() && !m.mine));
 }
