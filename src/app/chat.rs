@@ -22,6 +22,7 @@ use super::clock::{now_ms, BrowserClock};
 use super::device::DeviceClaim;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey, ChatStorage};
+use crate::core::directory::{Colleague, Entry, Status, TextError};
 use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings};
 use crate::display::{local_day, TurnState, SHOWN_AT_FIRST};
 use crate::driver::{self, Driver, Step, Window};
@@ -36,6 +37,20 @@ const SERVER_CHECK_TIMEOUT_MS: u32 = 5_000;
 /// Whether an IMserver.php answers at `server` (the sign-in's check).
 pub async fn check_server(server: &str) -> Result<(), ImError> {
     driver::check_server(server, BrowserTransport::new(SERVER_CHECK_TIMEOUT_MS)).await
+}
+
+/// How long the sign-in's listing of the people on the server may take.
+const PEOPLE_TIMEOUT_MS: u32 = 10_000;
+
+/// At most this many suggestions of colleagues at sign-in.
+const MAX_PEOPLE: usize = 500;
+
+/// The people seen on the server at `server` (normal names), for the
+/// sign-in's suggestions; none if the server cannot list them.
+pub async fn people(server: &str) -> Option<Vec<String>> {
+    driver::people(server, BrowserTransport::new(PEOPLE_TIMEOUT_MS), MAX_PEOPLE)
+        .await
+        .ok()
 }
 
 /// One message as a row of the transcript. Its text is shared, not copied:
@@ -73,11 +88,17 @@ pub struct ChatView {
     pub earlier: RwSignal<usize>,
     /// Whether local storage refused to save (it is full or disabled).
     pub storage_failed: RwSignal<bool>,
+    /// What the directory says of the colleague.
+    pub colleague: RwSignal<Colleague>,
+    /// Your status and text, as this device knows them.
+    pub my_status: RwSignal<Entry>,
 }
 
 impl ChatView {
-    fn new() -> ChatView {
+    fn new(pair: &Pair) -> ChatView {
         ChatView {
+            colleague: RwSignal::new(Colleague::Unknown),
+            my_status: RwSignal::new(Entry::new(&pair.me)),
             turn: RwSignal::new(TurnState::Idle),
             messages: RwSignal::new(Vec::new()),
             offline: RwSignal::new(None),
@@ -122,6 +143,7 @@ impl Chat {
         let claim = DeviceClaim::claim(&conversation);
         let storage_key = ChatKey::new(keys.prefix(), pair.me.normal(), claim.device().clone());
         let timeout = u32::try_from(settings.request_timeout_ms).unwrap_or(u32::MAX);
+        let view = ChatView::new(&pair);
         let window = Window {
             pair,
             device: claim.device().clone(),
@@ -139,7 +161,7 @@ impl Chat {
             driver,
             storage_key,
             claim: RefCell::new(Some(claim)),
-            view: ChatView::new(),
+            view,
             timer: RefCell::new(None),
             transcript_timer: RefCell::new(None),
             limit: Cell::new(SHOWN_AT_FIRST),
@@ -155,6 +177,7 @@ impl Chat {
         chat.show_connection();
         chat.show_unread();
         chat.show_loading();
+        chat.show_directory();
         chat.after_change();
         chat.pump();
         chat
@@ -179,6 +202,18 @@ impl Chat {
         self.driver.send_urgent(text)?;
         self.after_change();
         self.pump_after_frame();
+        Ok(())
+    }
+
+    /// Sets your on-duty status and text: kept, and written at once.
+    pub fn set_status(
+        self: &Rc<Self>,
+        status: Option<Status>,
+        text: &str,
+    ) -> Result<(), TextError> {
+        self.driver.set_status(status, text)?;
+        self.after_change();
+        self.pump();
         Ok(())
     }
 
@@ -315,6 +350,7 @@ impl Chat {
     fn show_events(&self) {
         let (mut turn, mut messages, mut connection, mut unread, mut loading) =
             (false, false, false, false, false);
+        let mut directory = false;
         while let Some(event) = self.driver.poll_event() {
             match event {
                 Event::TurnChanged => turn = true,
@@ -326,7 +362,18 @@ impl Chat {
                 Event::LoadingChanged => (turn, messages, loading) = (true, true, true),
                 // Trust notices are not on this screen yet (issue 15).
                 Event::NoticesChanged => {}
+                Event::DirectoryChanged => directory = true,
             }
+        }
+        // A colleague without an entry who writes has used Bleep after all.
+        if directory
+            || (messages
+                && self
+                    .view
+                    .colleague
+                    .with_untracked(|c| *c == Colleague::NeverUsed))
+        {
+            self.show_directory();
         }
         if turn {
             self.show_turn();
@@ -376,6 +423,18 @@ impl Chat {
         let unread = self.driver.session().unread();
         if self.view.unread.get_untracked() != unread {
             self.view.unread.set(unread);
+        }
+    }
+
+    fn show_directory(&self) {
+        let session = self.driver.session();
+        let colleague = session.colleague();
+        if self.view.colleague.with_untracked(|c| *c != colleague) {
+            self.view.colleague.set(colleague);
+        }
+        let mine = session.my_status();
+        if self.view.my_status.with_untracked(|m| m != mine) {
+            self.view.my_status.set(mine.clone());
         }
     }
 

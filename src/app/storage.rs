@@ -1,7 +1,8 @@
 //! What the browser keeps between visits, in `localStorage`: the sign-in,
 //! settings, and per conversation and device the protocol state (outbox and
 //! transcript), the draft, and the lease of the tab using that device; per
-//! person the identity key and known keys of protocol version 2, and per
+//! person the on-duty status, the identity key and known keys of protocol
+//! version 2, and per
 //! device its keys and pins; and in `sessionStorage` (one tab's own) which
 //! device the tab used.
 //!
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 use crate::core::claim::Lease;
 use crate::core::codec;
+use crate::core::directory::Entry;
 use crate::core::journal::{self, Change, Journal};
 use crate::core::log::MessageLog;
 pub use crate::core::settings::{Preferences, SignIn};
@@ -311,4 +313,18 @@ impl crate::driver::Storage for ChatStorage {
     fn save_device_keys(&mut self, keys: &DeviceKeys) -> bool {
         write(&conversation_key("keys", &self.key), &keys.to_stored())
     }
+
+    fn load_status(&mut self, person: &Name) -> Option<Entry> {
+        Entry::decode(read(&status_key(person))?.as_bytes(), person)
+    }
+
+    fn save_status(&mut self, person: &Name, status: &Entry) -> bool {
+        write(&status_key(person), &codec::to_string(status))
+    }
+}
+
+/// Where this browser keeps a person's on-duty status and text (as their
+/// directory entry).
+fn status_key(person: &Name) -> String {
+    format!("bleep.status.{}", person.normal())
 }

@@ -13,6 +13,8 @@
 //! - [`claim`]: which device id a browser tab speaks as;
 //! - [`trust`]: protocol version 2's encryption and authentication (not
 //!   yet wired into the session);
+//! - [`directory`]: who uses Bleep here and their on-duty status, one
+//!   entry per person;
 //! - [`codec`]: how all of it is written as JSON (serde_json), on the server
 //!   and in the browser.
 //!
@@ -20,6 +22,7 @@
 
 pub mod claim;
 pub mod codec;
+pub mod directory;
 pub mod envelope;
 #[cfg(test)]
 mod fixtures;

@@ -139,6 +139,9 @@ pub enum Event {
     LoadingChanged,
     /// A trust notice was added ([`super::Session::notices`]).
     NoticesChanged,
+    /// The colleague's directory entry, or our own status, changed
+    /// ([`super::Session::colleague`], [`super::Session::my_status`]).
+    DirectoryChanged,
 }
 
 /// Something about the conversation's trust that the transcript shows, in

@@ -7,6 +7,7 @@
 //! browser by cloning what it needs).
 
 use crate::core::codec;
+use crate::core::directory::Entry;
 use crate::core::journal::{self, Change, Journal};
 use crate::core::log::MessageLog;
 use std::collections::BTreeMap;
@@ -28,6 +29,8 @@ pub struct MemoryStorage {
     people: BTreeMap<String, String>,
     /// The device's keys in their stored form.
     device: Option<String>,
+    /// Each person's status (a directory entry as stored), by normal name.
+    statuses: BTreeMap<String, Vec<u8>>,
 }
 
 impl MemoryStorage {
@@ -85,6 +88,16 @@ impl Storage for MemoryStorage {
 
     fn save_device_keys(&mut self, keys: &DeviceKeys) -> bool {
         self.device = Some(keys.to_stored());
+        true
+    }
+
+    fn load_status(&mut self, person: &Name) -> Option<Entry> {
+        Entry::decode(self.statuses.get(person.normal())?, person)
+    }
+
+    fn save_status(&mut self, person: &Name, status: &Entry) -> bool {
+        self.statuses
+            .insert(person.normal().to_owned(), status.encode());
         true
     }
 }

@@ -20,7 +20,9 @@ mod ports;
 
 use std::cell::{Cell, Ref, RefCell};
 
+use crate::core::directory::{self, Status, TextError};
 use crate::core::{Budget, DeviceId, Event, Millis, Pair, SendError, Session, Settings};
+use crate::imserver::answer::Answer;
 use crate::imserver::{ImClient, ImError, Request, Transport};
 
 pub use memory::MemoryStorage;
@@ -69,6 +71,8 @@ pub struct Driver<T: Transport, S: Storage, C: Clock> {
     saved_revision: Cell<u64>,
     /// The session's keys revision when its keys were last saved.
     saved_keys: Cell<u64>,
+    /// The session's status revision when the status was last saved.
+    saved_status: Cell<u64>,
     /// Whether the last save of the state, and of the transcript, failed.
     state_failed: Cell<bool>,
     transcript_failed: Cell<bool>,
@@ -91,7 +95,8 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         let saved = storage.load().filter(|(saved, _)| {
             saved.pair().me.normal() == pair.me.normal() && saved.device() == &device
         });
-        let session = match saved {
+        let kept_status = storage.load_status(&pair.me);
+        let mut session = match saved {
             Some((saved, transcript)) => {
                 Session::restore(saved, transcript, &server, settings, seed)
             }
@@ -100,6 +105,8 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
                 Session::new(pair, device, &server, settings, seed)
             }
         };
+        session.use_kept_status(kept_status);
+        let saved_status = session.status_revision();
         // Protocol version 2's keys (`Session::use_keys`) are made and
         // loaded here only once version 2 is on the wire (branch `v2`,
         // PROTOCOL.md "Moving to version 2"): on the version 1 wire nothing
@@ -113,6 +120,7 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
             clock,
             saved_revision: Cell::new(0),
             saved_keys: Cell::new(0),
+            saved_status: Cell::new(saved_status),
             state_failed: Cell::new(false),
             transcript_failed: Cell::new(false),
             busy: Cell::new(false),
@@ -143,6 +151,17 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
             .session
             .borrow_mut()
             .send_urgent(text, self.clock.now());
+        self.save_state();
+        result
+    }
+
+    /// The user chose an on-duty status and a text: kept, and written to
+    /// the directory at once.
+    pub fn set_status(&self, status: Option<Status>, text: &str) -> Result<(), TextError> {
+        let result = self
+            .session
+            .borrow_mut()
+            .set_status(status, text, self.clock.now());
         self.save_state();
         result
     }
@@ -246,6 +265,13 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         self.saved_revision.set(revision);
         let mut storage = self.storage.borrow_mut();
         let mut kept = storage.save_state(&session.saved());
+        if session.status_revision() != self.saved_status.get() {
+            let status_kept = storage.save_status(&session.pair().me, session.my_status());
+            if status_kept {
+                self.saved_status.set(session.status_revision());
+            }
+            kept &= status_kept;
+        }
         if session.keys_revision() != self.saved_keys.get() {
             if let (Some(person), Some(device)) = (session.person_keys(), session.device_keys()) {
                 let keys_kept = storage.save_person_keys(&session.pair().me, person)
@@ -318,6 +344,20 @@ pub async fn check_server<T: Transport>(server: &str, transport: T) -> Result<()
         .run(&probe)
         .await
         .map(|_| ())
+}
+
+/// The people seen on the server at `server` (normal names, sorted, at
+/// most `limit`), from one listing of its keys: the sign-in form's
+/// suggestions. Never part of a poll.
+pub async fn people<T: Transport>(
+    server: &str,
+    transport: T,
+    limit: usize,
+) -> Result<Vec<String>, ImError> {
+    match ImClient::new(server, transport).run(&Request::Keys).await? {
+        Answer::Keys(keys) => Ok(directory::people(&keys, limit)),
+        _ => Ok(Vec::new()),
+    }
 }
 
 #[cfg(test)]

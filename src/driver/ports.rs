@@ -1,6 +1,8 @@
 //! What a [`super::Driver`] runs over, besides its [`crate::imserver::Transport`]:
-//! a [`Storage`] for the conversation and the keys, and a [`Clock`].
+//! a [`Storage`] for the conversation, the keys and the person's on-duty
+//! status, and a [`Clock`].
 
+use crate::core::directory::Entry;
 use crate::core::journal::Change;
 use crate::core::log::MessageLog;
 use crate::core::trust::{DeviceKeys, PersonKeys};
@@ -30,4 +32,9 @@ pub trait Storage {
     fn load_device_keys(&mut self) -> Option<DeviceKeys>;
     /// Keeps this window's device keys and pins; says whether they were kept.
     fn save_device_keys(&mut self, keys: &DeviceKeys) -> bool;
+    /// The status and text `person` last chose, or adopted from another
+    /// device, in this browser (as a directory entry), if any.
+    fn load_status(&mut self, person: &Name) -> Option<Entry>;
+    /// Keeps `person`'s status and text; says whether they were kept.
+    fn save_status(&mut self, person: &Name, status: &Entry) -> bool;
 }

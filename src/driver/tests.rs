@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::*;
+use crate::core::directory::{Entry, Status};
 use crate::core::journal::Change;
 use crate::core::log::MessageLog;
 use crate::core::trust::{DeviceKeys, PersonKeys};
@@ -160,6 +161,15 @@ impl Storage for Logged {
         self.log.borrow_mut().push("save device keys".into());
         self.inner.save_device_keys(keys)
     }
+
+    fn load_status(&mut self, person: &Name) -> Option<Entry> {
+        self.inner.load_status(person)
+    }
+
+    fn save_status(&mut self, person: &Name, status: &Entry) -> bool {
+        self.log.borrow_mut().push("save status".into());
+        self.inner.save_status(person, status)
+    }
 }
 
 struct At(Millis);
@@ -267,6 +277,48 @@ fn a_stopped_driver_ignores_the_answer_under_way() {
         "the answer was not taken in"
     );
     assert_eq!(pollster::block_on(driver.step()), Step::Stopped);
+}
+
+#[test]
+fn a_chosen_status_is_kept_written_at_once_and_resumed() {
+    let log = Log::default();
+    let server = Server::new(&log);
+    let driver = open(&server, &log, MemoryStorage::new());
+    settle(&driver);
+    log.borrow_mut().clear();
+    driver.set_status(Some(Status::Busy), " theatre 3").unwrap();
+    settle(&driver);
+    assert_eq!(*log.borrow(), ["save state", "save status", "request set"]);
+    let stored = server
+        .store
+        .borrow()
+        .iter()
+        .find(|(k, _)| k == b"bleep1.d.alice")
+        .map(|(_, v)| v.clone());
+    let entry = Entry::decode(&stored.unwrap(), &Name::parse("alice").unwrap()).unwrap();
+    assert_eq!(
+        (entry.status(), entry.text.as_str()),
+        (Some(Status::Busy), "theatre 3")
+    );
+    assert!(driver.set_status(None, &"x".repeat(41)).is_err());
+    // Reopened: the status is this browser's, not read back first.
+    let driver = open(&server, &log, driver.into_storage().inner);
+    assert_eq!(driver.session().my_status().status(), Some(Status::Busy));
+    assert_eq!(driver.session().my_status().text, "theatre 3");
+}
+
+#[test]
+fn the_people_seen_on_a_server_take_one_listing_of_its_keys() {
+    let log = Log::default();
+    let server = Server::new(&log);
+    for (who, peer) in [("Alice", "Bob"), ("Dr Patel", "Alice")] {
+        let driver = Driver::open(window(who, peer), &server, MemoryStorage::new(), At(1_000));
+        settle(&driver);
+    }
+    log.borrow_mut().clear();
+    let people = pollster::block_on(people(SERVER, &server, 100)).unwrap();
+    assert_eq!(people, ["alice", "dr patel"]);
+    assert_eq!(*log.borrow(), ["request keys"]);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! What each answer from the server teaches the session: a write to read
-//! back, a message fetched, a record learnt, the history loaded, or a
-//! failure to back off from.
+//! back, a message fetched, a record or a directory entry learnt, the
+//! history loaded, or a failure to back off from.
 
 use super::super::envelope::{Envelope, Record};
 use super::super::journal::Change;
@@ -109,6 +109,9 @@ impl Session {
                     self.outbox.set_waiting_dirty(true);
                 }
             }
+            directory @ (Purpose::ReadPeerEntry
+            | Purpose::ReadOwnEntry
+            | Purpose::WriteEntry(_)) => self.directory_answer(directory, value.as_deref()),
         }
     }
 
@@ -205,7 +208,17 @@ impl Session {
         self.history_pending = false;
         let mut records = Vec::new();
         let mut messages = Vec::new();
+        let (peer_key, own_key) = self.entry_keys();
+        let (mut peer_entry, mut own_entry) = (None, None);
         for (key, value) in entries {
+            if key == peer_key.as_bytes() {
+                peer_entry = Some(value);
+                continue;
+            }
+            if key == own_key.as_bytes() {
+                own_entry = Some(value);
+                continue;
+            }
             match self.keys.classify(&key) {
                 Some(KeyKind::Message(device, seq)) => {
                     if let Some(envelope) = Envelope::decode(&value, &device, seq) {
@@ -253,6 +266,7 @@ impl Session {
         }
         self.follows.advance_all(&self.log);
         self.update_receipts();
+        self.directory_from_page(peer_entry.as_deref(), own_entry.as_deref());
         self.changed();
     }
 }

@@ -29,6 +29,8 @@
 //!   transcript goes; [`restore`]: saving and resuming a session;
 //! - [`answers`]: what each answer teaches the session;
 //! - [`events`]: what changed on screen, for [`Session::poll_event`];
+//! - [`directory`]: the colleague's directory entry and our own, in the
+//!   poll rotation;
 //! - [`trust`]: protocol version 2's keys, pinned devices and trust notices
 //!   (issue 15: kept and saved, not yet used on the wire).
 //!
@@ -36,6 +38,7 @@
 //! shows, the user's actions, and choosing the next request.
 
 mod answers;
+mod directory;
 mod events;
 mod follows;
 mod outbox;
@@ -47,18 +50,18 @@ mod schedule;
 mod tests;
 mod trust;
 
+use super::directory::entry_key;
 use super::envelope::{Envelope, ENVELOPE_VERSION};
 use super::journal::Change;
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyLayout, Pair};
 use super::settings::Settings;
-use super::trust::keyring::{DeviceKeys, PersonKeys};
 use super::types::{
-    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, TrustNotice,
-    Turn,
+    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, Turn,
 };
 use crate::imserver::wire::{self, Request};
 
+use directory::Directory;
 use events::{Events, Shown};
 use follows::Follows;
 use outbox::{Outbox, Stage};
@@ -91,6 +94,7 @@ pub struct Session {
     repair: bool,
     /// Protocol version 2's keys, once [`Session::use_keys`] gave them.
     trust: Option<Trust>,
+    directory: Directory,
 }
 
 impl Session {
@@ -105,6 +109,7 @@ impl Session {
     ) -> Session {
         let keys = pair.keys();
         Session {
+            directory: Directory::new(&pair),
             pair,
             keys,
             receipts: Receipts::new(&device),
@@ -262,42 +267,6 @@ impl Session {
         }
     }
 
-    // ----- trust (protocol version 2) --------------------------------------
-
-    /// Gives the session its person's keys (per browser and name) and its
-    /// device's keys and pins, as loaded or made by the caller.
-    pub fn use_keys(&mut self, person: PersonKeys, device: DeviceKeys) {
-        self.trust = Some(Trust::new(&self.pair, person, device));
-        self.changed();
-    }
-
-    /// The person's keys to save (per browser and normal name).
-    pub fn person_keys(&self) -> Option<&PersonKeys> {
-        self.trust.as_ref().map(Trust::person)
-    }
-
-    /// The device's keys and pins to save.
-    pub fn device_keys(&self) -> Option<&DeviceKeys> {
-        self.trust.as_ref().map(Trust::device)
-    }
-
-    /// Grows whenever [`Session::person_keys`] or [`Session::device_keys`]
-    /// changed and should be saved again.
-    pub fn keys_revision(&self) -> u64 {
-        self.trust.as_ref().map_or(0, Trust::revision)
-    }
-
-    /// The trust notices to show, in the order they were learnt.
-    pub fn notices(&self) -> &[TrustNotice] {
-        self.trust.as_ref().map_or(&[], Trust::notices)
-    }
-
-    /// The conversation's safety number (twelve groups of five digits),
-    /// once the colleague's identity key is known.
-    pub fn safety_number(&self) -> Option<String> {
-        self.trust.as_ref()?.safety_number(&self.pair)
-    }
-
     // ----- events ----------------------------------------------------------
 
     /// The user pressed send. The message shows at once as pending.
@@ -402,7 +371,8 @@ impl Session {
         let urgent = self.history_pending
             || self.outbox.is_urgent()
             || self.receipts.is_dirty()
-            || self.schedule.has_queued_check();
+            || self.schedule.has_queued_check()
+            || self.directory_now(now).is_some();
         Some(
             self.schedule
                 .wake_at(now, urgent, self.follows.next_retry()),
@@ -445,12 +415,15 @@ impl Session {
         if let Some(purpose) = self.schedule.take_queued_check() {
             return Some(purpose);
         }
+        if let Some(purpose) = self.directory_now(now) {
+            return Some(purpose);
+        }
         let interval = self.poll_interval();
         if self.schedule.poll_due(now, interval) {
             // One check per poll; skip those with nothing to look at.
             for _ in 0..ROTATION.len() {
                 let check = self.schedule.next_check();
-                if let Some(purpose) = self.check_purpose(check) {
+                if let Some(purpose) = self.check_purpose(check, now) {
                     self.schedule.queue_check(purpose);
                     break;
                 }
@@ -460,8 +433,9 @@ impl Session {
         None
     }
 
-    fn check_purpose(&mut self, check: Check) -> Option<Purpose> {
+    fn check_purpose(&mut self, check: Check, now: Millis) -> Option<Purpose> {
         match check {
+            Check::Directory => Some(self.directory_check(now)),
             Check::OwnRecord => Some(Purpose::ReadOwnRecord),
             Check::Waiting => {
                 (self.outbox.is_empty() && !self.log.is_empty()).then_some(Purpose::ReadWaiting)
@@ -517,6 +491,9 @@ impl Session {
             Purpose::PollPeer => get(self.keys.peer_record()),
             Purpose::ReadOwnRecord => get(self.keys.my_record()),
             Purpose::ReadWaiting => get(self.keys.waiting()),
+            Purpose::ReadPeerEntry => get(entry_key(&self.pair.peer)),
+            Purpose::ReadOwnEntry => get(entry_key(&self.pair.me)),
+            Purpose::WriteEntry(entry) => set(entry_key(&self.pair.me), entry.encode()),
         }
     }
 

@@ -1,10 +1,12 @@
 //! When to ask the server what: the request under way and what it was for,
-//! the poll rotation (one check after each read of the colleague's record),
+//! the poll rotation (one check after each read of the colleague's record,
+//! the directory's among them),
 //! and the backoff after failures, which also decides when the window counts
 //! as offline.
 
 use std::fmt;
 
+use super::super::directory::Entry;
 use super::super::participants::DeviceId;
 use super::super::settings::Settings;
 use super::super::types::{Connection, Millis};
@@ -24,10 +26,14 @@ pub(super) enum Purpose {
     ReadWaiting,
     CheckOwn(u64),
     RefetchOwn(u64),
+    ReadPeerEntry,
+    ReadOwnEntry,
+    WriteEntry(Entry),
 }
 
 /// The checks one poll may make after reading the colleague's record.
-pub(super) const ROTATION: [Check; 4] = [
+pub(super) const ROTATION: [Check; 5] = [
+    Check::Directory,
     Check::OwnRecord,
     Check::Waiting,
     Check::OwnUnread,
@@ -36,6 +42,7 @@ pub(super) const ROTATION: [Check; 4] = [
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Check {
+    Directory,
     OwnRecord,
     Waiting,
     OwnUnread,
@@ -257,15 +264,16 @@ mod tests {
     #[test]
     fn the_rotation_goes_through_every_check() {
         let mut schedule = Schedule::new(1);
-        let checks: Vec<_> = (0..5).map(|_| schedule.next_check()).collect();
+        let checks: Vec<_> = (0..6).map(|_| schedule.next_check()).collect();
         assert_eq!(
             checks,
             [
+                Check::Directory,
                 Check::OwnRecord,
                 Check::Waiting,
                 Check::OwnUnread,
                 Check::Probe,
-                Check::OwnRecord
+                Check::Directory
             ]
         );
     }

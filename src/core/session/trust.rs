@@ -24,6 +24,44 @@ use super::super::trust::{
     Announcement, Conversation, DeviceNews, IdentityPublic, KeyNews, SafetyNumber, Side,
 };
 use super::super::types::TrustNotice;
+use super::Session;
+
+/// The session's side of protocol version 2, as its callers see it.
+impl Session {
+    /// Gives the session its person's keys (per browser and name) and its
+    /// device's keys and pins, as loaded or made by the caller.
+    pub fn use_keys(&mut self, person: PersonKeys, device: DeviceKeys) {
+        self.trust = Some(Trust::new(&self.pair, person, device));
+        self.changed();
+    }
+
+    /// The person's keys to save (per browser and normal name).
+    pub fn person_keys(&self) -> Option<&PersonKeys> {
+        self.trust.as_ref().map(Trust::person)
+    }
+
+    /// The device's keys and pins to save.
+    pub fn device_keys(&self) -> Option<&DeviceKeys> {
+        self.trust.as_ref().map(Trust::device)
+    }
+
+    /// Grows whenever [`Session::person_keys`] or [`Session::device_keys`]
+    /// changed and should be saved again.
+    pub fn keys_revision(&self) -> u64 {
+        self.trust.as_ref().map_or(0, Trust::revision)
+    }
+
+    /// The trust notices to show, in the order they were learnt.
+    pub fn notices(&self) -> &[TrustNotice] {
+        self.trust.as_ref().map_or(&[], Trust::notices)
+    }
+
+    /// The conversation's safety number (twelve groups of five digits),
+    /// once the colleague's identity key is known.
+    pub fn safety_number(&self) -> Option<String> {
+        self.trust.as_ref()?.safety_number(&self.pair)
+    }
+}
 
 /// The session's keys, pins and notices. See the module documentation.
 ///
