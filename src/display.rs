@@ -306,6 +306,12 @@ pub fn reply_notification(peer: &str) -> String {
     format!("{APP_NAME}: reply from {peer}")
 }
 
+/// The title of the repeated desktop notification of an urgent message
+/// from `peer` that none of your devices has shown yet.
+pub fn urgent_notification(peer: &str) -> String {
+    format!("{APP_NAME}: urgent message from {peer}")
+}
+
 /// The one question, in the first conversation, whether to show desktop
 /// notifications, talking with `peer`.
 pub fn notification_question(peer: &str) -> String {

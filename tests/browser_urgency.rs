@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::browser::{run, say, Stack};
+use support::browser::{run, say, Stack, Window, WindowOptions};
 
 /// The colleague's screen learns of a message within a few polls.
 const DELIVERY: Duration = Duration::from_secs(20);
@@ -84,5 +84,126 @@ fn the_urgent_toggle_marks_the_next_message_urgent_on_both_screens() {
         alice
             .wait_until("still waiting for Bob", DELIVERY, |s| s.turn_is("waiting"))
             .await;
+    });
+}
+
+/// Desktop notifications allowed, each one recorded in `window.__notes`
+/// (as [title, body, time]) instead of shown; and settings as a clinician
+/// would choose them in the panel: notifications on (already asked), no
+/// sound, an urgent alert repeated every 3 s, a hidden tab polling every
+/// half second (so a sibling's receipt arrives within seconds).
+const COUNT_NOTIFICATIONS: &str = "
+window.__notes = [];
+window.Notification = class Notification {
+  constructor(title, options) { window.__notes.push([title, options && options.body, Date.now()]); }
+  static get permission() { return 'granted'; }
+  static requestPermission() { return Promise.resolve('granted'); }
+  close() {}
+};
+localStorage.setItem('bleep.preferences', JSON.stringify({ timing: { hidden_poll_ms: 500 },
+  sound: false, notifications: true, asked_notifications: true, urgent_repeat_ms: 3000 }));
+";
+
+/// The notifications a window has shown so far.
+async fn notes(window: &Window) -> Vec<(String, String, f64)> {
+    serde_json::from_value(window.script("return window.__notes;", vec![]).await).unwrap()
+}
+
+/// A window of Bob's that counts its notifications, hidden.
+async fn hidden_bob(stack: &Stack, label: &str) -> Window {
+    let window = stack.window(WindowOptions::new(label)).await;
+    window.before_each_page(COUNT_NOTIFICATIONS).await;
+    window.goto(&stack.conversation_url("Bob", "Alice")).await;
+    window.wait_until_loaded().await;
+    window.set_hidden(true).await;
+    window
+}
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn an_urgent_message_alerts_again_until_one_of_the_recipients_devices_shows_it() {
+    run(Duration::from_secs(150), async {
+        let stack = Stack::start();
+        let alice = stack
+            .conversation(WindowOptions::new("Alice"), "Alice", "Bob")
+            .await;
+        let pc = hidden_bob(&stack, "Bob (ward PC)").await;
+        let phone = hidden_bob(&stack, "Bob (phone)").await;
+        let urgent = "Bed 4 desaturating to 85%, please come now";
+        alice.click("priority").await;
+        say(&alice, &pc, urgent).await;
+
+        // Neither of Bob's screens shows it: both alert on arrival, then
+        // again every 3 s, naming it urgent.
+        for bob in [&pc, &phone] {
+            bob.wait_for_script(
+                "three alerts",
+                DELIVERY,
+                "return window.__notes.length;",
+                |n| n.as_u64().is_some_and(|n| n >= 3),
+            )
+            .await;
+            let seen = notes(bob).await;
+            assert_eq!(seen[0].0, "Bleep: reply from Alice", "{seen:?}");
+            for pair in seen.windows(2) {
+                assert_eq!(pair[1].0, "Bleep: urgent message from Alice", "{seen:?}");
+                assert_eq!(pair[1].1, urgent);
+                let gap = pair[1].2 - pair[0].2;
+                assert!(
+                    (2_500.0..4_500.0).contains(&gap),
+                    "{gap} ms apart: {seen:?}"
+                );
+            }
+        }
+
+        // Bob looks at his phone: the alerts stop there, and on the ward PC
+        // once it reads Bob's record, though the PC's screen still has it
+        // unread.
+        phone.set_hidden(false).await;
+        let on_phone = notes(&phone).await.len();
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let on_pc = notes(&pc).await.len();
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        assert_eq!(notes(&pc).await.len(), on_pc, "the PC still alerts");
+        assert_eq!(
+            notes(&phone).await.len(),
+            on_phone,
+            "the phone still alerts"
+        );
+        let title = pc.script("return document.title;", vec![]).await;
+        assert!(
+            title.as_str().unwrap_or_default().starts_with("(1)"),
+            "{title}"
+        );
+
+        // A routine message alerts once.
+        say(&phone, &alice, "Coming").await;
+        say(&alice, &pc, "Thanks").await;
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let seen = notes(&pc).await;
+        assert_eq!(seen.len(), on_pc + 1, "{seen:?}");
+        assert_eq!(seen[on_pc].1, "Thanks");
+
+        // The interval is a setting, kept with the others.
+        pc.set_hidden(false).await;
+        pc.click("settings").await;
+        let field = "return document.getElementById('repeat-urgent').value;";
+        assert_eq!(pc.script(field, vec![]).await, json!("3"));
+        pc.script(
+            "const f = document.getElementById('repeat-urgent'); f.value = '90'; \
+             f.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await;
+        let stored = pc
+            .script("return localStorage.getItem('bleep.preferences');", vec![])
+            .await;
+        assert!(
+            stored
+                .as_str()
+                .unwrap_or_default()
+                .contains(r#""urgent_repeat_ms":90000"#),
+            "{stored}"
+        );
     });
 }

@@ -1,13 +1,18 @@
 //! Getting attention when a reply arrives in a hidden tab: the unread count
 //! in the tab title, a badge on the favicon, and (if turned on in settings)
-//! a short sound and a desktop notification.
+//! a short sound and a desktop notification. An urgent message alerts again
+//! (sound and notification) at the interval chosen in settings until a
+//! device of yours has shown it; [`RepeatAlert`] decides when, on the
+//! screen's one-second clock.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::browser_support::{can_chime, can_notify};
 use super::context::{use_conversation, Conversation};
-use crate::display::{reply_notification, tab_title, APP_NAME};
+use crate::core::repeat_alert::RepeatAlert;
+use crate::core::settings::Preferences;
+use crate::display::{reply_notification, tab_title, urgent_notification, APP_NAME};
 
 /// The favicon (`bleep.svg`, beside the page), with a red badge on it when
 /// something is unread.
@@ -59,7 +64,9 @@ fn chime() {
     }
 }
 
-fn notify(peer: &str, text: &str) {
+/// Shows a desktop notification titled `title`; it replaces Bleep's last
+/// one, and alerts again even so.
+fn notify(title: &str, text: &str) {
     // `Notification.permission` throws where there is no `Notification`.
     if !can_notify()
         || web_sys::Notification::permission() != web_sys::NotificationPermission::Granted
@@ -69,7 +76,18 @@ fn notify(peer: &str, text: &str) {
     let options = web_sys::NotificationOptions::new();
     options.set_body(text);
     options.set_tag("bleep");
-    let _ = web_sys::Notification::new_with_options(&reply_notification(peer), &options);
+    options.set_renotify(true);
+    let _ = web_sys::Notification::new_with_options(title, &options);
+}
+
+/// Chimes and notifies, as the settings `p` allow.
+fn alert(p: &Preferences, title: &str, text: Option<&str>) {
+    if p.sound {
+        chime();
+    }
+    if p.notifications {
+        notify(title, text.unwrap_or(""));
+    }
 }
 
 /// No markup: keeps the title and favicon in step with the unread count,
@@ -78,11 +96,13 @@ fn notify(peer: &str, text: &str) {
 pub fn Attention() -> impl IntoView {
     let Conversation {
         view,
+        now,
         peer,
         preferences,
         ..
     } = use_conversation();
     let (unread, messages) = (view.unread, view.messages);
+    let title = urgent_notification(&peer);
     // Runs once the screen is up, then whenever the count changes, until
     // the screen goes.
     Effect::new(move |previous: Option<usize>| {
@@ -90,17 +110,34 @@ pub fn Attention() -> impl IntoView {
         document().set_title(&tab_title(count, &peer));
         set_favicon(count);
         if previous.is_some_and(|p| count > p) {
-            let p = preferences.get_untracked();
-            if p.sound {
-                chime();
-            }
-            if p.notifications {
-                let text = messages
-                    .with_untracked(|m| m.iter().rev().find(|m| !m.mine).map(|m| m.text.clone()));
-                notify(&peer, text.as_deref().unwrap_or(""));
-            }
+            let text = messages
+                .with_untracked(|m| m.iter().rev().find(|m| !m.mine).map(|m| m.text.clone()));
+            alert(
+                &preferences.get_untracked(),
+                &reply_notification(&peer),
+                text.as_deref(),
+            );
         }
         count
+    });
+    // Each second, and whenever the unseen urgent messages change: alert
+    // again if an urgent message is still unseen on all your devices.
+    let repeat = StoredValue::new(RepeatAlert::default());
+    Effect::new(move || {
+        let (at, unseen) = (now.get(), view.urgent_unseen.get());
+        let every = preferences.with(|p| p.urgent_repeat_ms);
+        let mut schedule = repeat.get_value();
+        let again = schedule.tick(at, unseen, every);
+        repeat.set_value(schedule);
+        if again {
+            let text = messages.with_untracked(|m| {
+                m.iter()
+                    .rev()
+                    .find(|m| m.urgent && !m.mine)
+                    .map(|m| m.text.clone())
+            });
+            alert(&preferences.get_untracked(), &title, text.as_deref());
+        }
     });
     on_cleanup(move || {
         document().set_title(APP_NAME);

@@ -83,6 +83,8 @@ pub struct ChatView {
     /// `None` while online; else why not, in plain words.
     pub offline: RwSignal<Option<String>>,
     pub unread: RwSignal<usize>,
+    /// The colleague's urgent messages no device of yours has shown.
+    pub urgent_unseen: RwSignal<usize>,
     pub loading: RwSignal<bool>,
     /// How many earlier messages are not on screen.
     pub earlier: RwSignal<usize>,
@@ -103,6 +105,7 @@ impl ChatView {
             messages: RwSignal::new(Vec::new()),
             offline: RwSignal::new(None),
             unread: RwSignal::new(0),
+            urgent_unseen: RwSignal::new(0),
             loading: RwSignal::new(true),
             earlier: RwSignal::new(0),
             storage_failed: RwSignal::new(false),
@@ -420,9 +423,13 @@ impl Chat {
     }
 
     fn show_unread(&self) {
-        let unread = self.driver.session().unread();
+        let session = self.driver.session();
+        let (unread, urgent) = (session.unread(), session.urgent_unseen());
         if self.view.unread.get_untracked() != unread {
             self.view.unread.set(unread);
+        }
+        if self.view.urgent_unseen.get_untracked() != urgent {
+            self.view.urgent_unseen.set(urgent);
         }
     }
 

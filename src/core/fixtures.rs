@@ -192,6 +192,7 @@ fn preferences_read_and_write_as_before() {
         sound: true,
         notifications: false,
         asked_notifications: false,
+        urgent_repeat_ms: super::repeat_alert::DEFAULT_REPEAT_MS,
     };
     let stored = fixture(
         "preferences.json",
@@ -219,6 +220,17 @@ fn preferences_read_and_write_as_before() {
         "{written}"
     );
     assert_eq!(codec::from_str(&written).ok(), Some(asked));
+    // An urgent alert repeated every 30 s instead of 2 min, too.
+    let sooner = Preferences {
+        urgent_repeat_ms: 30_000,
+        ..Preferences::default()
+    };
+    let written = codec::to_string(&sooner);
+    assert!(
+        written.ends_with(r#""notifications":false,"urgent_repeat_ms":30000}"#),
+        "{written}"
+    );
+    assert_eq!(codec::from_str(&written).ok(), Some(sooner));
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! - [`log`]: the transcript in the order both sides agree on;
 //! - [`journal`]: the transcript as a browser saves it, chunk by chunk;
 //! - [`session`]: the turn machine, outbox, polling and repair;
+//! - [`repeat_alert`]: when an urgent message that no device of the
+//!   recipient has shown alerts again;
 //! - [`types`]: the words the session and its callers share (turn,
 //!   delivery, connection, why a message was refused);
 //! - [`settings`]: the intervals it runs on, and the preferences and sign-in
@@ -29,6 +31,7 @@ mod fixtures;
 pub mod journal;
 pub mod log;
 pub mod participants;
+pub mod repeat_alert;
 pub mod session;
 pub mod settings;
 pub mod small_map;

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::repeat_alert::DEFAULT_REPEAT_MS;
+
 /// How often Bleep asks the server for news, and how it backs off.
 ///
 /// All times are in milliseconds. Stored as an object with the field names
@@ -68,6 +70,14 @@ pub struct Preferences {
     /// earlier releases stored is written as they wrote it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub asked_notifications: bool,
+    /// How often, in ms, an urgent message that no device of yours has
+    /// shown alerts again. Left out of the JSON while it is the default.
+    #[serde(skip_serializing_if = "is_default_repeat")]
+    pub urgent_repeat_ms: u64,
+}
+
+fn is_default_repeat(ms: &u64) -> bool {
+    *ms == DEFAULT_REPEAT_MS
 }
 
 impl Default for Preferences {
@@ -77,6 +87,7 @@ impl Default for Preferences {
             sound: true,
             notifications: false,
             asked_notifications: false,
+            urgent_repeat_ms: DEFAULT_REPEAT_MS,
         }
     }
 }

@@ -133,7 +133,8 @@ pub enum Event {
     TurnChanged,
     /// The server started or stopped answering, or why not changed.
     ConnectionChanged,
-    /// How many of your colleague's messages are unread.
+    /// How many of your colleague's messages are unread, or how many of
+    /// their urgent ones no device of yours has shown.
     UnreadChanged,
     /// The first load of the conversation from the server finished.
     LoadingChanged,

@@ -3,7 +3,7 @@
 //! theirs), so that a screen redraws only what an event names.
 //!
 //! Changes to the transcript are queued where they happen. The turn, the
-//! loading state, the connection and the unread count are each derived from
+//! loading state, the connection and the unread counts are each derived from
 //! several parts of the session; they are compared with what was last
 //! reported when the caller asks, so that no change of theirs can go
 //! unreported.
@@ -19,6 +19,8 @@ pub(super) struct Shown {
     pub loading: bool,
     pub connection: Connection,
     pub unread: usize,
+    /// The colleague's urgent messages no device of ours has shown.
+    pub urgent_unseen: usize,
 }
 
 /// Events not yet taken by the caller.
@@ -49,7 +51,10 @@ impl Events {
                     before.connection != now.connection,
                     Event::ConnectionChanged,
                 ),
-                (before.unread != now.unread, Event::UnreadChanged),
+                (
+                    before.unread != now.unread || before.urgent_unseen != now.urgent_unseen,
+                    Event::UnreadChanged,
+                ),
             ];
             for (changed, event) in changes {
                 if changed {
@@ -72,6 +77,7 @@ mod tests {
             loading: false,
             connection: Connection::Online,
             unread,
+            urgent_unseen: 0,
         }
     }
 

@@ -167,15 +167,20 @@ impl Follows {
             .collect()
     }
 
-    /// The colleague's messages above what `shown` says was shown.
-    pub fn unread(&self, shown: &SmallMap<DeviceId, u64>) -> usize {
+    /// The colleague's devices, each with how far the transcript has its
+    /// messages.
+    pub fn peer_haves(&self) -> impl Iterator<Item = (&DeviceId, u64)> + '_ {
         self.devices
             .iter()
             .filter(|(_, f)| f.owner == Owner::Peer)
-            .map(|(device, f)| {
-                f.have
-                    .saturating_sub(shown.get(device).copied().unwrap_or(0))
-                    as usize
+            .map(|(device, f)| (device, f.have))
+    }
+
+    /// The colleague's messages above what `shown` says was shown.
+    pub fn unread(&self, shown: &SmallMap<DeviceId, u64>) -> usize {
+        self.peer_haves()
+            .map(|(device, have)| {
+                have.saturating_sub(shown.get(device).copied().unwrap_or(0)) as usize
             })
             .sum()
     }

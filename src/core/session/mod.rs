@@ -49,6 +49,7 @@ mod schedule;
 #[cfg(test)]
 mod tests;
 mod trust;
+mod urgency;
 
 use super::directory::entry_key;
 use super::envelope::{Envelope, ENVELOPE_VERSION};
@@ -163,6 +164,7 @@ impl Session {
             loading: self.history_pending,
             connection: self.connection(),
             unread: self.unread(),
+            urgent_unseen: self.urgent_unseen(),
         };
         self.events.pop(now)
     }

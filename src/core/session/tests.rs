@@ -348,3 +348,48 @@ fn an_urgent_message_goes_on_your_turn_and_as_a_follow_up_while_you_wait() {
         .last()
         .is_some_and(|m| m.urgent() && !m.mine));
 }
+
+#[test]
+fn an_urgent_message_stays_unseen_until_a_device_of_the_recipient_shows_it() {
+    let mut store = std::collections::HashMap::new();
+    let mut alice = session("Alice", "Bob", "aaaaaaaaaa");
+    let mut bob = session("Bob", "Alice", "bbbbbbbbbb");
+    let mut bobs_phone = session("Bob", "Alice", "cccccccccc");
+    for s in [&mut alice, &mut bob, &mut bobs_phone] {
+        s.history_pending = false;
+    }
+    bob.set_visible(false, 0);
+    bobs_phone.set_visible(false, 0);
+    alice
+        .send_urgent("Bed 4 desaturating, come now", 1)
+        .unwrap();
+    run_until(&mut alice, &mut store, 1, 2_000);
+    run_until(&mut bob, &mut store, 2_000, 40_000);
+    run_until(&mut bobs_phone, &mut store, 2_000, 40_000);
+    for s in [&bob, &bobs_phone] {
+        assert_eq!((s.unread(), s.urgent_unseen()), (1, 1));
+    }
+    while bob.poll_event().is_some() {}
+
+    // The phone shows it (and saves it): there at once, and on Bob's other
+    // device once it reads Bob's record, the message is no longer unseen,
+    // though still unread on that screen.
+    bobs_phone.set_visible(true, 40_000);
+    assert_eq!(bobs_phone.urgent_unseen(), 0);
+    bobs_phone.transcript_saved();
+    run_until(&mut bobs_phone, &mut store, 40_000, 42_000);
+    assert_eq!(bob.urgent_unseen(), 1);
+    run_until(&mut bob, &mut store, 42_000, 120_000);
+    assert_eq!((bob.unread(), bob.urgent_unseen()), (1, 0));
+    assert!(
+        std::iter::from_fn(|| bob.poll_event()).any(|e| e == Event::UnreadChanged),
+        "the screen learns that it is seen elsewhere"
+    );
+
+    // A routine reply is unread by hidden Alice, but never unseen urgent.
+    alice.set_visible(false, 120_000);
+    bobs_phone.send("On my way", 120_000).unwrap();
+    run_until(&mut bobs_phone, &mut store, 120_000, 122_000);
+    run_until(&mut alice, &mut store, 122_000, 200_000);
+    assert_eq!((alice.unread(), alice.urgent_unseen()), (1, 0));
+}
