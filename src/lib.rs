@@ -7,6 +7,8 @@
 //!   over any transport, storage and clock (browser, simulation, benchmark);
 //! - [`display`]: what the screens say (the turn, the connection check,
 //!   delivery marks, the tab's title), tested natively;
+//! - [`presence`]: what the screens say about people in the directory
+//!   (status lines, a name nobody used, an off-duty colleague);
 //! - [`links`]: the web addresses in a message's text, made clickable;
 //! - `app` (browser builds only): the Leptos screens and the thin shell that
 //!   runs the core with real requests, timers and storage;
@@ -18,6 +20,7 @@ pub mod display;
 pub mod driver;
 pub mod imserver;
 pub mod links;
+pub mod presence;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;

@@ -45,12 +45,19 @@ const PEOPLE_TIMEOUT_MS: u32 = 10_000;
 /// At most this many suggestions of colleagues at sign-in.
 const MAX_PEOPLE: usize = 500;
 
-/// The people seen on the server at `server` (normal names), for the
-/// sign-in's suggestions; none if the server cannot list them.
-pub async fn people(server: &str) -> Option<Vec<String>> {
+/// The people seen on the server at `server` (normal names, one a line),
+/// for the sign-in's suggestions; none if the server cannot list them.
+pub async fn people(server: &str) -> Option<String> {
     driver::people(server, BrowserTransport::new(PEOPLE_TIMEOUT_MS), MAX_PEOPLE)
         .await
         .ok()
+        .map(|names| {
+            names.iter().fold(String::new(), |mut lines, name| {
+                lines.push_str(name);
+                lines.push('\n');
+                lines
+            })
+        })
 }
 
 /// One message as a row of the transcript. Its text is shared, not copied:
@@ -92,15 +99,12 @@ pub struct ChatView {
     pub storage_failed: RwSignal<bool>,
     /// What the directory says of the colleague.
     pub colleague: RwSignal<Colleague>,
-    /// Your status and text, as this device knows them.
-    pub my_status: RwSignal<Entry>,
 }
 
 impl ChatView {
-    fn new(pair: &Pair) -> ChatView {
+    fn new() -> ChatView {
         ChatView {
             colleague: RwSignal::new(Colleague::Unknown),
-            my_status: RwSignal::new(Entry::new(&pair.me)),
             turn: RwSignal::new(TurnState::Idle),
             messages: RwSignal::new(Vec::new()),
             offline: RwSignal::new(None),
@@ -146,7 +150,6 @@ impl Chat {
         let claim = DeviceClaim::claim(&conversation);
         let storage_key = ChatKey::new(keys.prefix(), pair.me.normal(), claim.device().clone());
         let timeout = u32::try_from(settings.request_timeout_ms).unwrap_or(u32::MAX);
-        let view = ChatView::new(&pair);
         let window = Window {
             pair,
             device: claim.device().clone(),
@@ -164,7 +167,7 @@ impl Chat {
             driver,
             storage_key,
             claim: RefCell::new(Some(claim)),
-            view,
+            view: ChatView::new(),
             timer: RefCell::new(None),
             transcript_timer: RefCell::new(None),
             limit: Cell::new(SHOWN_AT_FIRST),
@@ -206,6 +209,11 @@ impl Chat {
         self.after_change();
         self.pump_after_frame();
         Ok(())
+    }
+
+    /// Your on-duty status and text, as this device knows them.
+    pub fn my_status(&self) -> Entry {
+        self.driver.session().my_status().clone()
     }
 
     /// Sets your on-duty status and text: kept, and written at once.
@@ -433,16 +441,10 @@ impl Chat {
         }
     }
 
+    /// Shows what the directory says of the colleague (only on its
+    /// events, or once a colleague without an entry has written).
     fn show_directory(&self) {
-        let session = self.driver.session();
-        let colleague = session.colleague();
-        if self.view.colleague.with_untracked(|c| *c != colleague) {
-            self.view.colleague.set(colleague);
-        }
-        let mine = session.my_status();
-        if self.view.my_status.with_untracked(|m| m != mine) {
-            self.view.my_status.set(mine.clone());
-        }
+        self.view.colleague.set(self.driver.session().colleague());
     }
 
     fn show_loading(&self) {

@@ -8,6 +8,7 @@ use super::attention::Attention;
 use super::browser_notice::BrowserNotice;
 use super::chat::Chat;
 use super::clock::now_ms;
+use super::colleague_status::{ColleagueNote, PeerStatus};
 use super::composer::Composer;
 use super::connection_banner::ConnectionBanner;
 use super::context::{provide_conversation, Conversation};
@@ -61,6 +62,7 @@ pub fn ConversationScreen(
                     <span aria-hidden="true">" ↔ "</span>
                     <span class="sr-only">"talking to "</span>
                     <strong>{peer.clone()}</strong>
+                    " "<PeerStatus />
                 </p>
                 <div class="top-actions">
                     <button type="button" class="secondary" on:click=move |_| leave()>"Switch"<span class="wide">" colleague"</span></button>
@@ -79,6 +81,7 @@ pub fn ConversationScreen(
             <NotificationAsk />
             <Transcript />
             <UnsentLine />
+            <ColleagueNote />
             <Composer />
             <Attention />
         </section>

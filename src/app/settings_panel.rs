@@ -1,5 +1,6 @@
 //! Settings: alerts first (sound, desktop notifications, how often an
-//! urgent message alerts again until seen), then removing the
+//! urgent message alerts again until seen), your on-duty status
+//! ([`MyStatus`]), then removing the
 //! conversation from this device, and under "Advanced" the server address
 //! and how often to check for messages.
 //!
@@ -13,6 +14,7 @@ use leptos::prelude::*;
 
 use super::browser_support::{can_chime, can_notify, request_notifications};
 use super::context::{change_preferences, use_conversation, Conversation};
+use super::my_status::MyStatus;
 use super::storage::{self, Preferences};
 use crate::core::repeat_alert::REPEAT_RANGE_MS;
 use crate::core::Delivery;
@@ -164,6 +166,7 @@ pub fn SettingsPanel(
                 {interval_field("Repeat an urgent message's alert until seen, every (seconds)", "repeat-urgent",
                     |p| p.urgent_repeat_ms, |p, v| p.urgent_repeat_ms = v.clamp(REPEAT_RANGE_MS.0, REPEAT_RANGE_MS.1))}
             </fieldset>
+            <MyStatus />
             <div class="remove">
                 <button type="button" class="danger" data-testid="remove-from-device" on:click=remove>"Remove from this device…"</button>
                 <p class="hint-text">"Your messages stay with your colleague and on the server."</p>

@@ -1,5 +1,6 @@
-//! The sign-in form: your name, your colleague's, the server, and a plain
-//! answer to "does the server answer?".
+//! The sign-in form: your name, your colleague's (with suggestions of the
+//! people seen on the server, and a warning about a name nobody has used
+//! there), the server, and a plain answer to "does the server answer?".
 
 use leptos::html::{Button, Input};
 use leptos::prelude::*;
@@ -8,8 +9,9 @@ use super::chat;
 use super::joined::{server_or_default, Joined};
 use super::storage;
 use crate::core::participants::MAX_NAME_CHARS;
-use crate::core::Pair;
+use crate::core::{Name, Pair};
 use crate::display::{name_hint, ServerCheck};
+use crate::presence::never_used;
 
 /// Whether the server at `server` answers (the chat shell asks it).
 pub async fn check_server(server: &str) -> ServerCheck {
@@ -43,13 +45,16 @@ fn NameField(
     hint_id: &'static str,
     error_id: &'static str,
     autocomplete: Option<&'static str>,
+    /// The id of a `<datalist>` of suggestions.
+    #[prop(optional)]
+    list: Option<&'static str>,
     value: String,
     error: RwSignal<Option<String>>,
     field: NodeRef<Input>,
 ) -> impl IntoView {
     view! {
         <label for=id>{label}</label>
-        <input id=id data-testid=id name=id autocomplete=autocomplete required
+        <input id=id data-testid=id name=id autocomplete=autocomplete list=list required
             maxlength=MAX_NAME_CHARS aria-describedby=format!("{hint_id} {error_id}")
             value=value node_ref=field />
         <p id=hint_id class="field-hint">{name_hint()}</p>
@@ -87,6 +92,21 @@ fn focus(field: NodeRef<Input>) {
     }
 }
 
+/// Fills the colleague field's suggestions (`<datalist id="people">`) with
+/// `names` (one a line), once they are in.
+fn suggest(names: &str) {
+    let document = document();
+    let Some(list) = document.get_element_by_id("people") else {
+        return;
+    };
+    for name in names.lines() {
+        if let Ok(option) = document.create_element("option") {
+            let _ = option.set_attribute("value", name);
+            let _ = list.append_child(&option);
+        }
+    }
+}
+
 /// The sign-in form.
 #[component]
 pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl IntoView {
@@ -114,6 +134,28 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
     // The field is not in the page yet: its first address is checked.
     run_check(server.clone());
 
+    // The people seen on this server (one listing, now): suggestions for
+    // the colleague's name, and a warning about a name nobody has used.
+    let people = RwSignal::new(None::<String>);
+    let listed = server.clone();
+    leptos::task::spawn_local(async move {
+        let found = chat::people(&listed).await;
+        if let Some(names) = &found {
+            suggest(names);
+        }
+        people.set(found);
+    });
+    let peer_typed = RwSignal::new(last.peer.clone());
+    let unknown_peer = move || {
+        let name = Name::parse(&peer_typed.get()).ok()?;
+        people
+            .with(|p| {
+                p.as_ref()
+                    .is_some_and(|p| !p.lines().any(|n| n == name.normal()))
+            })
+            .then(|| never_used(name.typed()))
+    };
+
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         me_error.set(None);
@@ -137,11 +179,14 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
         <section class="sign-in-screen">
             <h1 class="brand">"Bleep"</h1>
             <p class="tagline">"Messages between colleagues, one turn at a time."</p>
-            <form class="sign-in card" data-testid="sign-in" on:submit=submit novalidate>
+            <form class="sign-in card" data-testid="sign-in" on:submit=submit novalidate
+                on:input=move |_| peer_typed.set(text_of(peer_field))>
                 <NameField id="me" label="Your name" hint_id="me-hint" error_id="me-error"
                     autocomplete=Some("name") value=last.me error=me_error field=me_field />
                 <NameField id="peer" label="Your colleague's name" hint_id="peer-hint" error_id="peer-error"
-                    autocomplete=None value=last.peer error=peer_error field=peer_field />
+                    autocomplete=None list="people" value=last.peer error=peer_error field=peer_field />
+                <datalist id="people"></datalist>
+                <p class="field-hint colleague-note" role="status" data-testid="unknown-colleague">{unknown_peer}</p>
 
                 <label for="server">"Server address"</label>
                 <input id="server" data-testid="server" name="server" inputmode="url"

@@ -34,14 +34,21 @@ pub fn entry_key(person: &Name) -> String {
 /// The people a listing of the server's keys names (`action=keys`), in
 /// normal form, sorted, each once, at most `limit` of them.
 pub fn people(keys: &[Vec<u8>], limit: usize) -> Vec<String> {
-    let mut names: Vec<String> = keys
-        .iter()
-        .filter_map(|key| std::str::from_utf8(key.strip_prefix(PREFIX.as_bytes())?).ok())
-        .filter(|rest| Name::parse(rest).is_ok_and(|n| n.normal() == *rest))
-        .map(str::to_owned)
-        .collect();
-    names.sort_unstable();
-    names.dedup();
+    // Kept sorted as they come (no sort routine in the WebAssembly).
+    let mut names: Vec<String> = Vec::new();
+    for key in keys {
+        let Some(rest) = key.strip_prefix(PREFIX.as_bytes()) else {
+            continue;
+        };
+        let Ok(rest) = std::str::from_utf8(rest) else {
+            continue;
+        };
+        if Name::parse(rest).is_ok_and(|n| n.normal() == rest) {
+            if let Err(at) = names.binary_search_by(|n| n.as_str().cmp(rest)) {
+                names.insert(at, rest.to_owned());
+            }
+        }
+    }
     names.truncate(limit);
     names
 }
