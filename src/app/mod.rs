@@ -28,6 +28,7 @@ pub mod storage;
 pub mod transcript;
 pub mod turn_banner;
 pub mod unsent_line;
+pub mod update_prompt;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -39,6 +40,7 @@ use wasm_bindgen::JsCast;
 use conversation::ConversationScreen;
 use joined::Joined;
 use sign_in::SignIn;
+use update_prompt::UpdatePrompt;
 
 /// Starts the app: a `<main>` on the page's body, showing the sign-in form,
 /// or the conversation a link asks for.
@@ -57,6 +59,10 @@ pub fn start() {
     };
     PAGE.with(|page| page.borrow_mut().main = Some(main));
     show(Joined::from_url());
+    // Over whichever screen is shown, for as long as the page lives.
+    if let Some(body) = document().body() {
+        mount_to(body, || view! { <UpdatePrompt /> }).forget();
+    }
 }
 
 /// What the page shows: the `<main>` element and the screen in it.

@@ -1013,16 +1013,25 @@ impl AppHost {
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
-}
 
-impl Drop for AppHost {
-    fn drop(&mut self) {
+    /// Stops serving: from now on the page's origin refuses every
+    /// connection, as with no network at all. (Also on drop.)
+    pub fn shut_down(&mut self) {
+        if self.thread.is_none() {
+            return;
+        }
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accepting thread so that it sees the flag.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+impl Drop for AppHost {
+    fn drop(&mut self) {
+        self.shut_down();
     }
 }
 
@@ -1173,7 +1182,12 @@ pub struct Stack {
 impl Stack {
     /// Starts everything; panics with a hint when something is missing.
     pub fn start() -> Stack {
-        let dist = dist_dir();
+        Stack::serving(&dist_dir())
+    }
+
+    /// The same, serving the app from `dist` (a copy a test may change).
+    pub fn serving(dist: &Path) -> Stack {
+        let dist = dist.to_path_buf();
         require_php_module("pdo_sqlite");
         let store = TempDir::new("browser-store");
         let dsn = format!("sqlite:{}", store.join("store.sqlite").display());

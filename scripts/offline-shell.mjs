@@ -1,0 +1,56 @@
+// Trunk post-build hook (Trunk.toml, after start-script.mjs): writes the
+// service worker, sw.js, from web/sw.js. It fills in:
+// - __BLEEP_FILES__: every file of the build that the browser loads (the
+//   page, scripts, WebAssembly, style sheet, icon, manifest), never
+//   IMserver.php nor sw.js itself;
+// - __BLEEP_VERSION__: a hash of those files' names and contents, so that
+//   any change to the app is a different sw.js, which the browser installs
+//   as a new version (and the page offers to reload).
+//
+// The build fails, rather than ships a worker that keeps nothing or the
+// wrong things, if the template lacks a placeholder, the staging folder has
+// no index.html or WebAssembly, or a file name would need escaping.
+
+import { createHash } from "node:crypto";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const fail = (text) => {
+  console.error(`offline-shell: ${text}`);
+  process.exit(1);
+};
+
+const staging = process.env.TRUNK_STAGING_DIR;
+const source = process.env.TRUNK_SOURCE_DIR || process.cwd();
+if (!staging) fail("TRUNK_STAGING_DIR is not set (run by Trunk only)");
+
+const files = readdirSync(staging)
+  .filter((name) => statSync(join(staging, name)).isFile())
+  .filter((name) => name !== "sw.js" && !name.endsWith(".php"))
+  .sort();
+if (!files.includes("index.html")) fail("no index.html in the build");
+if (!files.some((name) => name.endsWith(".wasm"))) fail("no WebAssembly in the build");
+const odd = files.find((name) => !/^[A-Za-z0-9._-]+$/.test(name));
+if (odd) fail(`a file name the worker would have to escape: ${odd}`);
+
+const hash = createHash("sha256");
+for (const name of files) {
+  hash.update(name + "\0");
+  hash.update(readFileSync(join(staging, name)));
+}
+const version = hash.digest("hex").slice(0, 16);
+
+const templatePath = join(source, "web", "sw.js");
+let worker;
+try {
+  worker = readFileSync(templatePath, "utf8");
+} catch (error) {
+  fail(`cannot read ${templatePath}: ${error.message}`);
+}
+for (const placeholder of ["__BLEEP_VERSION__", "__BLEEP_FILES__"]) {
+  if (worker.split(placeholder).length !== 2) fail(`web/sw.js must hold ${placeholder} exactly once`);
+}
+worker = worker
+  .replace("__BLEEP_VERSION__", version)
+  .replace("__BLEEP_FILES__", JSON.stringify(files));
+writeFileSync(join(staging, "sw.js"), worker);
