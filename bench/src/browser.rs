@@ -631,12 +631,36 @@ pub fn render_and_memory(
 
 pub const STARTUP_LOADS: usize = 10;
 pub const STARTUP_BUDGET_MS: f64 = 300.0;
+/// Issue 18: a repeat start, from what the service worker kept.
+pub const REPEAT_START_BUDGET_MS: f64 = 150.0;
+
+/// Navigation start → the conversation interactive: composer and turn
+/// indicator in the DOM, and the first IMserver.php answer handled.
+fn conversation_start(browser: &Browser) -> Result<f64> {
+    let t = browser.wait_for(
+        "window.__bench && window.__bench.marks.conversation",
+        DESCRIBE,
+        20_000,
+    )?;
+    // The history must be read before anything can be sent.
+    let loaded = browser.wait_for(
+        "(() => { const a = window.__bench.tasks.find(t => t.kind === 'answer' && /IMserver\\.php$/.test(t.detail));
+                  return a ? a.at - performance.timeOrigin + a.ms : null; })()",
+        DESCRIBE,
+        20_000,
+    )?;
+    Ok(t.as_f64()
+        .unwrap_or(f64::NAN)
+        .max(loaded.as_f64().unwrap_or(f64::NAN)))
+}
 
 pub fn startup(driver: &Driver, dist: &std::path::Path, details: &mut String) -> Result<Row> {
     let store = Store::serve_app(dist, &[], 4)?;
     let browser = open_with_probe(driver, "start-up")?;
     browser.cdp("Network.enable", json!({}))?;
     browser.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true }))?;
+    // Cold: not from the service worker either.
+    browser.cdp("Network.setBypassServiceWorker", json!({ "bypass": true }))?;
     let mut sign_in = Vec::new();
     let mut conversation = Vec::new();
     let mut history = Vec::new();
@@ -658,23 +682,12 @@ pub fn startup(driver: &Driver, dist: &std::path::Path, details: &mut String) ->
             )?;
             sign_in.push(t.as_f64().unwrap_or(f64::NAN));
         } else {
-            let t = browser.wait_for(
-                "window.__bench && window.__bench.marks.conversation",
-                DESCRIBE,
-                20_000,
+            conversation.push(conversation_start(&browser)?);
+            let loaded = browser.exec(
+                "const a = window.__bench.tasks.find(t => t.kind === 'answer' && /IMserver\\.php$/.test(t.detail));
+                 return a ? a.at - performance.timeOrigin + a.ms : null;",
+                json!([]),
             )?;
-            // The history must be read before anything can be sent.
-            let loaded = browser.wait_for(
-                "(() => { const a = window.__bench.tasks.find(t => t.kind === 'answer' && /IMserver\\.php$/.test(t.detail));
-                          return a ? a.at - performance.timeOrigin + a.ms : null; })()",
-                DESCRIBE,
-                20_000,
-            )?;
-            conversation.push(
-                t.as_f64()
-                    .unwrap_or(f64::NAN)
-                    .max(loaded.as_f64().unwrap_or(f64::NAN)),
-            );
             history.push(loaded.as_f64().unwrap_or(f64::NAN));
         }
         let fetched = browser.exec(
@@ -690,24 +703,58 @@ pub fn startup(driver: &Driver, dist: &std::path::Path, details: &mut String) ->
             json!([]),
         )?;
     }
+    // Repeat starts (issue 18): the same device opens its conversation
+    // again, the app's files from the service worker, its saved state kept.
+    browser.cdp("Network.setBypassServiceWorker", json!({ "bypass": false }))?;
+    let url = conversation_url(&store, ALICE, BOB);
+    browser.goto(&url)?;
+    conversation_start(&browser)?;
+    browser.wait_for(
+        "(async () => navigator.serviceWorker.controller && (await caches.keys()).length > 0)()",
+        DESCRIBE,
+        20_000,
+    )?;
+    let mut repeat = Vec::new();
+    let mut from_worker = 0;
+    for _ in 0..STARTUP_LOADS {
+        browser.goto("about:blank")?;
+        browser.goto(&url)?;
+        repeat.push(conversation_start(&browser)?);
+        let served = browser.exec(
+            "return !!navigator.serviceWorker.controller && performance.getEntriesByType('navigation')[0].workerStart > 0;",
+            json!([]),
+        )?;
+        if served == json!(true) {
+            from_worker += 1;
+        }
+    }
     browser.close();
     drop(store);
     let (s, c) = (util::median(&sign_in), util::median(&conversation));
+    let r = util::median(&repeat);
     details.push_str(&format!(
         "{STARTUP_LOADS} cold loads of each (HTTP cache disabled through DevTools, storage cleared: every load is a first visit), navigation start → interactive. Sign-in: the form with its button in the DOM. Conversation (`?me=Alice&peer=Bob`, empty store): composer and turn indicator in the DOM and the history page answered and handled.\n\n\
-| page | median | min | max |\n|---|---:|---:|---:|\n| sign-in | {s:.0} ms | {:.0} ms | {:.0} ms |\n| conversation | {c:.0} ms | {:.0} ms | {:.0} ms |\n| (conversation: history answer handled) | {:.0} ms | | |\n\nThe wasm came over the network (not from a cache) in {from_network} of {} loads.\n\n",
+| page | median | min | max |\n|---|---:|---:|---:|\n| sign-in | {s:.0} ms | {:.0} ms | {:.0} ms |\n| conversation | {c:.0} ms | {:.0} ms | {:.0} ms |\n| (conversation: history answer handled) | {:.0} ms | | |\n\nThe wasm came over the network (not from a cache) in {from_network} of {} loads.\n\n\
+Repeat start (issue 18: the same device opens its conversation again; the page and its files from the service worker, the saved state kept), {STARTUP_LOADS} loads: median {r:.0} ms, min {:.0} ms, max {:.0} ms; the page came from the service worker in {from_worker} of {STARTUP_LOADS}.\n\n",
         sign_in.iter().copied().fold(f64::INFINITY, f64::min),
         util::max(&sign_in),
         conversation.iter().copied().fold(f64::INFINITY, f64::min),
         util::max(&conversation),
         util::median(&history),
         STARTUP_LOADS * 2,
+        repeat.iter().copied().fold(f64::INFINITY, f64::min),
+        util::max(&repeat),
     ));
     Ok(Row::new(
-        "7. Start-up, median of 10 cold loads",
-        format!("sign-in {s:.0} ms, conversation {c:.0} ms"),
-        format!("< {STARTUP_BUDGET_MS:.0} ms each"),
-        Some(s < STARTUP_BUDGET_MS && c < STARTUP_BUDGET_MS),
+        "7. Start-up, median of 10 loads",
+        format!("cold: sign-in {s:.0} ms, conversation {c:.0} ms; repeat {r:.0} ms"),
+        format!("cold < {STARTUP_BUDGET_MS:.0} ms each, repeat < {REPEAT_START_BUDGET_MS:.0} ms"),
+        Some(
+            s < STARTUP_BUDGET_MS
+                && c < STARTUP_BUDGET_MS
+                && r < REPEAT_START_BUDGET_MS
+                && from_worker == STARTUP_LOADS,
+        ),
     ))
 }
 
