@@ -35,6 +35,9 @@ pub fn status_line(entry: &Entry, now: Millis) -> String {
     line
 }
 
+/// The header's line for a colleague with no directory entry.
+pub const NOT_LISTED: &str = "never used Bleep here";
+
 /// The warning about a colleague's name that has no directory entry.
 pub fn never_used(peer: &str) -> String {
     format!("{peer} has never used Bleep here: check the name")

@@ -86,6 +86,10 @@ fn a_name_nobody_used_here_is_warned_about_before_the_first_message() {
         .await;
         jo.wait_for_attr("peer-status", "data-state", "unlisted", WAIT)
             .await;
+        assert_eq!(
+            jo.text("peer-status").await.as_deref(),
+            Some("never used Bleep here")
+        );
         jo.type_message("Bed 4 is desaturating").await;
         jo.press_enter("composer").await;
         jo.wait_until("the message sent", WAIT, |s| {

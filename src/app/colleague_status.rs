@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::context::{use_conversation, Conversation};
 use crate::core::directory::{Colleague, Status};
-use crate::presence::{never_used, off_duty_note, status_line};
+use crate::presence::{never_used, off_duty_note, status_line, NOT_LISTED};
 
 /// The colleague's status, text and last seen, in the header;
 /// `data-state` = `on` | `busy` | `off` | `none` (listed, no status) |
@@ -25,21 +25,28 @@ pub fn PeerStatus() -> impl IntoView {
     };
     let line = move || match &*colleague.read() {
         Colleague::Listed(entry) => status_line(entry, now.get()),
-        _ => String::new(),
+        Colleague::NeverUsed => NOT_LISTED.to_owned(),
+        Colleague::Unknown => String::new(),
     };
     view! { <span class="peer-status" data-testid="peer-status" data-state=state>{line}</span> }
 }
 
-/// Above the composer: a name nobody has used here, or an off-duty
-/// colleague. (Both paragraphs stay on the page, empty and hidden while
-/// there is nothing to say, so that screen readers hear them change.)
+/// Above the composer: a name nobody has used here (while the
+/// conversation is empty: before the first message goes; the header keeps
+/// saying it after), or an off-duty colleague. (Both paragraphs stay on the
+/// page, empty and hidden while there is nothing to say, so that screen
+/// readers hear them change.)
 #[component]
 pub fn ColleagueNote() -> impl IntoView {
     let Conversation { view, peer, .. } = use_conversation();
     let colleague = view.colleague;
     let unknown = {
         let peer = peer.clone();
-        move || (*colleague.read() == Colleague::NeverUsed).then(|| never_used(&peer))
+        let messages = view.messages;
+        move || {
+            (*colleague.read() == Colleague::NeverUsed && messages.with(Vec::is_empty))
+                .then(|| never_used(&peer))
+        }
     };
     let off_duty = move || match &*colleague.read() {
         Colleague::Listed(entry) => off_duty_note(&peer, entry),
