@@ -8,7 +8,9 @@
 //! prints PHP warnings for missing keys, and sees clients reload at random
 //! points. After the faults stop and the store settles, every schedule must
 //! end with both transcripts complete, identical, in the same order, free of
-//! duplicates, every message read, and the turn agreed.
+//! duplicates, every message read, the turn agreed, every person's
+//! directory entry on the server (repaired if it was lost) and every window
+//! knowing its colleague's.
 //!
 //! Every schedule is a seed: a failure prints it, and
 //! `BLEEP_SIM_SEED=<seed> cargo test --test simulation` replays it alone.

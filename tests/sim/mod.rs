@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use bleep::core::directory::{entry_key, Colleague, Entry};
 use bleep::core::{Delivery, DeviceId, Pair, Session, Settings, Turn};
 use bleep::driver::{Clock, Driver, MemoryStorage, Step, Window as Opening};
 use bleep::imserver::client::{HttpAnswer, Transport, TransportError};
@@ -826,6 +827,22 @@ fn check_settled(
     }
     if server.values().any(|v| v.windows(2).any(|w| w == b"<?")) {
         return Err("a stored key or value contains <?".into());
+    }
+    // The directory: every person's entry is on the server (repaired when
+    // it was lost), and every window has read its colleague's.
+    for w in windows {
+        let session = w.session();
+        let pair = session.pair();
+        let stored = server
+            .value(entry_key(&pair.me).as_bytes())
+            .and_then(|v| Entry::decode(v, &pair.me));
+        if stored.is_none() {
+            return Err(format!("{}: no directory entry for {}", w.name, pair.me));
+        }
+        match session.colleague() {
+            Colleague::Listed(entry) if pair.peer.is(&entry.name) => {}
+            other => return Err(format!("{} sees {other:?} for {}", w.name, pair.peer)),
+        }
     }
     Ok(())
 }
