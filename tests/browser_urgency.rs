@@ -35,7 +35,7 @@ fn the_urgent_toggle_marks_the_next_message_urgent_on_both_screens() {
         let urgent = "Bed 4 desaturating to 85%, please come now";
         assert_eq!(
             alice.script(TOGGLE, vec![]).await,
-            json!(["false", "☐ Urgent", "Send"]),
+            json!(["false", "Urgent", "Send"]),
             "routine until turned on"
         );
 
@@ -43,13 +43,13 @@ fn the_urgent_toggle_marks_the_next_message_urgent_on_both_screens() {
         alice.type_into("priority", " ").await;
         assert_eq!(
             alice.script(TOGGLE, vec![]).await,
-            json!(["true", "☑ Urgent", "Send urgent"])
+            json!(["true", "Urgent", "Send urgent"])
         );
         say(&alice, &bob, urgent).await;
         // Back to routine once sent.
         alice
             .wait_for_script("the toggle off again", DELIVERY, TOGGLE, |v| {
-                v == &json!(["false", "☐ Urgent", "Send"])
+                v == &json!(["false", "Urgent", "Send"])
             })
             .await;
 
@@ -205,5 +205,151 @@ fn an_urgent_message_alerts_again_until_one_of_the_recipients_devices_shows_it()
                 .contains(r#""urgent_repeat_ms":90000"#),
             "{stored}"
         );
+    });
+}
+
+/// The quick-reply buttons: [words, disabled] each.
+const QUICK: &str = "return [...document.querySelectorAll('[data-testid=quick-reply]')]
+    .map((b) => [b.textContent, b.matches(':disabled')]);";
+
+/// The quick replies' row on screen: [its height, the lowest button's
+/// height, how far the page is wider than the window] in CSS pixels.
+const QUICK_LAYOUT: &str = "const row = document.querySelector('.quick-replies').getBoundingClientRect(); \
+    const buttons = [...document.querySelectorAll('[data-testid=quick-reply]')]; \
+    return [Math.round(row.height), Math.min(...buttons.map((b) => Math.round(b.getBoundingClientRect().height))), \
+            document.documentElement.scrollWidth - window.innerWidth];";
+
+/// The words of the quick reply buttons, and whether they are disabled.
+async fn quick_replies(window: &Window) -> Vec<(String, bool)> {
+    serde_json::from_value(window.script(QUICK, vec![]).await).unwrap()
+}
+
+/// Clicks the quick reply whose words are `words`.
+async fn tap(window: &Window, words: &str) {
+    let index = quick_replies(window)
+        .await
+        .iter()
+        .position(|(w, _)| w == words)
+        .unwrap_or_else(|| panic!("no quick reply {words:?}"));
+    window
+        .click_css(&format!(
+            "[data-testid=quick-reply]:nth-of-type({})",
+            index + 1
+        ))
+        .await;
+}
+
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn each_quick_reply_goes_with_one_tap_as_a_message_and_waits_its_turn() {
+    run(Duration::from_secs(150), async {
+        let stack = Stack::start();
+        let alice = stack
+            .conversation(
+                WindowOptions::new("Alice (phone)").size(390, 844),
+                "Alice",
+                "Bob",
+            )
+            .await;
+        let bob = stack
+            .conversation(WindowOptions::new("Bob"), "Bob", "Alice")
+            .await;
+        let standard = [
+            "Acknowledged",
+            "On my way",
+            "Call me",
+            "Can't come, ask someone else",
+        ];
+        let enabled: Vec<(String, bool)> =
+            standard.iter().map(|w| (w.to_string(), false)).collect();
+        assert_eq!(quick_replies(&alice).await, enabled);
+
+        // On a phone: one row of 44 px targets, the page no wider.
+        let layout = alice.script(QUICK_LAYOUT, vec![]).await;
+        let [row, button, overflow] = [0, 1, 2].map(|i| layout[i].as_i64().unwrap_or(-1));
+        assert!(
+            row <= 60 && button >= 44 && overflow == 0,
+            "[row, button, overflow]: {layout}"
+        );
+
+        // One tap sends; the draft stays as it was.
+        alice.type_message("Draft about bed 7").await;
+        tap(&alice, standard[0]).await;
+        bob.wait_until("the quick reply arriving", DELIVERY, |s| {
+            s.messages.last().is_some_and(|m| m.text == standard[0])
+        })
+        .await;
+        let s = alice
+            .wait_until("Alice's reply read", DELIVERY, |s| {
+                s.messages.last().and_then(|m| m.status.as_deref()) == Some("read")
+            })
+            .await;
+        assert_eq!(s.composer.as_deref(), Some("Draft about bed 7"));
+
+        // While she waits, the quick replies are disabled, with the reason.
+        let disabled: Vec<(String, bool)> =
+            standard.iter().map(|w| (w.to_string(), true)).collect();
+        assert_eq!(quick_replies(&alice).await, disabled);
+        let lock = alice
+            .script(
+                "return document.getElementById('composer-lock').textContent;",
+                vec![],
+            )
+            .await;
+        assert!(
+            lock.as_str()
+                .unwrap_or_default()
+                .contains("Waiting for Bob"),
+            "{lock}"
+        );
+
+        // The others, in turn; each arrives as it was written.
+        for (i, words) in standard.iter().enumerate().skip(1) {
+            let (from, to) = if i % 2 == 1 {
+                (&bob, &alice)
+            } else {
+                (&alice, &bob)
+            };
+            from.wait_until("a turn to reply", DELIVERY, |s| s.turn_is("idle"))
+                .await;
+            tap(from, words).await;
+            to.wait_until(&format!("{words:?} arriving"), DELIVERY, |s| {
+                s.messages.last().is_some_and(|m| m.text == *words)
+            })
+            .await;
+        }
+
+        // Alice keeps a phrase of her own (kept after a reload), and sends it.
+        alice.click("settings").await;
+        alice
+            .script(
+                "const f = document.getElementById('quick-replies-own'); \
+                 f.value = '  Bleep   the registrar\\nCall me\\n'; f.dispatchEvent(new Event('change'));",
+                vec![],
+            )
+            .await;
+        let violations = alice.axe().await;
+        assert!(violations.is_empty(), "settings open: {violations:?}");
+        alice.reload().await;
+        alice.wait_until_loaded().await;
+        let words: Vec<String> = quick_replies(&alice)
+            .await
+            .into_iter()
+            .map(|(w, _)| w)
+            .collect();
+        assert_eq!(words[..4], standard.map(String::from));
+        assert_eq!(words[4..], ["Bleep the registrar".to_owned()]);
+        let violations = alice.axe().await;
+        assert!(violations.is_empty(), "{violations:?}");
+        alice
+            .wait_until("Alice's turn", DELIVERY, |s| s.turn_is("idle"))
+            .await;
+        tap(&alice, "Bleep the registrar").await;
+        bob.wait_until("her own phrase arriving", DELIVERY, |s| {
+            s.messages
+                .last()
+                .is_some_and(|m| m.text == "Bleep the registrar")
+        })
+        .await;
     });
 }

@@ -5,12 +5,14 @@
 //! sends. The "Urgent" toggle makes the next message urgent (it goes back to
 //! routine once sent). While you wait for a reply you can still type; a
 //! routine message waits for the reply, an urgent one ("Send as urgent
-//! follow-up", or Send with the toggle on) goes at once.
+//! follow-up", or Send with the toggle on) goes at once. Quick replies
+//! ([`QuickReplies`]) send with one tap, as the draft would, leaving it be.
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use super::context::{use_conversation, Conversation};
+use super::quick_replies::QuickReplies;
 use super::storage;
 use crate::display::{budget_note, TurnState};
 
@@ -53,12 +55,14 @@ pub fn Composer() -> impl IntoView {
         }
     };
 
-    // Sends the draft as a routine message, or as urgent when `as_urgent`
-    // or the toggle is on (also while waiting for the colleague's reply).
+    // Sends `text` (or else the draft) as a routine message, or as urgent
+    // when `as_urgent` or the toggle is on (also while waiting for the
+    // colleague's reply).
     let send = {
         let key = key.clone();
-        move |as_urgent: bool| {
-            let text = draft.get_untracked();
+        move |text: Option<String>, as_urgent: bool| {
+            let from_draft = text.is_none();
+            let text = text.unwrap_or_else(|| draft.get_untracked());
             let chat = chat.get_value();
             let sent = if as_urgent || urgent.get_untracked() {
                 chat.send_urgent(&text)
@@ -67,8 +71,10 @@ pub fn Composer() -> impl IntoView {
             };
             match sent {
                 Ok(()) => {
-                    draft.set(String::new());
-                    storage::save_draft(&key, "");
+                    if from_draft {
+                        draft.set(String::new());
+                        storage::save_draft(&key, "");
+                    }
                     urgent.set(false);
                     clear_error();
                 }
@@ -80,6 +86,13 @@ pub fn Composer() -> impl IntoView {
         }
     };
 
+    // Whether nothing can be sent now: not your turn (an urgent message may
+    // still go while you wait).
+    let locked = move || match turn.get() {
+        TurnState::Idle => false,
+        TurnState::Waiting { .. } => !urgent.get(),
+        _ => true,
+    };
     let budget = move || {
         draft.with(|d| {
             let chat = chat.get_value();
@@ -102,14 +115,13 @@ pub fn Composer() -> impl IntoView {
             let state = turn.get();
             let lock_reason = state.composer_lock(&peer);
             let waiting = matches!(state, TurnState::Waiting { .. });
-            // An urgent message may go while you wait.
-            let disabled = (lock_reason.is_some() && !(waiting && urgent.get())) || over;
+            let disabled = locked() || over;
             let follow_up = waiting.then(|| {
                 let too_long = !draft.with(|d| chat.get_value().urgent_budget(d)).fits();
                 let send = send.clone();
                 view! {
                     <button type="button" class="urgent" data-testid="send-anyway" disabled=too_long
-                        on:click=move |_| send(true)>
+                        on:click=move |_| send(None, true)>
                         "Send as urgent follow-up"
                     </button>
                 }
@@ -143,17 +155,22 @@ pub fn Composer() -> impl IntoView {
         move |ev: leptos::ev::KeyboardEvent| {
             if sends(&ev) {
                 ev.prevent_default();
-                send(false);
+                send(None, false);
             }
         }
     };
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        send(false);
+    let on_submit = {
+        let send = send.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            send(None, false);
+        }
     };
+    let quick = move |text: String| send(Some(text), false);
 
     view! {
         <form class="composer" on:submit=on_submit>
+            <QuickReplies pick=quick locked=locked />
             <label for="composer" class="sr-only">"Message"</label>
             <textarea id="composer" data-testid="composer" rows="3"
                 placeholder=if touch_screen() { "Write a message" } else { "Write a message — Enter sends, Shift+Enter for a new line" }
@@ -165,7 +182,6 @@ pub fn Composer() -> impl IntoView {
                     aria-pressed=move || if urgent.get() { "true" } else { "false" }
                     title="Mark the next message urgent: it alerts again until seen"
                     on:click=move |_| urgent.update(|u| *u = !*u)>
-                    <span aria-hidden="true">{move || if urgent.get() { "☑ " } else { "☐ " }}</span>
                     "Urgent"
                 </button>
                 {bar}

@@ -1,6 +1,6 @@
 //! Settings: alerts first (sound, desktop notifications, how often an
 //! urgent message alerts again until seen), your on-duty status
-//! ([`MyStatus`]), then removing the
+//! ([`MyStatus`]), your own quick replies, then removing the
 //! conversation from this device, and under "Advanced" the server address
 //! and how often to check for messages.
 //!
@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use super::browser_support::{can_chime, can_notify, request_notifications};
 use super::context::{change_preferences, use_conversation, Conversation};
 use super::my_status::MyStatus;
+use super::quick_replies::QuickReplySettings;
 use super::storage::{self, Preferences};
 use crate::core::repeat_alert::REPEAT_RANGE_MS;
 use crate::core::Delivery;
@@ -167,6 +168,7 @@ pub fn SettingsPanel(
                     |p| p.urgent_repeat_ms, |p, v| p.urgent_repeat_ms = v.clamp(REPEAT_RANGE_MS.0, REPEAT_RANGE_MS.1))}
             </fieldset>
             <MyStatus />
+            <QuickReplySettings />
             <div class="remove">
                 <button type="button" class="danger" data-testid="remove-from-device" on:click=remove>"Remove from this device…"</button>
                 <p class="hint-text">"Your messages stay with your colleague and on the server."</p>

@@ -193,6 +193,7 @@ fn preferences_read_and_write_as_before() {
         notifications: false,
         asked_notifications: false,
         urgent_repeat_ms: super::repeat_alert::DEFAULT_REPEAT_MS,
+        quick_replies: String::new(),
     };
     let stored = fixture(
         "preferences.json",
@@ -220,14 +221,18 @@ fn preferences_read_and_write_as_before() {
         "{written}"
     );
     assert_eq!(codec::from_str(&written).ok(), Some(asked));
-    // An urgent alert repeated every 30 s instead of 2 min, too.
+    // An urgent alert repeated every 30 s instead of 2 min, and quick
+    // replies of one's own, too.
     let sooner = Preferences {
         urgent_repeat_ms: 30_000,
+        quick_replies: "Bleep the registrar\nBack in 5".into(),
         ..Preferences::default()
     };
     let written = codec::to_string(&sooner);
     assert!(
-        written.ends_with(r#""notifications":false,"urgent_repeat_ms":30000}"#),
+        written.ends_with(
+            r#""notifications":false,"urgent_repeat_ms":30000,"quick_replies":"Bleep the registrar\nBack in 5"}"#
+        ),
         "{written}"
     );
     assert_eq!(codec::from_str(&written).ok(), Some(sooner));

@@ -5,6 +5,7 @@
 //! - [`log`]: the transcript in the order both sides agree on;
 //! - [`journal`]: the transcript as a browser saves it, chunk by chunk;
 //! - [`session`]: the turn machine, outbox, polling and repair;
+//! - [`quick_replies`]: the answers sent with one tap;
 //! - [`repeat_alert`]: when an urgent message that no device of the
 //!   recipient has shown alerts again;
 //! - [`types`]: the words the session and its callers share (turn,
@@ -31,6 +32,7 @@ mod fixtures;
 pub mod journal;
 pub mod log;
 pub mod participants;
+pub mod quick_replies;
 pub mod repeat_alert;
 pub mod session;
 pub mod settings;

@@ -74,6 +74,10 @@ pub struct Preferences {
     /// shown alerts again. Left out of the JSON while it is the default.
     #[serde(skip_serializing_if = "is_default_repeat")]
     pub urgent_repeat_ms: u64,
+    /// The user's own quick replies, after the standard ones, one a line.
+    /// Left out of the JSON while there are none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub quick_replies: String,
 }
 
 fn is_default_repeat(ms: &u64) -> bool {
@@ -88,6 +92,7 @@ impl Default for Preferences {
             notifications: false,
             asked_notifications: false,
             urgent_repeat_ms: DEFAULT_REPEAT_MS,
+            quick_replies: String::new(),
         }
     }
 }
