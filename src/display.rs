@@ -289,6 +289,15 @@ pub fn delivery_words(delivery: Delivery, sent: &str, read: Option<&str>) -> Str
 }
 
 /// The app's name, in the tab's title and notifications.
+/// Said when the screen is back after the browser paused the hidden tab
+/// (`from` and `to` as the clock shows them).
+pub fn paused_notice(length_ms: u64, from: &str, to: &str) -> String {
+    format!(
+        "While Bleep was in the background, the browser paused it: messages and alerts were not checked for {} ({from} to {to}).",
+        elapsed(length_ms)
+    )
+}
+
 pub const APP_NAME: &str = "Bleep";
 
 /// The tab's title during a conversation with `peer`: the unread count
@@ -369,6 +378,15 @@ impl Missing {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_pause_says_how_long_and_when() {
+        assert_eq!(
+            paused_notice(8 * 60_000 + 5_000, "14:02", "14:10"),
+            "While Bleep was in the background, the browser paused it: messages and alerts were not checked for 8 min (14:02 to 14:10)."
+        );
+    }
+
     use super::*;
 
     #[test]

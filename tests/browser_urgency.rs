@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::browser::{run, say, Stack, Window, WindowOptions};
+use support::browser::{run, say, Stack, Window, WindowOptions, RECORD_NOTIFICATIONS};
 
 /// The colleague's screen learns of a message within a few polls.
 const DELIVERY: Duration = Duration::from_secs(20);
@@ -87,19 +87,10 @@ fn the_urgent_toggle_marks_the_next_message_urgent_on_both_screens() {
     });
 }
 
-/// Desktop notifications allowed, each one recorded in `window.__notes`
-/// (as [title, body, time]) instead of shown; and settings as a clinician
-/// would choose them in the panel: notifications on (already asked), no
+/// Settings as a clinician would choose them in the panel: notifications on (already asked), no
 /// sound, an urgent alert repeated every 3 s, a hidden tab polling every
 /// half second (so a sibling's receipt arrives within seconds).
-const COUNT_NOTIFICATIONS: &str = "
-window.__notes = [];
-window.Notification = class Notification {
-  constructor(title, options) { window.__notes.push([title, options && options.body, Date.now()]); }
-  static get permission() { return 'granted'; }
-  static requestPermission() { return Promise.resolve('granted'); }
-  close() {}
-};
+const PREFERENCES: &str = "
 localStorage.setItem('bleep.preferences', JSON.stringify({ timing: { hidden_poll_ms: 500 },
   sound: false, notifications: true, asked_notifications: true, urgent_repeat_ms: 3000 }));
 ";
@@ -112,7 +103,8 @@ async fn notes(window: &Window) -> Vec<(String, String, f64)> {
 /// A window of Bob's that counts its notifications, hidden.
 async fn hidden_bob(stack: &Stack, label: &str) -> Window {
     let window = stack.window(WindowOptions::new(label)).await;
-    window.before_each_page(COUNT_NOTIFICATIONS).await;
+    window.before_each_page(RECORD_NOTIFICATIONS).await;
+    window.before_each_page(PREFERENCES).await;
     window.goto(&stack.conversation_url("Bob", "Alice")).await;
     window.wait_until_loaded().await;
     window.set_hidden(true).await;

@@ -23,6 +23,7 @@ use super::device::DeviceClaim;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey, ChatStorage};
 use crate::core::directory::{Colleague, Entry, Status, TextError};
+use crate::core::unchecked::{Gap, Unchecked};
 use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings};
 use crate::display::{local_day, TurnState, SHOWN_AT_FIRST};
 use crate::driver::{self, Driver, Step, Window};
@@ -97,6 +98,9 @@ pub struct ChatView {
     pub earlier: RwSignal<usize>,
     /// Whether local storage refused to save (it is full or disabled).
     pub storage_failed: RwSignal<bool>,
+    /// A stretch in which the browser paused the hidden screen and nothing
+    /// was checked, to say once the screen is back (until dismissed).
+    pub paused: RwSignal<Option<Gap>>,
     /// What the directory says of the colleague.
     pub colleague: RwSignal<Colleague>,
 }
@@ -113,6 +117,7 @@ impl ChatView {
             loading: RwSignal::new(true),
             earlier: RwSignal::new(0),
             storage_failed: RwSignal::new(false),
+            paused: RwSignal::new(None),
         }
     }
 }
@@ -138,6 +143,8 @@ pub struct Chat {
     /// The page's events the chat follows (see [`Chat::listen`]); each
     /// listener removes itself when dropped.
     listeners: RefCell<Vec<EventListener>>,
+    /// When the server was checked while the screen was hidden.
+    unchecked: RefCell<Unchecked>,
 }
 
 impl Chat {
@@ -173,6 +180,7 @@ impl Chat {
             limit: Cell::new(SHOWN_AT_FIRST),
             total: Cell::new(0),
             listeners: RefCell::new(Vec::new()),
+            unchecked: RefCell::default(),
         });
         chat.listen();
         chat.driver.set_visible(!is_hidden());
@@ -278,6 +286,15 @@ impl Chat {
     }
 
     fn set_visible(self: &Rc<Self>, visible: bool) {
+        let now = now_ms();
+        if visible {
+            let interval = self.driver.session().settings().hidden_poll_ms;
+            if let Some(gap) = self.unchecked.borrow_mut().shown(now, interval) {
+                self.view.paused.set(Some(gap));
+            }
+        } else {
+            self.unchecked.borrow_mut().hidden(now);
+        }
         self.driver.set_visible(visible);
         self.after_change();
         self.pump();
@@ -291,7 +308,11 @@ impl Chat {
         }
         let chat = Rc::clone(self);
         leptos::task::spawn_local(async move {
-            match chat.driver.step().await {
+            let step = chat.driver.step().await;
+            if matches!(step, Step::Answered { .. }) {
+                chat.unchecked.borrow_mut().checked(now_ms());
+            }
+            match step {
                 // What changed is drawn before the next request starts; but
                 // the rest of a send (telling the colleague) follows at
                 // once: they are waiting for it.

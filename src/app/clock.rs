@@ -1,5 +1,5 @@
 //! The browser's clock: milliseconds since 1970, for the driver and for the
-//! device lease.
+//! device lease; and a time as the screens show it ("14:05", local).
 
 use crate::core::Millis;
 use crate::driver::Clock;
@@ -16,4 +16,10 @@ impl Clock for BrowserClock {
     fn now(&self) -> Millis {
         now_ms()
     }
+}
+
+/// "14:05", in local time.
+pub fn clock_time(ms: Millis) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }

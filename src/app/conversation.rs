@@ -15,6 +15,7 @@ use super::context::{provide_conversation, Conversation};
 use super::hooks::use_interval;
 use super::joined::Joined;
 use super::notification_ask::NotificationAsk;
+use super::paused_notice::PausedNotice;
 use super::settings_panel::{SettingsPanel, SettingsSheet};
 use super::storage;
 use super::transcript::Transcript;
@@ -77,6 +78,7 @@ pub fn ConversationScreen(
             <SettingsPanel sheet=settings on_leave=on_leave />
             <TurnBanner />
             <ConnectionBanner />
+            <PausedNotice />
             <BrowserNotice />
             <NotificationAsk />
             <Transcript />

@@ -22,6 +22,7 @@ pub mod http;
 pub mod joined;
 pub mod my_status;
 pub mod notification_ask;
+pub mod paused_notice;
 pub mod quick_replies;
 pub mod settings_panel;
 pub mod sign_in;

@@ -9,6 +9,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 
 use super::chat::{Chat, ChatView, MessageRow};
+use super::clock::clock_time;
 use super::context::{use_conversation, Conversation};
 use super::hooks::use_resize_observer;
 use crate::core::{Delivery, Millis};
@@ -17,16 +18,6 @@ use crate::display::{
     SHOWN_AT_FIRST, SLOW_PENDING_MS,
 };
 use crate::links::{pieces, Piece};
-
-fn local_date(ms: u64) -> js_sys::Date {
-    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64))
-}
-
-/// "14:05", in local time.
-fn clock_time(ms: u64) -> String {
-    let d = local_date(ms);
-    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
-}
 
 /// Today, as [`local_day`] counts days.
 fn local_today(now: Millis) -> i64 {

@@ -8,6 +8,8 @@
 //! - [`quick_replies`]: the answers sent with one tap;
 //! - [`repeat_alert`]: when an urgent message that no device of the
 //!   recipient has shown alerts again;
+//! - [`unchecked`]: how long alerts went unchecked while a browser paused
+//!   the hidden screen;
 //! - [`types`]: the words the session and its callers share (turn,
 //!   delivery, connection, why a message was refused);
 //! - [`settings`]: the intervals it runs on, and the preferences and sign-in
@@ -39,6 +41,7 @@ pub mod settings;
 pub mod small_map;
 pub mod trust;
 pub mod types;
+pub mod unchecked;
 
 pub use envelope::Envelope;
 pub use participants::{DeviceId, Field, KeyLayout, Name, NameError, Pair};

@@ -59,6 +59,19 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--lang=en-GB",
 ];
 
+/// Desktop notifications allowed, and each one recorded in
+/// `window.__notes` (as [title, body, time]) instead of shown: for
+/// [`Window::before_each_page`].
+pub const RECORD_NOTIFICATIONS: &str = "
+window.__notes = [];
+window.Notification = class Notification {
+  constructor(title, options) { window.__notes.push([title, options && options.body, Date.now()]); }
+  static get permission() { return 'granted'; }
+  static requestPermission() { return Promise.resolve('granted'); }
+  close() {}
+};
+";
+
 /// Makes `prefers-color-scheme: dark` match, as on a computer set to dark
 /// mode (checked: `--blink-settings=preferredColorScheme=0` works too).
 const DARK_FLAG: &str = "--force-dark-mode";
@@ -216,6 +229,7 @@ impl ChromeDriver {
         if options.dark {
             args.push(DARK_FLAG.to_string());
         }
+        args.extend(options.flags.iter().cloned());
         self.profiles.lock().unwrap().push(profile);
 
         let capabilities = json!({
@@ -227,6 +241,11 @@ impl ChromeDriver {
             "goog:chromeOptions": {
                 "binary": chromium_program().to_string_lossy(),
                 "args": args,
+                "excludeSwitches": if options.throttled {
+                    json!(["disable-background-timer-throttling", "disable-backgrounding-occluded-windows", "disable-renderer-backgrounding"])
+                } else {
+                    json!([])
+                },
             },
         });
         let Value::Object(capabilities) = capabilities else {
@@ -333,6 +352,11 @@ pub struct WindowOptions {
     pub height: u32,
     /// Whether the page should see `prefers-color-scheme: dark`.
     pub dark: bool,
+    /// More Chromium flags (a feature of the browser to turn on, say).
+    pub flags: Vec<String>,
+    /// Whether a hidden tab's timers are slowed as in a browser someone
+    /// uses (ChromeDriver turns that off unless asked not to).
+    pub throttled: bool,
 }
 
 impl WindowOptions {
@@ -343,6 +367,8 @@ impl WindowOptions {
             width: 1280,
             height: 800,
             dark: false,
+            flags: Vec::new(),
+            throttled: false,
         }
     }
 
@@ -354,6 +380,19 @@ impl WindowOptions {
 
     pub fn dark(mut self) -> WindowOptions {
         self.dark = true;
+        self
+    }
+
+    /// Hidden tabs' timers slowed down as the browser does for its users:
+    /// ChromeDriver's own switches that stop that are left out.
+    pub fn throttled(mut self) -> WindowOptions {
+        self.throttled = true;
+        self
+    }
+
+    /// Starts Chromium with `flag` as well.
+    pub fn flag(mut self, flag: &str) -> WindowOptions {
+        self.flags.push(flag.to_owned());
         self
     }
 }
