@@ -6,12 +6,15 @@
 // - __BLEEP_VERSION__: a hash of those files' names and contents, so that
 //   any change to the app is a different sw.js, which the browser installs
 //   as a new version (and the page offers to reload).
+// A release build's worker is minified with terser (as the glue is, by
+// minify-release.mjs): its comments are for this repository, not the wire.
 //
 // The build fails, rather than ships a worker that keeps nothing or the
 // wrong things, if the template lacks a placeholder, the staging folder has
 // no index.html or WebAssembly, or a file name would need escaping.
 
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -53,4 +56,21 @@ for (const placeholder of ["__BLEEP_VERSION__", "__BLEEP_FILES__"]) {
 worker = worker
   .replace("__BLEEP_VERSION__", version)
   .replace("__BLEEP_FILES__", JSON.stringify(files));
+if (process.env.TRUNK_PROFILE === "release") {
+  const tools = join(source, ".bleep", "tools");
+  let minify;
+  try {
+    ({ minify } = createRequire(join(tools, "package.json"))("terser"));
+  } catch (error) {
+    fail(`terser is not in ${tools} (run scripts/setup): ${error.message}`);
+  }
+  let result;
+  try {
+    result = await minify(worker, { ecma: 2020, compress: { passes: 2 } });
+  } catch (error) {
+    fail(`terser cannot minify sw.js: ${error.message ?? error}`);
+  }
+  if (!result.code || !result.code.includes(version)) fail("terser lost the worker's version");
+  worker = result.code;
+}
 writeFileSync(join(staging, "sw.js"), worker);

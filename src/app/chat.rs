@@ -18,14 +18,14 @@ use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 
-use super::clock::{now_ms, BrowserClock};
+use super::clock::{clock_time, now_ms, BrowserClock};
 use super::device::DeviceClaim;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey, ChatStorage};
 use crate::core::directory::{Colleague, Entry, Status, TextError};
-use crate::core::unchecked::{Gap, Unchecked};
+use crate::core::unchecked::Unchecked;
 use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings};
-use crate::display::{local_day, TurnState, SHOWN_AT_FIRST};
+use crate::display::{local_day, paused_notice, TurnState, SHOWN_AT_FIRST};
 use crate::driver::{self, Driver, Step, Window};
 use crate::imserver::ImError;
 
@@ -98,9 +98,10 @@ pub struct ChatView {
     pub earlier: RwSignal<usize>,
     /// Whether local storage refused to save (it is full or disabled).
     pub storage_failed: RwSignal<bool>,
-    /// A stretch in which the browser paused the hidden screen and nothing
-    /// was checked, to say once the screen is back (until dismissed).
-    pub paused: RwSignal<Option<Gap>>,
+    /// What to say, once the screen is back, of a stretch in which the
+    /// browser paused the hidden screen and nothing was checked (empty:
+    /// nothing, or dismissed).
+    pub paused: RwSignal<String>,
     /// What the directory says of the colleague.
     pub colleague: RwSignal<Colleague>,
 }
@@ -117,7 +118,7 @@ impl ChatView {
             loading: RwSignal::new(true),
             earlier: RwSignal::new(0),
             storage_failed: RwSignal::new(false),
-            paused: RwSignal::new(None),
+            paused: RwSignal::new(String::new()),
         }
     }
 }
@@ -290,7 +291,10 @@ impl Chat {
         if visible {
             let interval = self.driver.session().settings().hidden_poll_ms;
             if let Some(gap) = self.unchecked.borrow_mut().shown(now, interval) {
-                self.view.paused.set(Some(gap));
+                let (from, to) = (clock_time(gap.from), clock_time(gap.to));
+                self.view
+                    .paused
+                    .set(paused_notice(gap.to - gap.from, &from, &to));
             }
         } else {
             self.unchecked.borrow_mut().hidden(now);

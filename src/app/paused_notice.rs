@@ -3,26 +3,24 @@
 //! comes back after the browser paused the hidden tab (a phone freezes it, a
 //! computer sleeps), so the clinician knows that no alert could have come in
 //! that time. It stays until dismissed. See [`crate::core::unchecked`].
+//!
+//! Always in the page and hidden while there is nothing to say (as the
+//! unsent line is): cheaper to ship than a view that comes and goes.
 
 use leptos::prelude::*;
 
-use super::clock::clock_time;
 use super::context::{use_conversation, Conversation};
-use crate::display::paused_notice;
 
 #[component]
 pub fn PausedNotice() -> impl IntoView {
     let Conversation { view, .. } = use_conversation();
     let paused = view.paused;
-    move || {
-        paused.get().map(|gap| {
-            let words = paused_notice(gap.to - gap.from, &clock_time(gap.from), &clock_time(gap.to));
-            view! {
-                <div class="banner warning paused" data-testid="paused-notice" role="alert">
-                    <p>{words}</p>
-                    <button type="button" class="secondary" on:click=move |_| paused.set(None)>"Dismiss"</button>
-                </div>
-            }
-        })
+    view! {
+        <p class="banner warning" data-testid="paused-notice" role="alert"
+            hidden=move || paused.with(String::is_empty)>
+            {move || paused.get()}
+            " "
+            <button type="button" class="link" on:click=move |_| paused.set(String::new())>"Dismiss"</button>
+        </p>
     }
 }
