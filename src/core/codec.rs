@@ -21,11 +21,9 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserializer, Serialize};
-use serde_json::ser::{CompactFormatter, Formatter};
 
 /// How deeply arrays and objects may nest in what is read.
 pub const MAX_DEPTH: usize = 64;
@@ -35,23 +33,34 @@ pub type Error = serde_json::Error;
 
 /// `value` as compact JSON, for local storage.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
-    String::from_utf8(write(value, false)).unwrap_or_else(|_| cannot_fail())
+    String::from_utf8(write(value)).unwrap_or_else(|_| cannot_fail())
 }
 
 /// `value` as compact JSON with `<`, `>` and `&` escaped, for the server.
+///
+/// In a JSON text these three can only stand inside strings (values and
+/// field names): no structural character is one of them. So escaping every
+/// one of them in the whole text, as `\u003c`, `\u003e` and `\u0026`,
+/// escapes exactly those in strings. (Byte by byte is safe: no byte of a
+/// multi-byte UTF-8 character is below 0x80.)
 pub fn to_html_safe<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    write(value, true)
+    let plain = write(value);
+    let mut out = Vec::with_capacity(plain.len());
+    for &byte in &plain {
+        match byte {
+            b'<' => out.extend_from_slice(b"\\u003c"),
+            b'>' => out.extend_from_slice(b"\\u003e"),
+            b'&' => out.extend_from_slice(b"\\u0026"),
+            _ => out.push(byte),
+        }
+    }
+    out
 }
 
-/// Both of the above: one serializer type, so that the WebAssembly holds one
-/// copy of each type's writing code, not two.
-fn write<T: Serialize + ?Sized>(value: &T, html_safe: bool) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, Compact { html_safe });
-    match value.serialize(&mut serializer) {
-        Ok(()) => out,
-        Err(_) => cannot_fail(),
-    }
+/// Both of the above: one writer, so that the WebAssembly holds one copy
+/// of each type's writing code, not two.
+fn write<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|_| cannot_fail())
 }
 
 /// Writing a stored type cannot fail: every map Bleep stores is keyed by
@@ -72,38 +81,6 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     Shape { depth: 0 }.deserialize(&mut serde_json::Deserializer::from_slice(bytes))?;
     serde_json::from_slice(bytes)
-}
-
-/// serde_json's compact output, and with `html_safe`, `<`, `>` and `&` in
-/// strings (values and field names) written as `\u003c`, `\u003e` and
-/// `\u0026`.
-struct Compact {
-    html_safe: bool,
-}
-
-impl Formatter for Compact {
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        if !self.html_safe {
-            return CompactFormatter.write_string_fragment(writer, fragment);
-        }
-        let mut rest = fragment;
-        while let Some(at) = rest.find(['<', '>', '&']) {
-            let (plain, markup) = rest.split_at(at);
-            CompactFormatter.write_string_fragment(writer, plain)?;
-            let escape: &[u8] = match markup.as_bytes().first() {
-                Some(b'<') => b"\\u003c",
-                Some(b'>') => b"\\u003e",
-                _ => b"\\u0026",
-            };
-            writer.write_all(escape)?;
-            rest = markup.get(1..).unwrap_or_default();
-        }
-        CompactFormatter.write_string_fragment(writer, rest)
-    }
 }
 
 /// The first pass of [`from_slice`]: walks any JSON value, refusing one
