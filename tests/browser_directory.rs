@@ -112,10 +112,13 @@ fn a_name_nobody_used_here_is_warned_about_before_the_first_message() {
 #[test]
 #[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
 fn a_status_set_in_one_window_shows_in_the_colleagues_header_and_above_their_composer() {
-    run(Duration::from_secs(150), async {
+    run(Duration::from_secs(210), async {
         let stack = Stack::start();
         let patel = quick(&stack, "Dr Patel", "Nurse Jo").await;
         let jo = quick(&stack, "Nurse Jo", "Dr Patel").await;
+        // His phone, open all along: its settings were drawn before he
+        // chose a status on the PC.
+        let phone = quick(&stack, "Dr Patel", "Nurse Jo").await;
         jo.wait_for_attr("peer-status", "data-state", "none", DIRECTORY)
             .await;
         assert_eq!(jo.text("off-duty").await.as_deref(), Some(""));
@@ -160,5 +163,14 @@ fn a_status_set_in_one_window_shows_in_the_colleagues_header_and_above_their_com
         patel
             .wait_for_script("his status kept", WAIT, chosen, |v| v == "off")
             .await;
+
+        // His phone learns it from his entry (a check of its own entry
+        // comes every tenth poll, 3 s apart while idle); its settings, opened
+        // now, show it, so that saving there never puts "not set" back.
+        tokio::time::sleep(Duration::from_secs(35)).await;
+        phone.click("settings").await;
+        assert_eq!(phone.script(chosen, vec![]).await, json!("off"));
+        let note = "return document.querySelector('[data-testid=my-status-text]').value;";
+        assert_eq!(phone.script(note, vec![]).await, json!("theatre 3"));
     });
 }

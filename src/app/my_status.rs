@@ -1,6 +1,9 @@
 //! Your on-duty status in the settings: on duty, busy (in theatre) or off
 //! duty, and a short note such as "bleep 4321". A change is kept by this
-//! browser and written to your directory entry at once.
+//! browser and written to your directory entry at once. Each time the
+//! settings open, the fields show your status as this window last learnt it
+//! (another of your devices may have changed it since), so that saving never
+//! puts back an older choice.
 
 use leptos::html::{Input, Select};
 use leptos::prelude::*;
@@ -9,7 +12,10 @@ use super::context::{use_conversation, Conversation};
 use crate::core::directory::{Status, MAX_TEXT_CHARS};
 
 #[component]
-pub fn MyStatus() -> impl IntoView {
+pub fn MyStatus(
+    /// Whether the settings are open.
+    open: RwSignal<bool>,
+) -> impl IntoView {
     let Conversation { chat, .. } = use_conversation();
     let (select, text) = (NodeRef::<Select>::new(), NodeRef::<Input>::new());
     let error = RwSignal::new(None::<String>);
@@ -24,6 +30,16 @@ pub fn MyStatus() -> impl IntoView {
     };
     let mine = chat.get_value().my_status();
     let chosen = mine.status().map_or("", Status::code);
+    Effect::new(move || {
+        if !open.get() {
+            return;
+        }
+        let mine = chat.get_value().my_status();
+        if let (Some(select), Some(text)) = (select.get_untracked(), text.get_untracked()) {
+            select.set_value(mine.status().map_or("", Status::code));
+            text.set_value(&mine.text);
+        }
+    });
 
     // A change of either field (it bubbles), or Enter in the note, saves both.
     view! {

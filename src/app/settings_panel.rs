@@ -167,7 +167,7 @@ pub fn SettingsPanel(
                 {interval_field("Repeat an urgent message's alert until seen, every (seconds)", "repeat-urgent",
                     |p| p.urgent_repeat_ms, |p, v| p.urgent_repeat_ms = v.clamp(REPEAT_RANGE_MS.0, REPEAT_RANGE_MS.1))}
             </fieldset>
-            <MyStatus />
+            <MyStatus open=sheet.open />
             <QuickReplySettings />
             <div class="remove">
                 <button type="button" class="danger" data-testid="remove-from-device" on:click=remove>"Remove from this device…"</button>
