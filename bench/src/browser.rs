@@ -634,14 +634,22 @@ pub const STARTUP_BUDGET_MS: f64 = 300.0;
 /// Issue 18: a repeat start, from what the service worker kept.
 pub const REPEAT_START_BUDGET_MS: f64 = 150.0;
 
-/// Navigation start → the conversation interactive: composer and turn
-/// indicator in the DOM, and the first IMserver.php answer handled.
-fn conversation_start(browser: &Browser) -> Result<f64> {
+/// Navigation start → the probe's milestone `name` (`signIn`: the form with
+/// its button in the DOM; `conversation`: composer and turn indicator).
+fn milestone(browser: &Browser, name: &str) -> Result<f64> {
     let t = browser.wait_for(
-        "window.__bench && window.__bench.marks.conversation",
+        &format!("window.__bench && window.__bench.marks.{name}"),
         DESCRIBE,
         20_000,
     )?;
+    Ok(t.as_f64().unwrap_or(f64::NAN))
+}
+
+/// A new device's conversation: navigation start → interactive (the
+/// conversation milestone, and the history page's answer handled), and
+/// → that answer handled alone.
+fn conversation_start(browser: &Browser) -> Result<(f64, f64)> {
+    let shown = milestone(browser, "conversation")?;
     // The history must be read before anything can be sent.
     let loaded = browser.wait_for(
         "(() => { const a = window.__bench.tasks.find(t => t.kind === 'answer' && /IMserver\\.php$/.test(t.detail));
@@ -649,9 +657,8 @@ fn conversation_start(browser: &Browser) -> Result<f64> {
         DESCRIBE,
         20_000,
     )?;
-    Ok(t.as_f64()
-        .unwrap_or(f64::NAN)
-        .max(loaded.as_f64().unwrap_or(f64::NAN)))
+    let loaded = loaded.as_f64().unwrap_or(f64::NAN);
+    Ok((shown.max(loaded), loaded))
 }
 
 pub fn startup(driver: &Driver, dist: &std::path::Path, details: &mut String) -> Result<Row> {
@@ -675,20 +682,11 @@ pub fn startup(driver: &Driver, dist: &std::path::Path, details: &mut String) ->
         };
         browser.goto(&url)?;
         if is_sign_in {
-            let t = browser.wait_for(
-                "window.__bench && window.__bench.marks.signIn",
-                DESCRIBE,
-                20_000,
-            )?;
-            sign_in.push(t.as_f64().unwrap_or(f64::NAN));
+            sign_in.push(milestone(&browser, "signIn")?);
         } else {
-            conversation.push(conversation_start(&browser)?);
-            let loaded = browser.exec(
-                "const a = window.__bench.tasks.find(t => t.kind === 'answer' && /IMserver\\.php$/.test(t.detail));
-                 return a ? a.at - performance.timeOrigin + a.ms : null;",
-                json!([]),
-            )?;
-            history.push(loaded.as_f64().unwrap_or(f64::NAN));
+            let (interactive, loaded) = conversation_start(&browser)?;
+            conversation.push(interactive);
+            history.push(loaded);
         }
         let fetched = browser.exec(
             "return performance.getEntriesByType('resource').some(e => /\\.wasm$/.test(e.name) && e.transferSize > 0);",
@@ -708,11 +706,7 @@ pub fn startup(driver: &Driver, dist: &std::path::Path, details: &mut String) ->
     browser.cdp("Network.setBypassServiceWorker", json!({ "bypass": false }))?;
     let url = conversation_url(&store, ALICE, BOB);
     browser.goto(&url)?;
-    browser.wait_for(
-        "window.__bench && window.__bench.marks.conversation",
-        DESCRIBE,
-        20_000,
-    )?;
+    milestone(&browser, "conversation")?;
     browser.wait_for(
         "(async () => navigator.serviceWorker.controller && (await caches.keys()).length > 0)()",
         DESCRIBE,
@@ -726,12 +720,7 @@ pub fn startup(driver: &Driver, dist: &std::path::Path, details: &mut String) ->
         // A returning device shows its saved conversation and can send at
         // once: composer and turn indicator in the DOM. (It reads no history
         // page; its first requests are the records.)
-        let t = browser.wait_for(
-            "window.__bench && window.__bench.marks.conversation",
-            DESCRIBE,
-            20_000,
-        )?;
-        repeat.push(t.as_f64().unwrap_or(f64::NAN));
+        repeat.push(milestone(&browser, "conversation")?);
         let served = browser.exec(
             "return !!navigator.serviceWorker.controller && performance.getEntriesByType('navigation')[0].workerStart > 0;",
             json!([]),
