@@ -46,6 +46,19 @@ async fn wait_for_key(stack: &Stack, key: &str) {
     }
 }
 
+/// `window` sends `text` with Enter, and it reaches the server.
+async fn send(window: &Window, text: &str) {
+    window.type_message(text).await;
+    window.press_enter("composer").await;
+    window
+        .wait_until("the message sent", WAIT, |s| {
+            s.messages
+                .last()
+                .is_some_and(|m| m.status.as_deref() == Some("sent"))
+        })
+        .await;
+}
+
 #[test]
 #[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
 fn a_name_nobody_used_here_is_warned_about_before_the_first_message() {
@@ -90,14 +103,7 @@ fn a_name_nobody_used_here_is_warned_about_before_the_first_message() {
             jo.text("peer-status").await.as_deref(),
             Some("never used Bleep here")
         );
-        jo.type_message("Bed 4 is desaturating").await;
-        jo.press_enter("composer").await;
-        jo.wait_until("the message sent", WAIT, |s| {
-            s.messages
-                .last()
-                .is_some_and(|m| m.status.as_deref() == Some("sent"))
-        })
-        .await;
+        send(&jo, "Bed 4 is desaturating").await;
 
         // The right name: no warning, and the header lists him.
         jo.goto(&stack.conversation_url("Nurse Jo", "Dr Patel"))
@@ -147,14 +153,7 @@ fn a_status_set_in_one_window_shows_in_the_colleagues_header_and_above_their_com
             note,
             "Dr Patel is off duty (theatre 3). Your message will still be sent."
         );
-        jo.type_message("Can you review bed 4 tomorrow?").await;
-        jo.press_enter("composer").await;
-        jo.wait_until("the message sent", WAIT, |s| {
-            s.messages
-                .last()
-                .is_some_and(|m| m.status.as_deref() == Some("sent"))
-        })
-        .await;
+        send(&jo, "Can you review bed 4 tomorrow?").await;
 
         // Kept by his browser: a reload still shows it in his settings.
         patel.reload().await;
