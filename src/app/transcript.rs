@@ -113,23 +113,24 @@ pub fn Transcript() -> impl IntoView {
     let last_mine = Memo::new(move |_| {
         messages.with(|rows| rows.iter().rfind(|row| row.mine).map(|row| row.id.clone()))
     });
-    let empty = move || messages.with(Vec::is_empty);
-    let has_earlier = move || earlier.get() != 0;
+    // Conditions as memos: a send re-runs them, not what they show.
+    let empty = Memo::new(move |_| messages.with(Vec::is_empty));
+    let has_earlier = Memo::new(move |_| earlier.get() != 0);
 
     view! {
         <div class="transcript" node_ref=scroller on:scroll=on_scroll tabindex="0"
             aria-label="Messages">
-            <Show when=empty>
+            {move || empty.get().then(|| view! {
                 <p class="hint">
                     {move || empty_transcript(loading.get())}
                 </p>
-            </Show>
-            <Show when=has_earlier>
+            })}
+            {move || has_earlier.get().then(|| view! {
                 <button type="button" class="secondary earlier"
                     on:click=move |_| chat.with_value(|chat| chat.show_earlier(SHOWN_AT_FIRST))>
                     {move || show_earlier(earlier.get())}
                 </button>
-            </Show>
+            })}
             <ol class="messages" data-testid="transcript" aria-live="polite" aria-relevant="additions">
                 <For
                     each=move || with_days(messages.get(), today.get())
@@ -137,12 +138,12 @@ pub fn Transcript() -> impl IntoView {
                     children=move |(row, separator)| view! { <Message row=row separator=separator last_mine=last_mine now=now chat=chat /> }
                 />
             </ol>
-            <Show when=move || new_below.get()>
+            {move || new_below.get().then(|| view! {
                 <button type="button" class="new-messages"
                     on:click=move |_| { pinned.set(true); scroll_to_end(); }>
                     "↓ New messages"
                 </button>
-            </Show>
+            })}
         </div>
     }
 }
@@ -161,15 +162,16 @@ fn Message(
     // Only a pending message watches the clock.
     let slow_note = (row.delivery == Some(Delivery::Pending)).then(|| {
         let at = row.sent_at;
-        let slow = move || now.get().saturating_sub(at) > SLOW_PENDING_MS;
-        view! {
-            <Show when=slow>
-                <p class="slow">
-                    "Not sent yet — retrying. "
-                    <button type="button" class="link"
-                        on:click=move |_| chat.with_value(|chat| chat.retry_now())>"Retry now"</button>
-                </p>
-            </Show>
+        // A memo: the clock ticks every second, the note changes once.
+        let slow = Memo::new(move |_| now.get().saturating_sub(at) > SLOW_PENDING_MS);
+        move || {
+            slow.get().then(|| view! {
+            <p class="slow">
+                "Not sent yet — retrying. "
+                <button type="button" class="link"
+                    on:click=move |_| chat.with_value(|chat| chat.retry_now())>"Retry now"</button>
+            </p>
+        })
         }
     });
     // One element for the mark: its label is what a screen reader says; its

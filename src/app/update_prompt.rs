@@ -24,12 +24,12 @@ pub fn UpdatePrompt() -> impl IntoView {
         }
     };
     view! {
-        <Show when=move || ready.get()>
+        {move || ready.get().then(|| view! {
             <div class="update" data-testid="update" role="status">
                 <p>"A new version of Bleep is ready."</p>
                 <button type="button" class="primary" data-testid="update-reload" on:click=reload>"Reload"</button>
                 <button type="button" class="secondary" on:click=move |_| ready.set(false)>"Later"</button>
             </div>
-        </Show>
+        })}
     }
 }
