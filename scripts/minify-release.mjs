@@ -25,9 +25,9 @@
 // as `memory`) stay as they are in both files. Terser comes from
 // .bleep/tools (scripts/setup installs it).
 
-import { createRequire } from "node:module";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadMinify } from "./terser.mjs";
 
 const fail = (text) => {
   console.error(`minify-release: ${text}`);
@@ -38,13 +38,7 @@ const staging = process.env.TRUNK_STAGING_DIR;
 if (!staging) fail("TRUNK_STAGING_DIR is not set (run by Trunk only)");
 if (process.env.TRUNK_PROFILE !== "release") process.exit(0);
 
-const tools = join(process.env.TRUNK_SOURCE_DIR || process.cwd(), ".bleep", "tools");
-let minify;
-try {
-  ({ minify } = createRequire(join(tools, "package.json"))("terser"));
-} catch (error) {
-  fail(`terser is not in ${tools} (run scripts/setup): ${error.message}`);
-}
+const minify = loadMinify(process.env.TRUNK_SOURCE_DIR || process.cwd(), fail);
 
 // The glue is the module beside each wasm file: `name.js` for `name_bg.wasm`.
 const wasms = readdirSync(staging).filter((file) => file.endsWith("_bg.wasm"));

@@ -14,9 +14,9 @@
 // no index.html or WebAssembly, or a file name would need escaping.
 
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadMinify } from "./terser.mjs";
 
 const fail = (text) => {
   console.error(`offline-shell: ${text}`);
@@ -57,13 +57,7 @@ worker = worker
   .replace("__BLEEP_VERSION__", version)
   .replace("__BLEEP_FILES__", JSON.stringify(files));
 if (process.env.TRUNK_PROFILE === "release") {
-  const tools = join(source, ".bleep", "tools");
-  let minify;
-  try {
-    ({ minify } = createRequire(join(tools, "package.json"))("terser"));
-  } catch (error) {
-    fail(`terser is not in ${tools} (run scripts/setup): ${error.message}`);
-  }
+  const minify = loadMinify(source, fail);
   let result;
   try {
     result = await minify(worker, { ecma: 2020, compress: { passes: 2 } });
