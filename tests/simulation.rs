@@ -8,7 +8,10 @@
 //! prints PHP warnings for missing keys, and sees clients reload at random
 //! points. After the faults stop and the store settles, every schedule must
 //! end with both transcripts complete, identical, in the same order, free of
-//! duplicates, every message read, the turn agreed, every person's
+//! duplicates, each message as urgent or routine on every screen as its
+//! sender marked it (one in six is urgent, and follow-ups while waiting
+//! are), no urgent message still counted unseen for a repeat alert, every
+//! message read, the turn agreed, every person's
 //! directory entry on the server (repaired if it was lost) and every window
 //! knowing its colleague's.
 //!

@@ -555,6 +555,8 @@ fn run(
         }
     }
     let mut sent: Vec<String> = Vec::new();
+    // The texts sent as urgent.
+    let mut sent_urgent: BTreeSet<String> = BTreeSet::new();
     let mut now = 0u64;
     let chaos_until = 60_000;
     let give_up_at = chaos_until + 240_000;
@@ -575,7 +577,13 @@ fn run(
                 .iter()
                 .all(|w| w.to_send == 0 || w.session().turn() != Turn::Idle)
             {
-                if let Ok(()) = check_settled(&windows, &server.borrow(), &sent, real.as_ref()) {
+                if let Ok(()) = check_settled(
+                    &windows,
+                    &server.borrow(),
+                    &sent,
+                    &sent_urgent,
+                    real.as_ref(),
+                ) {
                     let noticed = match &ledger {
                         Some(ledger) => ledger.check_noticed(&windows),
                         None => Ok(()),
@@ -588,8 +596,14 @@ fn run(
                 }
             }
             if now >= give_up_at {
-                let reason =
-                    check_settled(&windows, &server.borrow(), &sent, real.as_ref()).unwrap_err();
+                let reason = check_settled(
+                    &windows,
+                    &server.borrow(),
+                    &sent,
+                    &sent_urgent,
+                    real.as_ref(),
+                )
+                .unwrap_err();
                 if tracing() {
                     for w in &windows {
                         eprintln!("=== {}: {:#?}", w.name, *w.session());
@@ -610,12 +624,14 @@ fn run(
                 );
             }
         }
-        // Users type when it is their turn; now and then one who waits for
-        // a reply sends an urgent follow-up instead of waiting.
+        // Users type when it is their turn, and mark one message in six
+        // urgent; now and then one who waits for a reply sends an urgent
+        // follow-up instead of waiting.
         for (i, w) in windows.iter_mut().enumerate() {
             let turn = w.session().turn();
             let loading = w.session().is_loading_history();
             let follow_up = matches!(turn, Turn::Waiting { .. }) && rng.below(8) == 0;
+            let urgent = follow_up || (turn == Turn::Idle && rng.below(6) == 0);
             let ready = (turn == Turn::Idle || follow_up) && !loading;
             if w.to_send > 0 && now >= w.next_typing_at && ready {
                 let text = match rng.below(4) {
@@ -630,7 +646,7 @@ fn run(
                 if tracing() {
                     eprintln!("{now} {} sends {text:?}", w.name);
                 }
-                let done = if follow_up {
+                let done = if urgent {
                     w.driver().send_urgent(&text)
                 } else {
                     w.driver().send(&text)
@@ -638,6 +654,9 @@ fn run(
                 if done.is_ok() {
                     if let Some(ledger) = &mut ledger {
                         ledger.sent(w, &text);
+                    }
+                    if urgent {
+                        sent_urgent.insert(text.clone());
                     }
                     sent.push(text);
                     w.to_send -= 1;
@@ -742,6 +761,7 @@ fn check_settled(
     windows: &[Window],
     server: &CourseServer,
     sent: &[String],
+    sent_urgent: &BTreeSet<String>,
     real: Option<&BTreeSet<DeviceId>>,
 ) -> Result<(), String> {
     let counts = |m: &bleep::core::MessageView| real.is_none_or(|r| r.contains(&m.envelope.device));
@@ -782,6 +802,29 @@ fn check_settled(
             return Err(format!(
                 "{} and {} disagree on the order:\n{transcript:?}\n{reference:?}",
                 w.name, windows[0].name
+            ));
+        }
+        // Each message is as urgent on every screen as its sender chose.
+        if let Some(m) = w
+            .session()
+            .messages()
+            .filter(counts)
+            .find(|m| m.urgent() != sent_urgent.contains(&m.envelope.text))
+        {
+            return Err(format!(
+                "{} shows {:?} as {}",
+                w.name,
+                m.envelope.text,
+                if m.urgent() { "urgent" } else { "routine" }
+            ));
+        }
+        // Everything was read, so no urgent message still calls for an
+        // alert (an attacker's made-up devices may hold unread ones).
+        let unseen = w.session().urgent_unseen();
+        if real.is_none() && unseen != 0 {
+            return Err(format!(
+                "{} still counts {unseen} urgent messages unseen",
+                w.name
             ));
         }
         for m in w.session().messages().filter(|m| m.mine && counts(m)) {
@@ -887,7 +930,7 @@ pub fn run_new_window_schedule(seed: u64) -> Outcome {
         }
         now += 50;
     }
-    let result = check_settled(&windows, &server.borrow(), &sent, None);
+    let result = check_settled(&windows, &server.borrow(), &sent, &BTreeSet::new(), None);
     match result {
         Ok(()) if windows[2].session().message_count() == 10 => Outcome::Settled(sent.len()),
         Ok(()) => Outcome::Failed("the new window did not load the history".into()),
