@@ -422,6 +422,13 @@ impl Session {
         }
         let interval = self.poll_interval();
         if self.schedule.poll_due(now, interval) {
+            // While an urgent message of the colleague is unseen, every
+            // other check reads our record, so that its repeat alerts stop
+            // here within two polls of another device of ours showing it.
+            if self.schedule.own_record_turn(self.urgent_unseen() > 0) {
+                self.schedule.queue_check(Purpose::ReadOwnRecord);
+                return Some(Purpose::PollPeer);
+            }
             // One check per poll; skip those with nothing to look at.
             for _ in 0..ROTATION.len() {
                 let check = self.schedule.next_check();

@@ -1,6 +1,7 @@
 //! When to ask the server what: the request under way and what it was for,
 //! the poll rotation (one check after each read of the colleague's record,
-//! the directory's among them),
+//! the directory's among them; our own record every other poll while an
+//! urgent message is unseen),
 //! and the backoff after failures, which also decides when the window counts
 //! as offline.
 
@@ -57,6 +58,9 @@ pub(super) struct Schedule {
     /// The check chosen by the last poll, to run after the colleague's record.
     queued_check: Option<Purpose>,
     rotation: usize,
+    /// Whether the last poll's check was our record for an unseen urgent
+    /// message ([`Schedule::own_record_turn`]).
+    own_record_last: bool,
     /// The own message the last unread check read back.
     pub unread_cursor: u64,
     /// The device the last probe looked at.
@@ -72,6 +76,7 @@ impl Schedule {
             next_id: 1,
             queued_check: None,
             rotation: 0,
+            own_record_last: false,
             unread_cursor: 0,
             probe_cursor: None,
             next_poll_at: 0,
@@ -132,6 +137,13 @@ impl Schedule {
         let check = ROTATION[self.rotation % ROTATION.len()];
         self.rotation += 1;
         check
+    }
+
+    /// Whether this poll's check is our own record rather than the next in
+    /// rotation: every other poll while an urgent message is `unseen`.
+    pub fn own_record_turn(&mut self, unseen: bool) -> bool {
+        self.own_record_last = unseen && !self.own_record_last;
+        self.own_record_last
     }
 
     /// Poll no later than `at`.
@@ -276,6 +288,16 @@ mod tests {
                 Check::Directory
             ]
         );
+    }
+
+    #[test]
+    fn an_unseen_urgent_message_reads_our_record_every_other_poll() {
+        let mut schedule = Schedule::new(1);
+        let turns: Vec<_> = [true, true, true, true, false, true]
+            .into_iter()
+            .map(|unseen| schedule.own_record_turn(unseen))
+            .collect();
+        assert_eq!(turns, [true, false, true, false, false, true]);
     }
 
     #[test]
