@@ -1,9 +1,7 @@
 //! What the browser keeps between visits, in `localStorage`: the sign-in,
 //! settings, and per conversation and device the protocol state (outbox and
 //! transcript), the draft, and the lease of the tab using that device; per
-//! person the on-duty status, the identity key and known keys of protocol
-//! version 2, and per
-//! device its keys and pins; and in `sessionStorage` (one tab's own) which
+//! person the on-duty status; and in `sessionStorage` (one tab's own) which
 //! device the tab used.
 //!
 //! Storage can be missing, full or disabled (private browsing): every
@@ -19,7 +17,6 @@ use crate::core::directory::Entry;
 use crate::core::journal::{self, Change, Journal};
 use crate::core::log::MessageLog;
 pub use crate::core::settings::{Preferences, SignIn};
-use crate::core::trust::{DeviceKeys, PersonKeys};
 use crate::core::{DeviceId, Envelope, Name, Saved};
 
 thread_local! {
@@ -214,14 +211,7 @@ pub fn save_transcript(chat: &ChatKey, journal: &Journal, changes: &[Change]) ->
     write_chunks(chat, &writes).then_some(next)
 }
 
-/// Where this browser keeps a person's identity and known keys.
-fn person_keys_key(person: &Name) -> String {
-    format!("bleep.identity.{}", person.normal())
-}
-
 /// Forgets everything this browser kept of a conversation, for every device.
-/// The keys stay: a device's announcement may still be on the server, and
-/// the person's identity is theirs in every conversation.
 pub fn forget_conversation(conversation: &str) {
     for device in saved_devices(conversation) {
         let chat = ChatKey {
@@ -296,22 +286,6 @@ impl crate::driver::Storage for ChatStorage {
             }
             None => false,
         }
-    }
-
-    fn load_person_keys(&mut self, person: &Name) -> Option<PersonKeys> {
-        PersonKeys::from_stored(&read(&person_keys_key(person))?).ok()
-    }
-
-    fn save_person_keys(&mut self, person: &Name, keys: &PersonKeys) -> bool {
-        write(&person_keys_key(person), &keys.to_stored())
-    }
-
-    fn load_device_keys(&mut self) -> Option<DeviceKeys> {
-        DeviceKeys::from_stored(&read(&conversation_key("keys", &self.key))?).ok()
-    }
-
-    fn save_device_keys(&mut self, keys: &DeviceKeys) -> bool {
-        write(&conversation_key("keys", &self.key), &keys.to_stored())
     }
 
     fn load_status(&mut self, person: &Name) -> Option<Entry> {

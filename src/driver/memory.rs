@@ -1,10 +1,8 @@
 //! A [`Storage`] in memory, for windows that run outside a browser (the
 //! simulation, the benchmark). It keeps what a browser's `localStorage`
 //! would: the state as JSON text and the transcript as journal chunks, so a
-//! reload reads them back through the same formats. The keys of each
-//! person are kept per storage as well (one storage is one browser's view
-//! for one window; the simulation shares them between windows of one
-//! browser by cloning what it needs).
+//! reload reads them back through the same formats, and each person's
+//! on-duty status.
 
 use crate::core::codec;
 use crate::core::directory::Entry;
@@ -12,7 +10,6 @@ use crate::core::journal::{self, Change, Journal};
 use crate::core::log::MessageLog;
 use std::collections::BTreeMap;
 
-use crate::core::trust::{DeviceKeys, PersonKeys};
 use crate::core::{Name, Saved};
 
 use super::ports::Storage;
@@ -25,10 +22,6 @@ pub struct MemoryStorage {
     /// Where the journal ends, and its chunks.
     journal: Journal,
     chunks: Vec<String>,
-    /// Each person's keys in their stored form, by normal name.
-    people: BTreeMap<String, String>,
-    /// The device's keys in their stored form.
-    device: Option<String>,
     /// Each person's status (a directory entry as stored), by normal name.
     statuses: BTreeMap<String, Vec<u8>>,
 }
@@ -69,25 +62,6 @@ impl Storage for MemoryStorage {
             }
         }
         self.journal = journal;
-        true
-    }
-
-    fn load_person_keys(&mut self, person: &Name) -> Option<PersonKeys> {
-        PersonKeys::from_stored(self.people.get(person.normal())?).ok()
-    }
-
-    fn save_person_keys(&mut self, person: &Name, keys: &PersonKeys) -> bool {
-        self.people
-            .insert(person.normal().to_owned(), keys.to_stored());
-        true
-    }
-
-    fn load_device_keys(&mut self) -> Option<DeviceKeys> {
-        DeviceKeys::from_stored(self.device.as_deref()?).ok()
-    }
-
-    fn save_device_keys(&mut self, keys: &DeviceKeys) -> bool {
-        self.device = Some(keys.to_stored());
         true
     }
 

@@ -69,8 +69,6 @@ pub struct Driver<T: Transport, S: Storage, C: Clock> {
     clock: C,
     /// The session's revision when its state was last saved.
     saved_revision: Cell<u64>,
-    /// The session's keys revision when its keys were last saved.
-    saved_keys: Cell<u64>,
     /// The session's status revision when the status was last saved.
     saved_status: Cell<u64>,
     /// Whether the last save of the state, and of the transcript, failed.
@@ -107,19 +105,18 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         };
         session.use_kept_status(kept_status);
         let saved_status = session.status_revision();
-        // Protocol version 2's keys (`Session::use_keys`) are made and
-        // loaded here only once version 2 is on the wire (branch `v2`,
-        // PROTOCOL.md "Moving to version 2"): on the version 1 wire nothing
-        // reads them, and making them links Ed25519, X25519 and SHA-512 into
-        // the app, 19.3 KB gzip of its download (BENCHMARKS.md). A session
-        // given keys has them kept by `save_state`.
+        // Protocol version 2's keys (`Session::use_keys`) are made, loaded
+        // and kept (a Storage port of their own) only once version 2 is on
+        // the wire (branch `v2`, PROTOCOL.md "Moving to version 2"): on the
+        // version 1 wire nothing reads them. Making them linked Ed25519,
+        // X25519 and SHA-512 into the app (19.3 KB gzip), and keeping them
+        // was another 2 KB of code that never ran (BENCHMARKS.md).
         Driver {
             session: RefCell::new(session),
             client: ImClient::new(server, transport),
             storage: RefCell::new(storage),
             clock,
             saved_revision: Cell::new(0),
-            saved_keys: Cell::new(0),
             saved_status: Cell::new(saved_status),
             state_failed: Cell::new(false),
             transcript_failed: Cell::new(false),
@@ -271,16 +268,6 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
                 self.saved_status.set(session.status_revision());
             }
             kept &= status_kept;
-        }
-        if session.keys_revision() != self.saved_keys.get() {
-            if let (Some(person), Some(device)) = (session.person_keys(), session.device_keys()) {
-                let keys_kept = storage.save_person_keys(&session.pair().me, person)
-                    & storage.save_device_keys(device);
-                if keys_kept {
-                    self.saved_keys.set(session.keys_revision());
-                }
-                kept &= keys_kept;
-            }
         }
         self.state_failed.set(!kept);
     }

@@ -1,11 +1,10 @@
 //! What a [`super::Driver`] runs over, besides its [`crate::imserver::Transport`]:
-//! a [`Storage`] for the conversation, the keys and the person's on-duty
-//! status, and a [`Clock`].
+//! a [`Storage`] for the conversation and the person's on-duty status,
+//! and a [`Clock`].
 
 use crate::core::directory::Entry;
 use crate::core::journal::Change;
 use crate::core::log::MessageLog;
-use crate::core::trust::{DeviceKeys, PersonKeys};
 use crate::core::{Millis, Name, Saved};
 
 /// What time it is, in milliseconds since 1970.
@@ -23,15 +22,6 @@ pub trait Storage {
     fn save_state(&mut self, saved: &Saved) -> bool;
     /// Appends what happened to the transcript; says whether it was kept.
     fn append_transcript(&mut self, changes: &[Change]) -> bool;
-    /// The keys of `person` kept by this browser (shared by every device
-    /// of that name in it), if any or if readable.
-    fn load_person_keys(&mut self, person: &Name) -> Option<PersonKeys>;
-    /// Keeps the keys of `person`; says whether they were kept.
-    fn save_person_keys(&mut self, person: &Name, keys: &PersonKeys) -> bool;
-    /// This window's device keys and pins, if any or if readable.
-    fn load_device_keys(&mut self) -> Option<DeviceKeys>;
-    /// Keeps this window's device keys and pins; says whether they were kept.
-    fn save_device_keys(&mut self, keys: &DeviceKeys) -> bool;
     /// The status and text `person` last chose, or adopted from another
     /// device, in this browser (as a directory entry), if any.
     fn load_status(&mut self, person: &Name) -> Option<Entry>;

@@ -11,7 +11,6 @@ use super::*;
 use crate::core::directory::{Entry, Status};
 use crate::core::journal::Change;
 use crate::core::log::MessageLog;
-use crate::core::trust::{DeviceKeys, PersonKeys};
 use crate::core::{Name, Saved};
 use crate::imserver::phpser::{serialize_array, PhpKey};
 use crate::imserver::{HttpAnswer, TransportError};
@@ -142,24 +141,6 @@ impl Storage for Logged {
     fn append_transcript(&mut self, changes: &[Change]) -> bool {
         self.log.borrow_mut().push("save transcript".into());
         self.inner.append_transcript(changes)
-    }
-
-    fn load_person_keys(&mut self, person: &Name) -> Option<PersonKeys> {
-        self.inner.load_person_keys(person)
-    }
-
-    fn save_person_keys(&mut self, person: &Name, keys: &PersonKeys) -> bool {
-        self.log.borrow_mut().push("save person keys".into());
-        self.inner.save_person_keys(person, keys)
-    }
-
-    fn load_device_keys(&mut self) -> Option<DeviceKeys> {
-        self.inner.load_device_keys()
-    }
-
-    fn save_device_keys(&mut self, keys: &DeviceKeys) -> bool {
-        self.log.borrow_mut().push("save device keys".into());
-        self.inner.save_device_keys(keys)
     }
 
     fn load_status(&mut self, person: &Name) -> Option<Entry> {
