@@ -202,8 +202,9 @@ impl Chat {
         self.view
     }
 
-    /// Sends a message. It shows at once, as pending; its request starts
-    /// once the browser has drawn it.
+    /// Sends a message. It shows at once, as pending; it is saved, and its
+    /// request starts, once the browser has drawn it (a page closed before
+    /// is saved as it goes).
     pub fn send(self: &Rc<Self>, text: &str) -> Result<(), SendError> {
         self.driver.send(text)?;
         self.after_change();
@@ -341,10 +342,14 @@ impl Chat {
         });
     }
 
-    /// Runs [`Chat::pump`] in a task of its own.
+    /// Runs [`Chat::pump`] in a task of its own, after saving the state if
+    /// it changed (a message sent is saved there: see [`Chat::send`]).
     fn pump_soon(self: &Rc<Self>) {
         let chat = Rc::clone(self);
-        *self.timer.borrow_mut() = Some(Timeout::new(0, move || chat.pump()));
+        *self.timer.borrow_mut() = Some(Timeout::new(0, move || {
+            chat.driver.save_state();
+            chat.pump();
+        }));
     }
 
     /// Runs [`Chat::pump`] in a task of its own once the browser has drawn
@@ -550,7 +555,8 @@ impl Chat {
     }
 
     /// Listens for the tab being hidden or shown, the network coming back,
-    /// and the tab closing or reloading (which saves the transcript at once).
+    /// and the tab closing or reloading (which saves the state and the
+    /// transcript at once).
     fn listen(self: &Rc<Self>) {
         let listener = |target: &web_sys::EventTarget, event: &'static str, act: fn(&Rc<Chat>)| {
             let chat = Rc::downgrade(self);
@@ -567,6 +573,7 @@ impl Chat {
             listener(&window(), "online", |chat| chat.retry_now()),
             listener(&window(), "pagehide", |chat| {
                 chat.driver.save_transcript();
+                chat.driver.save_state();
             }),
         ];
     }

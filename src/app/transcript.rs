@@ -183,13 +183,21 @@ fn Message(
         let title = delivery_words(d, &sent, read.as_deref());
         view! { <span class="delivery" role="img" title=title aria-label=label>{icon}</span> }
     });
-    let words = row.delivery.map(|d| {
-        let words = delivery_words(d, &sent, read.as_deref());
+    // Only the row drawn as your last message watches which one is: a row
+    // drawn as not your last never becomes it (a message keeps its place in
+    // the order, and a newer one of yours is a new row; a row whose delivery
+    // changes is drawn again). A send then re-runs one row, not all of yours.
+    // (A component's body tracks nothing: the first call subscribes nobody.)
+    let last = {
         let id = row.id.clone();
+        move || last_mine.with(|last| last.as_ref() == Some(&id))
+    };
+    let words = row.delivery.filter(|_| last()).map(|d| {
+        let words = delivery_words(d, &sent, read.as_deref());
         move || {
-            last_mine.with(|last| last.as_ref() == Some(&id)).then(|| {
-                view! { <p class="state" data-testid="delivery-state">{words.clone()}</p> }
-            })
+            last().then(
+                || view! { <p class="state" data-testid="delivery-state">{words.clone()}</p> },
+            )
         }
     });
     // Few elements per row, in plain inline flow: an append creates, styles

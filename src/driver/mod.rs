@@ -7,9 +7,12 @@
 //! [`Driver::step`] runs the session's next request, if one is due, and takes
 //! its answer in; it saves the session's state after every change and before
 //! every request goes out, so that a reload never forgets a message that may
-//! already be on the server. Saving the transcript, which can be large, is
-//! left to the caller ([`Driver::save_transcript`]): the browser does it half
-//! a second after a change, the simulation at random moments.
+//! already be on the server. A message the user sends is saved by the
+//! caller ([`Driver::save_state`]) or the next step, whichever comes first:
+//! the browser saves it once the frame that shows it is drawn, so that
+//! drawing it waits for no storage. Saving the transcript, which can be
+//! large, is left to the caller ([`Driver::save_transcript`]): the browser
+//! does it half a second after a change, the simulation at random moments.
 //!
 //! The driver decides nothing about timers or drawing: [`Step`] says what an
 //! answer changed and when to come back, [`Driver::poll_event`] what changed
@@ -134,22 +137,20 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         self.clock.now()
     }
 
-    /// The user sends `text`: it is saved at once, as pending.
+    /// The user sends `text`, pending. It is kept by the next
+    /// [`Driver::save_state`] or step, whichever comes first: the browser
+    /// saves once the frame that shows it is drawn, or as the page goes.
     pub fn send(&self, text: &str) -> Result<(), SendError> {
-        let result = self.session.borrow_mut().send(text, self.clock.now());
-        self.save_state();
-        result
+        self.session.borrow_mut().send(text, self.clock.now())
     }
 
     /// The user sends `text` as urgent (on their turn, or as a follow-up
-    /// while waiting for the colleague's reply): saved at once, as pending.
+    /// while waiting for the colleague's reply); kept as [`Driver::send`]
+    /// says.
     pub fn send_urgent(&self, text: &str) -> Result<(), SendError> {
-        let result = self
-            .session
+        self.session
             .borrow_mut()
-            .send_urgent(text, self.clock.now());
-        self.save_state();
-        result
+            .send_urgent(text, self.clock.now())
     }
 
     /// The user chose an on-duty status and a text: kept, and written to
@@ -253,7 +254,7 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
     }
 
     /// Keeps the session's state if it changed since it was last kept.
-    fn save_state(&self) {
+    pub fn save_state(&self) {
         let session = self.session.borrow();
         let revision = session.revision();
         if revision == self.saved_revision.get() {
@@ -308,6 +309,7 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
     pub fn stop(&self) {
         self.stopped.set(true);
         self.save_transcript();
+        self.save_state();
     }
 
     pub fn is_stopped(&self) -> bool {

@@ -651,6 +651,9 @@ fn run(
                 } else {
                     w.driver().send(&text)
                 };
+                // As the browser does once the frame showing it is drawn (a
+                // page closed before then saves it as it goes).
+                w.driver().save_state();
                 if done.is_ok() {
                     if let Some(ledger) = &mut ledger {
                         ledger.sent(w, &text);
