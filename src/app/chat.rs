@@ -130,6 +130,9 @@ pub struct Chat {
     driver: ChatDriver,
     /// Where this conversation is saved, for this tab's device.
     storage_key: ChatKey,
+    /// Whether the draft kept in storage was sent, and goes when the state
+    /// that holds the message is saved ([`Chat::set_draft_sent`]).
+    draft_sent: Cell<bool>,
     /// Keeps this tab's device to itself while the chat runs.
     claim: RefCell<Option<DeviceClaim>>,
     view: ChatView,
@@ -174,6 +177,7 @@ impl Chat {
         let chat = Rc::new(Chat {
             driver,
             storage_key,
+            draft_sent: Cell::new(false),
             claim: RefCell::new(Some(claim)),
             view: ChatView::new(),
             timer: RefCell::new(None),
@@ -264,6 +268,23 @@ impl Chat {
         &self.storage_key
     }
 
+    /// Whether the message just sent was the draft (`false` once a new
+    /// draft is typed): the draft kept in storage is then removed right
+    /// after the state that holds the message is saved, in the same task
+    /// (after the next frame, or as the page goes), so that a reload finds
+    /// the message or the draft, never neither.
+    pub fn set_draft_sent(&self, sent: bool) {
+        self.draft_sent.set(sent);
+    }
+
+    /// Saves the state if it changed, then forgets a sent draft.
+    fn save_state(&self) {
+        self.driver.save_state();
+        if self.draft_sent.take() {
+            storage::save_draft(&self.storage_key, "");
+        }
+    }
+
     /// Removes the conversation from this browser: stops the chat and
     /// forgets its messages, unsent ones and draft, for every device of it
     /// here. What the server and the colleague have is untouched.
@@ -281,6 +302,7 @@ impl Chat {
     /// Stops polling and listening; called when the screen goes away.
     pub fn stop(&self) {
         self.driver.stop();
+        self.save_state();
         self.timer.borrow_mut().take();
         self.transcript_timer.borrow_mut().take();
         self.claim.borrow_mut().take();
@@ -347,7 +369,7 @@ impl Chat {
     fn pump_soon(self: &Rc<Self>) {
         let chat = Rc::clone(self);
         *self.timer.borrow_mut() = Some(Timeout::new(0, move || {
-            chat.driver.save_state();
+            chat.save_state();
             chat.pump();
         }));
     }
@@ -573,7 +595,7 @@ impl Chat {
             listener(&window(), "online", |chat| chat.retry_now()),
             listener(&window(), "pagehide", |chat| {
                 chat.driver.save_transcript();
-                chat.driver.save_state();
+                chat.save_state();
             }),
         ];
     }

@@ -58,31 +58,28 @@ pub fn Composer() -> impl IntoView {
     // Sends `text` (or else the draft) as a routine message, or as urgent
     // when `as_urgent` or the toggle is on (also while waiting for the
     // colleague's reply).
-    let send = {
-        let key = key.clone();
-        move |text: Option<String>, as_urgent: bool| {
-            let from_draft = text.is_none();
-            let text = text.unwrap_or_else(|| draft.get_untracked());
-            let chat = chat.get_value();
-            let sent = if as_urgent || urgent.get_untracked() {
-                chat.send_urgent(&text)
-            } else {
-                chat.send(&text)
-            };
-            match sent {
-                Ok(()) => {
-                    if from_draft {
-                        draft.set(String::new());
-                        storage::save_draft(&key, "");
-                    }
-                    urgent.set(false);
-                    clear_error();
+    let send = move |text: Option<String>, as_urgent: bool| {
+        let from_draft = text.is_none();
+        let text = text.unwrap_or_else(|| draft.get_untracked());
+        let chat = chat.get_value();
+        let sent = if as_urgent || urgent.get_untracked() {
+            chat.send_urgent(&text)
+        } else {
+            chat.send(&text)
+        };
+        match sent {
+            Ok(()) => {
+                if from_draft {
+                    draft.set(String::new());
+                    chat.set_draft_sent(true);
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                urgent.set(false);
+                clear_error();
             }
-            if let Some(field) = field.get_untracked() {
-                let _ = field.focus();
-            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
+        if let Some(field) = field.get_untracked() {
+            let _ = field.focus();
         }
     };
 
@@ -107,34 +104,30 @@ pub fn Composer() -> impl IntoView {
     // together: one reactive closure draws the bar (in place, so the button
     // stays the same element). While you wait for a reply, a second button
     // sends the draft at once as an urgent follow-up.
-    let bar = {
-        let send = send.clone();
-        move || {
-            let b = budget();
-            let over = !b.fits();
-            let state = turn.get();
-            let lock_reason = state.composer_lock(&peer);
-            let waiting = matches!(state, TurnState::Waiting { .. });
-            let disabled = locked() || over;
-            let follow_up = waiting.then(|| {
-                let too_long = !draft.with(|d| chat.get_value().urgent_budget(d)).fits();
-                let send = send.clone();
-                view! {
-                    <button type="button" class="urgent" data-testid="send-anyway" disabled=too_long
-                        on:click=move |_| send(None, true)>
-                        "Send as urgent follow-up"
-                    </button>
-                }
-            });
+    let bar = move || {
+        let b = budget();
+        let over = !b.fits();
+        let state = turn.get();
+        let lock_reason = state.composer_lock(&peer);
+        let waiting = matches!(state, TurnState::Waiting { .. });
+        let disabled = locked() || over;
+        let follow_up = waiting.then(|| {
+            let too_long = !draft.with(|d| chat.get_value().urgent_budget(d)).fits();
             view! {
-                <p id="composer-lock" class="lock">{lock_reason}</p>
-                <p id="composer-note" class=if over { "budget over" } else { "budget" }>{budget_note(b.used, b.limit)}</p>
-                {follow_up}
-                <button type="submit" class="primary" data-testid="send"
-                    disabled=disabled aria-disabled=if disabled { "true" } else { "false" }>
-                    {if urgent.get() { "Send urgent" } else { "Send" }}
+                <button type="button" class="urgent" data-testid="send-anyway" disabled=too_long
+                    on:click=move |_| send(None, true)>
+                    "Send as urgent follow-up"
                 </button>
             }
+        });
+        view! {
+            <p id="composer-lock" class="lock">{lock_reason}</p>
+            <p id="composer-note" class=if over { "budget over" } else { "budget" }>{budget_note(b.used, b.limit)}</p>
+            {follow_up}
+            <button type="submit" class="primary" data-testid="send"
+                disabled=disabled aria-disabled=if disabled { "true" } else { "false" }>
+                {if urgent.get() { "Send urgent" } else { "Send" }}
+            </button>
         }
     };
 
@@ -146,25 +139,21 @@ pub fn Composer() -> impl IntoView {
     });
     let on_input = move |ev| {
         let text = event_target_value(&ev);
+        // What is typed now replaces a sent draft still to be forgotten.
+        chat.get_value().set_draft_sent(false);
         storage::save_draft(&key, &text);
         draft.set(text);
         clear_error();
     };
-    let on_keydown = {
-        let send = send.clone();
-        move |ev: leptos::ev::KeyboardEvent| {
-            if sends(&ev) {
-                ev.prevent_default();
-                send(None, false);
-            }
-        }
-    };
-    let on_submit = {
-        let send = send.clone();
-        move |ev: leptos::ev::SubmitEvent| {
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if sends(&ev) {
             ev.prevent_default();
             send(None, false);
         }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send(None, false);
     };
     let quick = move |text: String| send(Some(text), false);
 
