@@ -1,7 +1,9 @@
-// Trunk post-build hook (Trunk.toml), release builds only: minifies the
-// JavaScript glue that wasm-bindgen wrote, with terser, and gives the names
-// through which the glue and the wasm call each other (the wasm's imports
-// and exports) one- or two-letter names in both files.
+// Trunk post-build hook (Trunk.toml), release builds only: takes a
+// library's unused classes out of the JavaScript glue that wasm-bindgen
+// wrote, and out of the wasm what only they called
+// (scripts/unused-classes.mjs); minifies the glue with terser; and gives
+// the names through which the glue and the wasm call each other (the wasm's
+// imports and exports) one- or two-letter names in both files.
 //
 // Why the names: wasm-bindgen names each import after its JavaScript
 // function plus a 16-digit hash (`__wbg_createElement_de4a31ed2fb252be`),
@@ -25,9 +27,14 @@
 // as `memory`) stay as they are in both files. Terser comes from
 // .bleep/tools (scripts/setup installs it).
 
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadMinify } from "./terser.mjs";
+import { loadAcorn, loadMinify } from "./terser.mjs";
+import { dropUnusedClasses } from "./unused-classes.mjs";
+
+// wasm-streams' classes (scripts/unused-classes.mjs says why they can go).
+const UNUSED_CLASSES = ["IntoUnderlyingByteSource", "IntoUnderlyingSink", "IntoUnderlyingSource"];
 
 const fail = (text) => {
   console.error(`minify-release: ${text}`);
@@ -38,7 +45,9 @@ const staging = process.env.TRUNK_STAGING_DIR;
 if (!staging) fail("TRUNK_STAGING_DIR is not set (run by Trunk only)");
 if (process.env.TRUNK_PROFILE !== "release") process.exit(0);
 
-const minify = loadMinify(process.env.TRUNK_SOURCE_DIR || process.cwd(), fail);
+const source = process.env.TRUNK_SOURCE_DIR || process.cwd();
+const minify = loadMinify(source, fail);
+const acorn = loadAcorn(source, fail);
 
 // The glue is the module beside each wasm file: `name.js` for `name_bg.wasm`.
 const wasms = readdirSync(staging).filter((file) => file.endsWith("_bg.wasm"));
@@ -46,8 +55,22 @@ if (wasms.length === 0) fail(`no wasm-bindgen output in ${staging}`);
 
 for (const wasmName of wasms) {
   const name = wasmName.replace(/_bg\.wasm$/, ".js");
-  const glue = read(join(staging, name), "utf8", `no glue ${name} beside its wasm`);
-  const wasm = read(join(staging, wasmName), undefined, `cannot read ${wasmName}`);
+  const wholeGlue = read(join(staging, name), "utf8", `no glue ${name} beside its wasm`);
+  const wholeWasm = read(join(staging, wasmName), undefined, `cannot read ${wasmName}`);
+
+  // Unused classes out of the glue, then the exports the glue no longer
+  // names out of the wasm, with the code only they reached.
+  let trimmed;
+  try {
+    trimmed = dropUnusedClasses(wholeGlue, UNUSED_CLASSES, acorn);
+  } catch (error) {
+    fail(`cannot read ${name} as a JavaScript module: ${error.message ?? error}`);
+  }
+  const glue = trimmed.glue;
+  const unusedExports = WebAssembly.Module.exports(new WebAssembly.Module(wholeWasm))
+    .map((e) => e.name)
+    .filter((n) => !glue.includes(n));
+  const wasm = unusedExports.length === 0 ? wholeWasm : withoutExports(wholeWasm, unusedExports, wasmName);
 
   const linked = linkNames(wasm, wasmName);
   const escaped = linked.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
@@ -85,8 +108,10 @@ for (const wasmName of wasms) {
   writeFileSync(join(staging, name), result.code);
   writeFileSync(join(staging, wasmName), shortened);
   console.log(
-    `minify-release: ${name}: ${glue.length} -> ${result.code.length} bytes; ` +
-      `${wasmName}: ${wasm.length} -> ${shortened.length} bytes (${renamed.size} of ${linked.length} names shortened)`,
+    `minify-release: ${name}: ${wholeGlue.length} -> ${result.code.length} bytes` +
+      ` (classes taken out: ${trimmed.dropped.join(", ") || "none"}); ` +
+      `${wasmName}: ${wholeWasm.length} -> ${shortened.length} bytes (${unusedExports.length} unused exports` +
+      ` taken out, ${renamed.size} of ${linked.length} names shortened)`,
   );
 }
 
@@ -95,6 +120,30 @@ function read(path, encoding, why) {
     return readFileSync(path, encoding);
   } catch (error) {
     fail(`${why}: ${error.message}`);
+  }
+}
+
+/**
+ * `bytes` without the exports named in `names`, then optimised again
+ * (`wasm-opt -Os`, with the WebAssembly features index.html gives Trunk's
+ * own wasm-opt): the code only those exports reached goes, and what called
+ * into it is simplified.
+ */
+function withoutExports(bytes, names, file) {
+  const cut = renameLinks(bytes, new Map(names.map((n) => [n, null])), file);
+  const page = read(join(source, "index.html"), "utf8", "no index.html in the source folder");
+  const features = page.match(/--enable-[a-z-]+/g) ?? [];
+  const path = join(staging, `unused-exports-${file}`);
+  writeFileSync(path, cut);
+  try {
+    execFileSync("wasm-opt", [...features, "-Os", "--strip-target-features", path, "-o", path], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    return readFileSync(path);
+  } catch (error) {
+    return fail(`wasm-opt could not optimise ${file} without its unused exports: ${error.message}`);
+  } finally {
+    rmSync(path, { force: true });
   }
 }
 
@@ -139,7 +188,7 @@ function checkLinks(before, after, renamed, file) {
 
 /**
  * `bytes` with its import and export names renamed per `renamed` (old ->
- * new). Only the import section (id 2) and export section (id 7) are
+ * new; an export whose new name is `null` is left out). Only the import section (id 2) and export section (id 7) are
  * rebuilt; every other section is copied byte for byte.
  */
 function renameLinks(bytes, renamed, file) {
@@ -196,13 +245,17 @@ function renameLinks(bytes, renamed, file) {
     }
     const parts = [];
     const count = u32();
-    parts.push(leb(count));
+    let kept = 0;
     for (let i = 0; i < count; i++) {
+      const entry = [];
       if (id === 2) {
-        writeName(parts, name()); // module (never in `renamed`: names only)
-        writeName(parts, name());
+        writeName(entry, name()); // module (never in `renamed`: names only)
+        writeName(entry, name());
       } else {
-        writeName(parts, name());
+        const text = name();
+        // `null`: the export goes (withoutExports).
+        if (renamed.get(text) !== null) writeName(entry, text);
+        else entry.dropped = true;
       }
       const descStart = at;
       const kind = bytes[at++];
@@ -223,10 +276,13 @@ function renameLinks(bytes, renamed, file) {
       } else {
         fail(`${file}: unknown import kind ${kind}`);
       }
-      parts.push(bytes.subarray(descStart, at));
+      if (entry.dropped) continue;
+      entry.push(bytes.subarray(descStart, at));
+      parts.push(...entry);
+      kept++;
     }
     if (at !== end) fail(`${file}: section ${id} is not the size it says`);
-    const body = concat(parts);
+    const body = concat([leb(kept), ...parts]);
     out.push(Uint8Array.of(id), leb(body.length), body);
   }
   return concat(out);
