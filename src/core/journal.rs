@@ -121,19 +121,25 @@ impl Journal {
     }
 }
 
-/// The transcript that stored chunks describe, in agreed order.
+/// The transcript that stored chunks describe, in agreed order. The chunks
+/// hold messages in the order they arrived; they go into the transcript in
+/// the agreed order ([`MessageLog::agreed_order`]). A message is removed
+/// (renumbered) rarely: it leaves the batch at once.
 pub fn replay<'a>(chunks: impl IntoIterator<Item = &'a str>) -> MessageLog {
-    let mut log = MessageLog::new();
+    let mut added = Vec::new();
     for line in chunks.into_iter().flat_map(str::lines) {
         match Change::parse(line) {
-            Some(Change::Added(envelope)) => {
-                log.insert(envelope);
-            }
+            Some(Change::Added(envelope)) => added.push(envelope),
             Some(Change::Removed(device, seq)) => {
-                log.remove(&device, seq);
+                added.retain(|e: &Envelope| e.device != device || e.seq != seq);
             }
             None => {}
         }
+    }
+    MessageLog::agreed_order(&mut added);
+    let mut log = MessageLog::new();
+    for envelope in added {
+        log.insert(envelope);
     }
     log
 }

@@ -6,11 +6,22 @@
 //! so a reply always sorts after what it answers; two messages sent at the
 //! same instant tie on the clock and are ordered by name, the same way on
 //! both screens.
+//!
+//! The messages are kept in a vector sorted in that order ([`SmallMap`]),
+//! found by id through a hash map. Messages arrive in order, so a new one
+//! almost always goes at the end; a batch (a page of the whole store, the
+//! saved transcript) is first put in order ([`MessageLog::agreed_order`]),
+//! so that it goes in the same way and loading many messages never shifts
+//! the ones already in. Only a message fetched on its own, after a request,
+//! can land further back and move the ones after it. A `BTreeMap` here cost
+//! 4.3 KB of the gzipped download (its balancing code for this one type).
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use super::envelope::Envelope;
 use super::participants::{lowercase, DeviceId};
+use super::small_map::SmallMap;
 
 /// Where a message sits in the agreed order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,7 +63,7 @@ pub enum Inserted {
 /// The messages of one conversation, without duplicates, in agreed order.
 #[derive(Clone, Debug, Default)]
 pub struct MessageLog {
-    ordered: BTreeMap<Position, Envelope>,
+    ordered: SmallMap<Position, Envelope>,
     by_id: HashMap<(DeviceId, u64), Position>,
 }
 
@@ -61,10 +72,26 @@ impl MessageLog {
         MessageLog::default()
     }
 
+    /// Puts a batch of messages in the agreed order, so that inserting them
+    /// one after the other adds each at the end of what came before.
+    pub fn agreed_order(batch: &mut Vec<Envelope>) {
+        let mut heap: BinaryHeap<Reverse<(Position, usize)>> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Reverse((Position::of(e), i)))
+            .collect();
+        let mut slots: Vec<Option<Envelope>> = batch.drain(..).map(Some).collect();
+        while let Some(Reverse((_, i))) = heap.pop() {
+            if let Some(e) = slots.get_mut(i).and_then(Option::take) {
+                batch.push(e);
+            }
+        }
+    }
+
     pub fn insert(&mut self, envelope: Envelope) -> Inserted {
         let id = (envelope.device.clone(), envelope.seq);
         if let Some(position) = self.by_id.get(&id) {
-            return if self.ordered[position] == envelope {
+            return if self.ordered.get(position) == Some(&envelope) {
                 Inserted::Known
             } else {
                 Inserted::Conflict
@@ -85,7 +112,7 @@ impl MessageLog {
     pub fn get(&self, device: &DeviceId, seq: u64) -> Option<&Envelope> {
         self.by_id
             .get(&(device.clone(), seq))
-            .map(|p| &self.ordered[p])
+            .and_then(|p| self.ordered.get(p))
     }
 
     pub fn contains(&self, device: &DeviceId, seq: u64) -> bool {
@@ -152,6 +179,30 @@ mod tests {
         assert_eq!(order, two.iter().collect::<Vec<_>>());
         assert_eq!(one.last(), Some(&a2));
         assert_eq!(one.max_clock(), 2);
+    }
+
+    #[test]
+    fn a_batch_in_agreed_order_is_the_order_of_the_log() {
+        let mut batch: Vec<Envelope> = (1..=40)
+            .map(|i| {
+                msg(
+                    ["Alice", "bob", "Carol"][i as usize % 3],
+                    "aaaaaaaaaa",
+                    i,
+                    40 - i / 3,
+                )
+            })
+            .collect();
+        let mut log = MessageLog::new();
+        for m in batch.iter().rev() {
+            log.insert(m.clone());
+        }
+        MessageLog::agreed_order(&mut batch);
+        assert_eq!(
+            log.iter().collect::<Vec<_>>(),
+            batch.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(log.last(), batch.last());
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! Ordered maps and sets for a handful of entries: the devices of a
-//! conversation, the few own messages waiting to be rewritten.
+//! Ordered maps and sets kept in a sorted vector: the devices of a
+//! conversation, the few own messages waiting to be rewritten, the
+//! transcript.
 //!
-//! They keep their entries in a sorted vector. For a few entries that is as
-//! fast as a B-tree, and its code is a small fraction of one: each
+//! For a few entries, or entries that arrive in order, that is as fast as a
+//! B-tree, and its code is a small fraction of one: each
 //! `BTreeMap<K, V>` type brings its own copy of the tree's balancing code, a
-//! few kilobytes each in the browser's WebAssembly. The transcript itself,
-//! which grows to a hundred thousand messages, stays in a `BTreeMap`
-//! ([`crate::core::log`]).
+//! few kilobytes each in the browser's WebAssembly. The transcript, which
+//! grows to a hundred thousand messages, uses one too: its messages come in
+//! order, so each goes at the end ([`crate::core::log`] says how it keeps
+//! that so).
 //!
 //! Iteration is in key order, so anything written from these maps (the JSON
 //! of a record, say) comes out the same as from a `BTreeMap`.
