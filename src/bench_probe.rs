@@ -70,6 +70,7 @@ impl SealProbe {
             sent_at: 1_764_600_000_000 + seq * 1_000,
             text: self.text.clone(),
             urgent: false,
+            escalated: None,
         };
         let value = message::seal(
             &envelope.encode(),

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::codec;
+use super::escalation::Escalated;
 use super::participants::DeviceId;
 use super::small_map::SmallMap;
 
@@ -19,7 +20,8 @@ pub const ENVELOPE_VERSION: u32 = 1;
 ///
 /// Writing the same envelope twice stores the same bytes, so a retry never
 /// makes a second message. In JSON, fields are named by one letter, in this
-/// order: `v`, `n`, `d`, `s`, `c`, `t`, `x`; all are required.
+/// order: `v`, `n`, `d`, `s`, `c`, `t`, `x`, all required, then `u` and
+/// `e` when they apply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     /// Format version, so that an encrypted form can come later.
@@ -49,6 +51,11 @@ pub struct Envelope {
     /// what earlier releases wrote.
     #[serde(rename = "u", default, skip_serializing_if = "is_false")]
     pub urgent: bool,
+    /// An escalated message: the original's, forwarded to a backup
+    /// colleague because its recipient did not reply (PROTOCOL.md,
+    /// "Escalation"). Written only when present.
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub escalated: Option<Escalated>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -170,6 +177,7 @@ mod tests {
             sent_at: 1_764_000_000_000,
             text: text.into(),
             urgent: false,
+            escalated: None,
         }
     }
 

@@ -25,6 +25,7 @@ use serde_json::{json, Map, Value};
 use super::claim::Lease;
 use super::codec;
 use super::envelope::{Envelope, Record, ENVELOPE_VERSION};
+use super::escalation::{Escalated, Note};
 use super::journal::{replay, Change, Journal};
 use super::participants::DeviceId;
 use super::session::Saved;
@@ -67,6 +68,7 @@ pub(crate) fn awkward_envelope() -> Envelope {
         text: "Bed 4 <?php echo 1; ?> & </script> \"sats\" 88%\nback\\slash\ttab\r\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f} é ß 😀 \u{2028}\u{2029} /"
             .into(),
             urgent: false,
+            escalated: None,
     }
 }
 
@@ -80,6 +82,7 @@ pub(crate) fn plain_envelope(seq: u64, text: &str) -> Envelope {
         sent_at: 1_764_325_100_000 + seq,
         text: text.into(),
         urgent: false,
+        escalated: None,
     }
 }
 
@@ -116,6 +119,7 @@ fn envelopes_read_and_write_as_before() {
         plain_envelope(2, ""),
         Envelope {
             urgent: true,
+            escalated: None,
             ..plain_envelope(3, "Patient now unresponsive, GCS 8, 2222 called")
         },
     ];
@@ -194,6 +198,8 @@ fn preferences_read_and_write_as_before() {
         asked_notifications: false,
         urgent_repeat_ms: super::repeat_alert::DEFAULT_REPEAT_MS,
         quick_replies: String::new(),
+        escalate_after_ms: super::escalation::DEFAULT_ESCALATE_MS,
+        backup: String::new(),
     };
     let stored = fixture(
         "preferences.json",
@@ -236,6 +242,48 @@ fn preferences_read_and_write_as_before() {
         "{written}"
     );
     assert_eq!(codec::from_str(&written).ok(), Some(sooner));
+    // Escalation after 2 min instead of 5, to a backup colleague kept for
+    // next time.
+    let escalating = Preferences {
+        escalate_after_ms: 120_000,
+        backup: "Dr Carol <Reg>".into(),
+        ..Preferences::default()
+    };
+    let stored = fixture(
+        "preferences-escalation.json",
+        codec::to_string(&escalating).as_bytes(),
+    );
+    assert_eq!(codec::from_slice(&stored).ok(), Some(escalating));
+}
+
+/// An escalated message (`"e"` after `"u"`), and the notes the original
+/// conversation keeps of escalations.
+#[test]
+fn escalations_read_and_write_as_before() {
+    let escalated = Envelope {
+        urgent: true,
+        escalated: Some(Escalated {
+            unanswered: "Dr Patel".into(),
+            sent_at: 1_764_325_000_000,
+        }),
+        ..plain_envelope(5, "Bed 4 desaturating to 85%, please come now")
+    };
+    let stored = fixture("envelope-escalated.txt", &escalated.encode());
+    assert_eq!(
+        Envelope::decode(&stored, &escalated.device, 5),
+        Some(escalated)
+    );
+    let notes = vec![Note {
+        message: "ptrewqasdf.5".into(),
+        to: "Dr Carol".into(),
+        at: 1_764_325_300_000,
+        waited: 300_000,
+    }];
+    let stored = fixture(
+        "escalation-notes.json",
+        codec::to_string(&notes).as_bytes(),
+    );
+    assert_eq!(codec::from_slice(&stored).ok(), Some(notes));
 }
 
 #[test]

@@ -159,6 +159,7 @@ mod tests {
             sent_at: 1_700_000_000_000 + seq,
             text: text.into(),
             urgent: false,
+            escalated: None,
         }
     }
 

@@ -158,6 +158,7 @@ mod tests {
             sent_at: 0,
             text: format!("{from} {seq}"),
             urgent: false,
+            escalated: None,
         }
     }
 

@@ -6,6 +6,8 @@
 //! - [`journal`]: the transcript as a browser saves it, chunk by chunk;
 //! - [`session`]: the turn machine, outbox, polling and repair;
 //! - [`quick_replies`]: the answers sent with one tap;
+//! - [`escalation`]: forwarding an unanswered urgent message to a backup
+//!   colleague;
 //! - [`repeat_alert`]: when an urgent message that no device of the
 //!   recipient has shown alerts again;
 //! - [`unchecked`]: how long alerts went unchecked while a browser paused
@@ -29,6 +31,7 @@ pub mod claim;
 pub mod codec;
 pub mod directory;
 pub mod envelope;
+pub mod escalation;
 #[cfg(test)]
 mod fixtures;
 pub mod journal;

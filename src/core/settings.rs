@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::escalation::DEFAULT_ESCALATE_MS;
 use super::repeat_alert::DEFAULT_REPEAT_MS;
 
 /// How often Bleep asks the server for news, and how it backs off.
@@ -78,10 +79,23 @@ pub struct Preferences {
     /// Left out of the JSON while there are none.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub quick_replies: String,
+    /// How long, in ms, an urgent message of yours waits for a reply
+    /// before Bleep offers to escalate it. Left out of the JSON while it is
+    /// the default.
+    #[serde(skip_serializing_if = "is_default_escalate")]
+    pub escalate_after_ms: u64,
+    /// The backup colleague last escalated to, as typed, to suggest next
+    /// time. Left out of the JSON while there is none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub backup: String,
 }
 
 fn is_default_repeat(ms: &u64) -> bool {
     *ms == DEFAULT_REPEAT_MS
+}
+
+fn is_default_escalate(ms: &u64) -> bool {
+    *ms == DEFAULT_ESCALATE_MS
 }
 
 impl Default for Preferences {
@@ -93,6 +107,8 @@ impl Default for Preferences {
             asked_notifications: false,
             urgent_repeat_ms: DEFAULT_REPEAT_MS,
             quick_replies: String::new(),
+            escalate_after_ms: DEFAULT_ESCALATE_MS,
+            backup: String::new(),
         }
     }
 }

@@ -24,6 +24,7 @@ mod ports;
 use std::cell::{Cell, Ref, RefCell};
 
 use crate::core::directory::{self, Status, TextError};
+use crate::core::escalation::Escalated;
 use crate::core::{Budget, DeviceId, Event, Millis, Pair, SendError, Session, Settings};
 use crate::imserver::answer::Answer;
 use crate::imserver::{ImClient, ImError, Request, Transport};
@@ -151,6 +152,18 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         self.session
             .borrow_mut()
             .send_urgent(text, self.clock.now())
+    }
+
+    /// Forwards an unanswered urgent message's `text` to this
+    /// conversation's colleague, marked `escalated`: saved at once, as
+    /// pending.
+    pub fn send_escalation(&self, text: &str, escalated: Escalated) -> Result<(), SendError> {
+        let result = self
+            .session
+            .borrow_mut()
+            .send_escalation(text, escalated, self.clock.now());
+        self.save_state();
+        result
     }
 
     /// The user chose an on-duty status and a text: kept, and written to

@@ -505,6 +505,7 @@ impl Attacker {
                 sent_at: 1_764_000_000_000 + clock,
                 text,
                 urgent: false,
+                escalated: None,
             };
             return envelope.encode();
         }

@@ -205,6 +205,7 @@ mod tests {
             sent_at: seq,
             text: format!("message {seq}"),
             urgent: false,
+            escalated: None,
         }
     }
 

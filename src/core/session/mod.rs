@@ -53,6 +53,7 @@ mod urgency;
 
 use super::directory::entry_key;
 use super::envelope::{Envelope, ENVELOPE_VERSION};
+use super::escalation::Escalated;
 use super::journal::Change;
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyLayout, Pair};
@@ -240,15 +241,15 @@ impl Session {
 
     /// How much of a request a draft would take.
     pub fn budget(&self, text: &str) -> Budget {
-        self.budget_of(text, false)
+        self.budget_of(text, false, None)
     }
 
     /// How much of a request a draft sent as urgent would take.
     pub fn urgent_budget(&self, text: &str) -> Budget {
-        self.budget_of(text, true)
+        self.budget_of(text, true, None)
     }
 
-    fn budget_of(&self, text: &str, urgent: bool) -> Budget {
+    fn budget_of(&self, text: &str, urgent: bool, escalated: Option<Escalated>) -> Budget {
         let envelope = Envelope {
             version: ENVELOPE_VERSION,
             from: self.pair.me.typed().to_owned(),
@@ -258,6 +259,7 @@ impl Session {
             sent_at: u64::MAX,
             text: text.trim().to_owned(),
             urgent,
+            escalated,
         };
         let request = Request::Set {
             key: self.keys.message(&self.device, u64::MAX).into_bytes(),
@@ -273,17 +275,36 @@ impl Session {
 
     /// The user pressed send. The message shows at once as pending.
     pub fn send(&mut self, text: &str, now: Millis) -> Result<(), SendError> {
-        self.send_message(text, false, now)
+        self.send_message(text, false, None, now)
     }
 
     /// The user sent an urgent message (PROTOCOL.md, "Priority"): on your
     /// turn as any message, and also while you wait for the colleague's
     /// reply (an urgent follow-up), when the turn stays the colleague's.
     pub fn send_urgent(&mut self, text: &str, now: Millis) -> Result<(), SendError> {
-        self.send_message(text, true, now)
+        self.send_message(text, true, None, now)
     }
 
-    fn send_message(&mut self, text: &str, urgent: bool, now: Millis) -> Result<(), SendError> {
+    /// Forwards `text`, the original of an unanswered urgent message, to
+    /// this conversation's colleague as an urgent message marked
+    /// `escalated` (PROTOCOL.md, "Escalation"); it goes as an urgent
+    /// message does, also out of turn.
+    pub fn send_escalation(
+        &mut self,
+        text: &str,
+        escalated: Escalated,
+        now: Millis,
+    ) -> Result<(), SendError> {
+        self.send_message(text, true, Some(escalated), now)
+    }
+
+    fn send_message(
+        &mut self,
+        text: &str,
+        urgent: bool,
+        escalated: Option<Escalated>,
+        now: Millis,
+    ) -> Result<(), SendError> {
         let text = text.trim();
         if text.is_empty() {
             return Err(SendError::Empty);
@@ -296,7 +317,7 @@ impl Session {
             (Turn::Waiting { .. }, false) => return Err(SendError::NotYourTurn),
             (Turn::Waiting { .. }, true) | (Turn::Idle, _) => {}
         }
-        let budget = self.budget_of(text, urgent);
+        let budget = self.budget_of(text, urgent, escalated.clone());
         if !budget.fits() {
             // Most characters cost three bytes once percent-encoded.
             return Err(SendError::TooLong {
@@ -312,6 +333,7 @@ impl Session {
             sent_at: now,
             text: text.to_owned(),
             urgent,
+            escalated,
         };
         self.insert(envelope);
         // From now on a reply is awaited: poll at the waiting pace, not at

@@ -396,3 +396,55 @@ fn an_urgent_message_stays_unseen_until_a_device_of_the_recipient_shows_it() {
     run_until(&mut alice, &mut store, 122_000, 200_000);
     assert_eq!((alice.unread(), alice.urgent_unseen()), (1, 0));
 }
+
+#[test]
+fn an_escalation_goes_out_of_turn_marked_and_reaches_the_backup() {
+    use crate::core::escalation::Escalated;
+    let mut store = std::collections::HashMap::new();
+    let mut alice = session("Alice", "Carol", "aaaaaaaaaa");
+    let mut carol = session("Carol", "Alice", "cccccccccc");
+    let escalated = Escalated {
+        unanswered: "Dr Bob".into(),
+        sent_at: 1,
+    };
+    let text = "Bed 4 desaturating, come now";
+    // Not before the history is read, nor while a message is being stored.
+    assert_eq!(
+        alice.send_escalation(text, escalated.clone(), 300_000),
+        Err(SendError::Loading)
+    );
+    alice.history_pending = false;
+    carol.history_pending = false;
+    carol.set_visible(false, 0);
+    alice.send("Are you on tonight?", 299_000).unwrap();
+    assert_eq!(
+        alice.send_escalation(text, escalated.clone(), 300_000),
+        Err(SendError::StillSending)
+    );
+    run_until(&mut alice, &mut store, 300_000, 302_000);
+    // While Alice waits for Carol's reply, it goes all the same.
+    assert!(matches!(alice.turn(), Turn::Waiting { .. }));
+    alice
+        .send_escalation(text, escalated.clone(), 302_000)
+        .unwrap();
+    run_until(&mut alice, &mut store, 302_000, 304_000);
+    assert_eq!(alice.turn(), Turn::Waiting { since: 302_000 });
+    let stored = store
+        .get(&alice.keys.message(&alice.device, 2).into_bytes())
+        .expect("the escalation is stored");
+    assert!(
+        String::from_utf8_lossy(stored).ends_with(r#","u":true,"e":{"n":"Dr Bob","t":1}}"#),
+        "{}",
+        String::from_utf8_lossy(stored)
+    );
+    run_until(&mut carol, &mut store, 304_000, 330_000);
+    let last = carol.messages().last().map(|m| {
+        (
+            m.envelope.text.clone(),
+            m.urgent(),
+            m.envelope.escalated.clone(),
+        )
+    });
+    assert_eq!(last, Some((text.to_owned(), true, Some(escalated))));
+    assert_eq!(carol.urgent_unseen(), 1);
+}
