@@ -288,7 +288,38 @@ pub fn delivery_words(delivery: Delivery, sent: &str, read: Option<&str>) -> Str
     }
 }
 
-/// The app's name, in the tab's title and notifications.
+/// The line under an escalated message in its original conversation:
+/// "Escalated to Dr Y at 14:05, no reply after 5 min".
+pub fn escalated_note(to: &str, at: &str, waited: Millis) -> String {
+    format!("Escalated to {to} at {at}, no reply after {}", elapsed(waited))
+}
+
+/// What an escalated message says above the original it quotes, `sent`
+/// being when the original was sent.
+pub fn escalated_label(unanswered: &str, sent: &str) -> String {
+    format!("Escalated: no reply from {unanswered} to this message of {sent}")
+}
+
+/// How far an escalation to a backup colleague got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Forwarding {
+    Sending(String),
+    Sent(String),
+    /// To whom, and why not.
+    Failed(String, String),
+}
+
+impl Forwarding {
+    /// The turn banner's words for it.
+    pub fn words(&self) -> String {
+        match self {
+            Forwarding::Sending(to) => format!("Escalating to {to}: not delivered yet…"),
+            Forwarding::Sent(to) => format!("Escalated to {to}"),
+            Forwarding::Failed(to, why) => format!("Not escalated to {to}: {why}"),
+        }
+    }
+}
+
 /// Said when the screen is back after the browser paused the hidden tab
 /// (`from` and `to` as the clock shows them).
 pub fn paused_notice(length_ms: u64, from: &str, to: &str) -> String {
@@ -298,6 +329,7 @@ pub fn paused_notice(length_ms: u64, from: &str, to: &str) -> String {
     )
 }
 
+/// The app's name, in the tab's title and notifications.
 pub const APP_NAME: &str = "Bleep";
 
 /// The tab's title during a conversation with `peer`: the unread count
@@ -388,6 +420,26 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn an_escalation_is_worded_on_every_screen() {
+        assert_eq!(
+            escalated_note("Dr Y", "14:05", 300_000),
+            "Escalated to Dr Y at 14:05, no reply after 5 min"
+        );
+        assert_eq!(
+            escalated_label("Bob", "14:00"),
+            "Escalated: no reply from Bob to this message of 14:00"
+        );
+        assert_eq!(Forwarding::Sent("Carol".into()).words(), "Escalated to Carol");
+        assert!(Forwarding::Sending("Carol".into())
+            .words()
+            .contains("not delivered yet"));
+        assert_eq!(
+            Forwarding::Failed("Carol".into(), "too long.".into()).words(),
+            "Not escalated to Carol: too long."
+        );
+    }
 
     #[test]
     fn elapsed_reads_naturally() {

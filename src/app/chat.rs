@@ -23,6 +23,7 @@ use super::device::DeviceClaim;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey, ChatStorage};
 use crate::core::directory::{Colleague, Entry, Status, TextError};
+use crate::core::escalation::Escalated;
 use crate::core::unchecked::Unchecked;
 use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings};
 use crate::display::{local_day, paused_notice, TurnState, SHOWN_AT_FIRST};
@@ -81,6 +82,8 @@ pub struct MessageRow {
     pub read_at: Option<u64>,
     /// Sent as urgent (PROTOCOL.md, "Priority").
     pub urgent: bool,
+    /// Forwarded to a backup colleague (PROTOCOL.md, "Escalation").
+    pub escalated: Option<Escalated>,
 }
 
 /// What the screen shows of a conversation, as signals.
@@ -225,6 +228,28 @@ impl Chat {
         Ok(())
     }
 
+    /// Forwards an unanswered urgent message's `text` to this
+    /// conversation's colleague, marked `escalated`, as [`Chat::send`]
+    /// sends a message.
+    pub fn send_escalation(self: &Rc<Self>, text: &str, escalated: Escalated) -> Result<(), SendError> {
+        self.driver.send_escalation(text, escalated)?;
+        self.after_change();
+        self.pump_after_frame();
+        Ok(())
+    }
+
+    /// How far your last message got: pending until your colleague's
+    /// devices can learn of it (stored, read back and announced).
+    pub fn last_delivery(&self) -> Option<Delivery> {
+        let session = self.driver.session();
+        let last = session.messages().rev().find(|m| m.mine)?.delivery;
+        if session.is_telling_peer() {
+            Some(Delivery::Pending)
+        } else {
+            last
+        }
+    }
+
     /// Your on-duty status and text, as this device knows them.
     pub fn my_status(&self) -> Entry {
         self.driver.session().my_status().clone()
@@ -307,6 +332,10 @@ impl Chat {
         self.transcript_timer.borrow_mut().take();
         self.claim.borrow_mut().take();
         self.listeners.borrow_mut().clear();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.driver.is_stopped()
     }
 
     fn set_visible(self: &Rc<Self>, visible: bool) {
@@ -560,6 +589,7 @@ impl Chat {
                             delivery: m.delivery,
                             read_at: None,
                             urgent: m.urgent(),
+                            escalated: e.escalated.clone(),
                         },
                     }
                 })

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use super::chat::{Chat, ChatView};
+use super::escalation::Escalations;
 use super::storage::{self, Preferences};
 use crate::core::Millis;
 
@@ -28,6 +29,8 @@ pub struct Conversation {
     pub server: String,
     /// Settings of this browser (intervals, sound, notifications).
     pub preferences: RwSignal<Preferences>,
+    /// The escalations of unanswered urgent messages.
+    pub escalations: Escalations,
 }
 
 /// Changes this browser's settings: on screen, in storage, and the chat's

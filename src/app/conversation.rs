@@ -12,6 +12,8 @@ use super::colleague_status::{ColleagueNote, PeerStatus};
 use super::composer::Composer;
 use super::connection_banner::ConnectionBanner;
 use super::context::{provide_conversation, Conversation};
+use super::escalate_offer::EscalateOffer;
+use super::escalation::Escalations;
 use super::hooks::use_interval;
 use super::joined::Joined;
 use super::notification_ask::NotificationAsk;
@@ -35,8 +37,12 @@ pub fn ConversationScreen(
         preferences.get_untracked().timing,
     );
     let view = chat.view();
+    let escalations = Escalations::new(chat.storage_key().conversation.clone());
     let chat = StoredValue::new_local(chat);
-    on_cleanup(move || chat.get_value().stop());
+    on_cleanup(move || {
+        chat.get_value().stop();
+        escalations.stop();
+    });
     let now = RwSignal::new(now_ms());
     use_interval(1_000, move || now.set(now_ms()));
     let conversation = Conversation {
@@ -47,6 +53,7 @@ pub fn ConversationScreen(
         peer: joined.pair.peer.typed().to_owned(),
         server: joined.server.clone(),
         preferences,
+        escalations,
     };
     let (me, peer) = (conversation.me.clone(), conversation.peer.clone());
     provide_conversation(conversation);
@@ -77,6 +84,7 @@ pub fn ConversationScreen(
             </header>
             <SettingsPanel sheet=settings on_leave=on_leave />
             <TurnBanner />
+            <EscalateOffer />
             <ConnectionBanner />
             <PausedNotice />
             <BrowserNotice />

@@ -17,6 +17,8 @@ pub mod connection_banner;
 pub mod context;
 pub mod conversation;
 pub mod device;
+pub mod escalate_offer;
+pub mod escalation;
 pub mod hooks;
 pub mod http;
 pub mod joined;

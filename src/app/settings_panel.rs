@@ -1,5 +1,6 @@
 //! Settings: alerts first (sound, desktop notifications, how often an
-//! urgent message alerts again until seen), your on-duty status
+//! urgent message alerts again until seen), when to offer escalating an
+//! unanswered urgent message, your on-duty status
 //! ([`MyStatus`]), your own quick replies, then removing the
 //! conversation from this device, and under "Advanced" the server address
 //! and how often to check for messages.
@@ -17,6 +18,7 @@ use super::context::{change_preferences, use_conversation, Conversation};
 use super::my_status::MyStatus;
 use super::quick_replies::QuickReplySettings;
 use super::storage::{self, Preferences};
+use crate::core::escalation::ESCALATE_MINUTES;
 use crate::core::repeat_alert::REPEAT_RANGE_MS;
 use crate::core::Delivery;
 use crate::display::{
@@ -166,6 +168,17 @@ pub fn SettingsPanel(
                 </label>
                 {interval_field("Repeat an urgent message's alert until seen, every (seconds)", "repeat-urgent",
                     |p| p.urgent_repeat_ms, |p, v| p.urgent_repeat_ms = v.clamp(REPEAT_RANGE_MS.0, REPEAT_RANGE_MS.1))}
+                <label for="escalate-after">"Offer to escalate an urgent message with no reply after (minutes)"</label>
+                <input id="escalate-after" type="number" min="1" max="60" inputmode="numeric"
+                    value=preferences.with_untracked(|p| p.escalate_after_ms.div_ceil(60_000))
+                    on:change:target=move |ev| {
+                        let field = ev.target();
+                        if let Ok(minutes) = field.value().trim().parse::<u64>() {
+                            let (lo, hi) = ESCALATE_MINUTES;
+                            update(&|p| p.escalate_after_ms = minutes.clamp(lo, hi) * 60_000);
+                        }
+                        field.set_value(&preferences.with_untracked(|p| p.escalate_after_ms.div_ceil(60_000)).to_string());
+                    } />
             </fieldset>
             <MyStatus open=sheet.open />
             <QuickReplySettings />

@@ -92,11 +92,11 @@ fn focus(field: NodeRef<Input>) {
     }
 }
 
-/// Fills the colleague field's suggestions (`<datalist id="people">`) with
-/// `names` (one a line), once they are in.
-fn suggest(names: &str) {
+/// Fills a name field's suggestions (the `<datalist>` whose id is `list`)
+/// with `names` (one a line), once they are in.
+pub fn suggest(list: &str, names: &str) {
     let document = document();
-    let Some(list) = document.get_element_by_id("people") else {
+    let Some(list) = document.get_element_by_id(list) else {
         return;
     };
     for name in names.lines() {
@@ -141,7 +141,7 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
     leptos::task::spawn_local(async move {
         let found = chat::people(&listed).await;
         if let Some(names) = &found {
-            suggest(names);
+            suggest("people", names);
         }
         people.set(found);
     });

@@ -1,7 +1,8 @@
 //! What the browser keeps between visits, in `localStorage`: the sign-in,
-//! settings, and per conversation and device the protocol state (outbox and
-//! transcript), the draft, and the lease of the tab using that device; per
-//! person the on-duty status; and in `sessionStorage` (one tab's own) which
+//! settings, per conversation the escalations noted, and per conversation
+//! and device the protocol state (outbox and transcript), the draft, and
+//! the lease of the tab using that device; per person the on-duty status;
+//! and in `sessionStorage` (one tab's own) which
 //! device the tab used.
 //!
 //! Storage can be missing, full or disabled (private browsing): every
@@ -14,6 +15,7 @@ use serde::Serialize;
 use crate::core::claim::Lease;
 use crate::core::codec;
 use crate::core::directory::Entry;
+use crate::core::escalation::Note;
 use crate::core::journal::{self, Change, Journal};
 use crate::core::log::MessageLog;
 pub use crate::core::settings::{Preferences, SignIn};
@@ -211,6 +213,21 @@ pub fn save_transcript(chat: &ChatKey, journal: &Journal, changes: &[Change]) ->
     write_chunks(chat, &writes).then_some(next)
 }
 
+/// Where this browser keeps the escalations of a conversation (all its
+/// devices here).
+fn escalations_key(conversation: &str) -> String {
+    format!("bleep.escalations.{conversation}")
+}
+
+/// What this browser noted of the escalations of a conversation.
+pub fn escalations(conversation: &str) -> Vec<Note> {
+    read_json(&escalations_key(conversation)).unwrap_or_default()
+}
+
+pub fn save_escalations(conversation: &str, notes: &[Note]) {
+    write_json(&escalations_key(conversation), notes);
+}
+
 /// Forgets everything this browser kept of a conversation, for every device.
 pub fn forget_conversation(conversation: &str) {
     for device in saved_devices(conversation) {
@@ -223,6 +240,7 @@ pub fn forget_conversation(conversation: &str) {
         }
         forget_transcript(&chat);
     }
+    remove(&escalations_key(conversation));
 }
 
 pub fn draft(chat: &ChatKey) -> String {

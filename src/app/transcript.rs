@@ -12,10 +12,11 @@ use super::chat::{Chat, ChatView, MessageRow};
 use super::clock::clock_time;
 use super::context::{use_conversation, Conversation};
 use super::hooks::use_resize_observer;
+use crate::core::escalation::Note;
 use crate::core::{Delivery, Millis};
 use crate::display::{
-    day_label, delivery_mark, delivery_words, empty_transcript, local_day, show_earlier,
-    SHOWN_AT_FIRST, SLOW_PENDING_MS,
+    day_label, delivery_mark, delivery_words, empty_transcript, escalated_label, escalated_note,
+    local_day, show_earlier, SHOWN_AT_FIRST, SLOW_PENDING_MS,
 };
 use crate::links::{pieces, Piece};
 
@@ -54,8 +55,13 @@ fn with_days(rows: Vec<MessageRow>, today: i64) -> Vec<(MessageRow, Option<Strin
 #[component]
 pub fn Transcript() -> impl IntoView {
     let Conversation {
-        chat, view, now, ..
+        chat,
+        view,
+        now,
+        escalations,
+        ..
     } = use_conversation();
+    let notes = escalations.notes;
     let ChatView {
         messages,
         loading,
@@ -135,7 +141,7 @@ pub fn Transcript() -> impl IntoView {
                 <For
                     each=move || with_days(messages.get(), today.get())
                     key=|(row, separator)| (row.id.clone(), row.delivery, separator.clone())
-                    children=move |(row, separator)| view! { <Message row=row separator=separator last_mine=last_mine now=now chat=chat /> }
+                    children=move |(row, separator)| view! { <Message row=row separator=separator last_mine=last_mine now=now chat=chat notes=notes /> }
                 />
             </ol>
             {move || new_below.get().then(|| view! {
@@ -158,6 +164,8 @@ fn Message(
     /// The ticking clock, for "not sent yet".
     now: ReadSignal<Millis>,
     chat: StoredValue<Rc<Chat>, LocalStorage>,
+    /// The escalations noted in this conversation.
+    notes: RwSignal<Vec<Note>>,
 ) -> impl IntoView {
     // Only a pending message watches the clock.
     let slow_note = (row.delivery == Some(Delivery::Pending)).then(|| {
@@ -200,12 +208,39 @@ fn Message(
             )
         }
     });
+    // Only your urgent messages can have been escalated from here.
+    let escalated_lines = (row.mine && row.urgent).then(|| {
+        let id = row.id.clone();
+        move || {
+            notes.with(|notes| {
+                notes
+                    .iter()
+                    .filter(|n| *n.message == *id)
+                    .map(|n| {
+                        let words = escalated_note(&n.to, &clock_time(n.at), n.waited);
+                        view! { <p class="state" data-testid="escalated">{words}</p> }
+                    })
+                    .collect_view()
+            })
+        }
+    });
+    // An escalated message quotes the original it forwards.
+    let text = match &row.escalated {
+        Some(e) => Either::Left(view! {
+            <p class="escalated">{escalated_label(&e.unanswered, &clock_time(e.sent_at))}</p>
+            <blockquote class="text" data-testid="message-text">{message_text(&row.text)}</blockquote>
+        }),
+        None => Either::Right(
+            view! { <p class="text" data-testid="message-text">{message_text(&row.text)}</p> },
+        ),
+    };
     // Few elements per row, in plain inline flow: an append creates, styles
     // and lays out as little as it can.
     view! {
         {separator.map(|day| view! { <li class="day"><span>{day}</span></li> })}
         <li class=if row.mine { "message mine" } else { "message" } data-testid="message" data-from=row.from.clone()
-            data-status=row.delivery.map(Delivery::as_str) data-priority=row.urgent.then_some("urgent")>
+            data-status=row.delivery.map(Delivery::as_str) data-priority=row.urgent.then_some("urgent")
+            data-escalated=row.escalated.as_ref().map(|e| e.unanswered.clone())>
             <p class="meta">
                 {row.urgent.then(|| view! { <strong class="urgent-label">"Urgent"</strong> " " })}
                 <span class="from">{row.from.clone()}</span>
@@ -213,8 +248,9 @@ fn Message(
                 <time>{sent}</time>
                 {status}
             </p>
-            <p class="text" data-testid="message-text">{message_text(&row.text)}</p>
+            {text}
             {words}
+            {escalated_lines}
             {slow_note}
         </li>
     }

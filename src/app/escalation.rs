@@ -1,0 +1,147 @@
+//! Escalating an unanswered urgent message from the open conversation
+//! (PROTOCOL.md, "Escalation"): the notes the conversation keeps of its
+//! escalations on this device, and the forward to the backup colleague.
+//!
+//! The forward runs a second [`Chat`], for you and the backup, in the
+//! background: the message is queued there as soon as that chat may send
+//! (once it has read its history, and no earlier message of its own is
+//! still being stored), and the chat runs until the backup has read it or
+//! this screen goes away. Its saved state keeps what is not sent yet: it
+//! goes out when that conversation next opens in this browser.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
+use leptos::prelude::*;
+
+use super::chat::{Chat, MessageRow};
+use super::clock::now_ms;
+use super::storage;
+use crate::core::escalation::{Escalated, Note};
+use crate::core::{Delivery, Name, Pair, SendError, Settings};
+use crate::display::Forwarding;
+
+/// How often the forward checks how far it got.
+const CHECK_MS: u32 = 500;
+
+/// The escalations of the open conversation; copyable into any closure.
+#[derive(Clone, Copy)]
+pub struct Escalations {
+    /// What this conversation noted of its escalations, oldest first.
+    pub notes: RwSignal<Vec<Note>>,
+    /// How far the last escalation from this screen got.
+    pub state: RwSignal<Option<Forwarding>>,
+    forward: StoredValue<Option<Forward>, LocalStorage>,
+    conversation: StoredValue<String>,
+}
+
+impl Escalations {
+    /// The escalations of the conversation saved under `conversation`.
+    pub fn new(conversation: String) -> Escalations {
+        Escalations {
+            notes: RwSignal::new(storage::escalations(&conversation)),
+            state: RwSignal::new(None),
+            forward: StoredValue::new_local(None),
+            conversation: StoredValue::new(conversation),
+        }
+    }
+
+    /// Forwards `row`, your urgent message to `pair.peer` that has had no
+    /// reply, to `backup`, and notes it here.
+    pub fn escalate(self, pair: &Pair, backup: Name, row: &MessageRow, server: &str, settings: Settings) {
+        let now = now_ms();
+        let to = backup.typed().to_owned();
+        self.notes.update(|notes| {
+            notes.push(Note {
+                message: row.id.to_string(),
+                to: to.clone(),
+                at: now,
+                waited: now.saturating_sub(row.sent_at),
+            })
+        });
+        self.notes.with_untracked(|notes| {
+            self.conversation
+                .with_value(|c| storage::save_escalations(c, notes))
+        });
+        let escalated = Escalated {
+            unanswered: pair.peer.typed().to_owned(),
+            sent_at: row.sent_at,
+        };
+        // The earlier forward, if still under way, stops here: its saved
+        // state keeps it.
+        self.forward.set_value(None);
+        let chat = Chat::start(
+            Pair {
+                me: pair.me.clone(),
+                peer: backup,
+            },
+            server,
+            settings,
+        );
+        self.state.set(Some(Forwarding::Sending(to.clone())));
+        let forward = Forward {
+            chat: Rc::clone(&chat),
+            _check: check(chat, row.text.to_string(), escalated, to, self.state),
+        };
+        self.forward.set_value(Some(forward));
+    }
+
+    /// Stops the forward under way, if any (the screen goes away).
+    pub fn stop(self) {
+        self.forward.try_set_value(None);
+    }
+}
+
+/// A forward under way: its chat, and the check of how far it got.
+struct Forward {
+    chat: Rc<Chat>,
+    _check: Interval,
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        self.chat.stop();
+    }
+}
+
+/// Queues the forward in `chat` once it may send, then follows it: sent
+/// once stored and announced, done once read.
+fn check(
+    chat: Rc<Chat>,
+    text: String,
+    escalated: Escalated,
+    to: String,
+    state: RwSignal<Option<Forwarding>>,
+) -> Interval {
+    let queued = Cell::new(false);
+    let show = move |now: Forwarding| {
+        if state.with_untracked(|s| s.as_ref() != Some(&now)) {
+            state.set(Some(now));
+        }
+    };
+    Interval::new(CHECK_MS, move || {
+        if chat.is_stopped() {
+            return;
+        }
+        if !queued.get() {
+            match chat.send_escalation(&text, escalated.clone()) {
+                Ok(()) => queued.set(true),
+                Err(SendError::Loading | SendError::StillSending) => {}
+                Err(e) => {
+                    show(Forwarding::Failed(to.clone(), e.to_string()));
+                    chat.stop();
+                }
+            }
+            return;
+        }
+        match chat.last_delivery() {
+            Some(Delivery::Sent) => show(Forwarding::Sent(to.clone())),
+            Some(Delivery::Read) => {
+                show(Forwarding::Sent(to.clone()));
+                chat.stop();
+            }
+            _ => {}
+        }
+    })
+}
