@@ -291,7 +291,10 @@ pub fn delivery_words(delivery: Delivery, sent: &str, read: Option<&str>) -> Str
 /// The line under an escalated message in its original conversation:
 /// "Escalated to Dr Y at 14:05, no reply after 5 min".
 pub fn escalated_note(to: &str, at: &str, waited: Millis) -> String {
-    format!("Escalated to {to} at {at}, no reply after {}", elapsed(waited))
+    format!(
+        "Escalated to {to} at {at}, no reply after {}",
+        elapsed(waited)
+    )
 }
 
 /// What an escalated message says above the original it quotes, `sent`
@@ -431,7 +434,10 @@ mod tests {
             escalated_label("Bob", "14:00"),
             "Escalated: no reply from Bob to this message of 14:00"
         );
-        assert_eq!(Forwarding::Sent("Carol".into()).words(), "Escalated to Carol");
+        assert_eq!(
+            Forwarding::Sent("Carol".into()).words(),
+            "Escalated to Carol"
+        );
         assert!(Forwarding::Sending("Carol".into())
             .words()
             .contains("not delivered yet"));

@@ -152,12 +152,25 @@ pub struct Chat {
     listeners: RefCell<Vec<EventListener>>,
     /// When the server was checked while the screen was hidden.
     unchecked: RefCell<Unchecked>,
+    /// Runs with no screen ([`Chat::start_in_background`]).
+    background: bool,
 }
 
 impl Chat {
     /// Starts the conversation `pair` on `server`, resuming what this
     /// browser saved, or loading the history from the server if nothing was.
     pub fn start(pair: Pair, server: &str, settings: Settings) -> Rc<Chat> {
+        Chat::open(pair, server, settings, false)
+    }
+
+    /// Starts the conversation `pair` as [`Chat::start`] does, but with no
+    /// screen: it never counts as shown, so it acknowledges nothing (an
+    /// escalation's forward, `super::escalation`).
+    pub fn start_in_background(pair: Pair, server: &str, settings: Settings) -> Rc<Chat> {
+        Chat::open(pair, server, settings, true)
+    }
+
+    fn open(pair: Pair, server: &str, settings: Settings, background: bool) -> Rc<Chat> {
         let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
         let keys = pair.keys();
         let conversation = format!("{}{}", keys.prefix(), pair.me.normal());
@@ -189,9 +202,10 @@ impl Chat {
             total: Cell::new(0),
             listeners: RefCell::new(Vec::new()),
             unchecked: RefCell::default(),
+            background,
         });
         chat.listen();
-        chat.driver.set_visible(!is_hidden());
+        chat.driver.set_visible(!is_hidden() && !background);
         // The whole state once; from now on, only what the events name.
         while chat.driver.poll_event().is_some() {}
         chat.show_turn();
@@ -231,7 +245,11 @@ impl Chat {
     /// Forwards an unanswered urgent message's `text` to this
     /// conversation's colleague, marked `escalated`, as [`Chat::send`]
     /// sends a message.
-    pub fn send_escalation(self: &Rc<Self>, text: &str, escalated: Escalated) -> Result<(), SendError> {
+    pub fn send_escalation(
+        self: &Rc<Self>,
+        text: &str,
+        escalated: Escalated,
+    ) -> Result<(), SendError> {
         self.driver.send_escalation(text, escalated)?;
         self.after_change();
         self.pump_after_frame();
@@ -351,7 +369,7 @@ impl Chat {
         } else {
             self.unchecked.borrow_mut().hidden(now);
         }
-        self.driver.set_visible(visible);
+        self.driver.set_visible(visible && !self.background);
         self.after_change();
         self.pump();
     }

@@ -52,7 +52,7 @@ pub fn EscalateOffer() -> impl IntoView {
             escalations
                 .state
                 .with(|s| s.as_ref().map(|s| s.words()))
-                .map(|words| view! { <p class="unsent" role="status">{words}</p> })
+                .map(|words| view! { <p class="unsent" role="status" data-testid="escalation">{words}</p> })
         })
     };
     view! {

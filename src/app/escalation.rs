@@ -49,7 +49,14 @@ impl Escalations {
 
     /// Forwards `row`, your urgent message to `pair.peer` that has had no
     /// reply, to `backup`, and notes it here.
-    pub fn escalate(self, pair: &Pair, backup: Name, row: &MessageRow, server: &str, settings: Settings) {
+    pub fn escalate(
+        self,
+        pair: &Pair,
+        backup: Name,
+        row: &MessageRow,
+        server: &str,
+        settings: Settings,
+    ) {
         let now = now_ms();
         let to = backup.typed().to_owned();
         self.notes.update(|notes| {
@@ -71,7 +78,7 @@ impl Escalations {
         // The earlier forward, if still under way, stops here: its saved
         // state keeps it.
         self.forward.set_value(None);
-        let chat = Chat::start(
+        let chat = Chat::start_in_background(
             Pair {
                 me: pair.me.clone(),
                 peer: backup,

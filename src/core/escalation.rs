@@ -123,7 +123,10 @@ mod tests {
         assert_eq!(awaited_in(&[]), None);
         // Colleague last, or nothing urgent of yours since.
         assert_eq!(awaited_in(&[(true, true), (false, false)]), None);
-        assert_eq!(awaited_in(&[(true, true), (false, false), (true, false)]), None);
+        assert_eq!(
+            awaited_in(&[(true, true), (false, false), (true, false)]),
+            None
+        );
         assert_eq!(awaited_in(&[(false, false), (true, true)]), Some(1));
         // A follow-up does not restart the wait: the first urgent counts.
         assert_eq!(
