@@ -7,7 +7,7 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use super::chat::{self, MessageRow};
+use super::chat;
 use super::context::{change_preferences, use_conversation, Conversation};
 use super::sign_in::suggest;
 use crate::core::escalation::{awaited, backup, is_due};
@@ -17,15 +17,18 @@ use crate::display::TurnState;
 #[component]
 pub fn EscalateOffer() -> impl IntoView {
     let Conversation {
+        chat,
         view,
         now,
+        me,
+        peer,
+        server,
         preferences,
         escalations,
-        ..
     } = use_conversation();
     let (turn, messages) = (view.turn, view.messages);
     // Your urgent message waited on, while waiting.
-    let waited_on = Memo::new(move |_| {
+    let waited_on = move || {
         matches!(turn.get(), TurnState::Waiting { .. })
             .then(|| {
                 messages.with(|rows| {
@@ -33,11 +36,11 @@ pub fn EscalateOffer() -> impl IntoView {
                 })
             })
             .flatten()
-    });
-    // It, once the wait is over and if it was not escalated yet; changes
-    // only then, not at every tick of the clock.
+    };
+    // Whether it is to be offered: the wait is over and it was not
+    // escalated yet. Changes only then, not at every tick of the clock.
     let due = Memo::new(move |_| {
-        waited_on.get().filter(|row| {
+        waited_on().is_some_and(|row| {
             is_due(
                 row.sent_at,
                 now.get(),
@@ -47,46 +50,13 @@ pub fn EscalateOffer() -> impl IntoView {
                 .with(|notes| notes.iter().any(|n| *n.message == *row.id))
         })
     });
-    let state = move || {
-        waited_on.with(Option::is_some).then(|| {
-            escalations
-                .state
-                .with(|s| s.as_ref().map(|s| s.words()))
-                .map(|words| view! { <p class="unsent" role="status" data-testid="escalation">{words}</p> })
-        })
-    };
-    view! {
-        {move || due.get().map(|row| view! { <EscalateForm row=row /> })}
-        {state}
-    }
-}
-
-/// The form that escalates `row` to the backup colleague named in it.
-#[component]
-fn EscalateForm(row: MessageRow) -> impl IntoView {
-    let Conversation {
-        chat,
-        me,
-        peer,
-        server,
-        preferences,
-        escalations,
-        ..
-    } = use_conversation();
     let field = NodeRef::<Input>::new();
     let error = RwSignal::new(None::<String>);
-    // The people on the server, for suggestions: one listing, as the form
-    // appears.
     let listed = server.clone();
-    leptos::task::spawn_local(async move {
-        if let Some(names) = chat::people(&listed).await {
-            suggest("backups", &names);
-        }
-    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let typed = field.get_untracked().map(|f| f.value()).unwrap_or_default();
-        let Ok(pair) = Pair::parse(&me, &peer) else {
+        let (Ok(pair), Some(row)) = (Pair::parse(&me, &peer), untrack(waited_on)) else {
             return;
         };
         match backup(&typed, &pair) {
@@ -98,15 +68,36 @@ fn EscalateForm(row: MessageRow) -> impl IntoView {
             Err(e) => error.set(Some(e.to_string())),
         }
     };
+    let form = move || {
+        due.get().then(|| {
+            // The people on the server, for suggestions: one listing, as
+            // the form appears.
+            let server = listed.clone();
+            leptos::task::spawn_local(async move {
+                if let Some(names) = chat::people(&server).await {
+                    suggest("backups", &names);
+                }
+            });
+            view! {
+                <form class="unsent escalate" on:submit=submit.clone()>
+                    <label for="backup">"Backup colleague"</label>
+                    <input id="backup" list="backups" autocomplete="off" aria-describedby="backup-error"
+                        value=preferences.with_untracked(|p| p.backup.clone()) node_ref=field
+                        on:input=move |_| error.set(None) />
+                    <datalist id="backups"></datalist>
+                    <button type="submit" class="danger" data-testid="escalate">"No reply: escalate"</button>
+                    <p id="backup-error" class="field-error" role="alert">{error}</p>
+                </form>
+            }
+        })
+    };
+    // How far the escalation from this screen got, while still waiting.
+    let state = move || {
+        waited_on()
+            .and(escalations.state.with(|s| s.as_ref().map(|s| s.words())))
+    };
     view! {
-        <form class="unsent escalate" on:submit=submit>
-            <label for="backup">"Backup colleague"</label>
-            <input id="backup" list="backups" autocomplete="off" aria-describedby="backup-error"
-                value=preferences.with_untracked(|p| p.backup.clone()) node_ref=field
-                on:input=move |_| error.set(None) />
-            <datalist id="backups"></datalist>
-            <button type="submit" class="danger" data-testid="escalate">"No reply: escalate"</button>
-            <p id="backup-error" class="field-error" role="alert">{error}</p>
-        </form>
+        {form}
+        <p class="unsent" role="status" data-testid="escalation">{state}</p>
     }
 }

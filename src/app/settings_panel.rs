@@ -18,7 +18,7 @@ use super::context::{change_preferences, use_conversation, Conversation};
 use super::my_status::MyStatus;
 use super::quick_replies::QuickReplySettings;
 use super::storage::{self, Preferences};
-use crate::core::escalation::ESCALATE_MINUTES;
+use crate::core::escalation::ESCALATE_MS;
 use crate::core::repeat_alert::REPEAT_RANGE_MS;
 use crate::core::Delivery;
 use crate::display::{
@@ -168,17 +168,9 @@ pub fn SettingsPanel(
                 </label>
                 {interval_field("Repeat an urgent message's alert until seen, every (seconds)", "repeat-urgent",
                     |p| p.urgent_repeat_ms, |p, v| p.urgent_repeat_ms = v.clamp(REPEAT_RANGE_MS.0, REPEAT_RANGE_MS.1))}
-                <label for="escalate-after">"Offer to escalate an urgent message with no reply after (minutes)"</label>
-                <input id="escalate-after" type="number" min="1" max="60" inputmode="numeric"
-                    value=preferences.with_untracked(|p| p.escalate_after_ms.div_ceil(60_000))
-                    on:change:target=move |ev| {
-                        let field = ev.target();
-                        if let Ok(minutes) = field.value().trim().parse::<u64>() {
-                            let (lo, hi) = ESCALATE_MINUTES;
-                            update(&|p| p.escalate_after_ms = minutes.clamp(lo, hi) * 60_000);
-                        }
-                        field.set_value(&preferences.with_untracked(|p| p.escalate_after_ms.div_ceil(60_000)).to_string());
-                    } />
+                // Minutes, in the field the seconds use: ms / 60 shows as minutes.
+                {interval_field("Offer to escalate an urgent message with no reply after (minutes)", "escalate-after",
+                    |p| p.escalate_after_ms / 60, |p, v| p.escalate_after_ms = (v * 60).clamp(ESCALATE_MS.0, ESCALATE_MS.1))}
             </fieldset>
             <MyStatus open=sheet.open />
             <QuickReplySettings />

@@ -208,32 +208,23 @@ fn Message(
             )
         }
     });
-    // Only your urgent messages can have been escalated from here.
-    let escalated_lines = (row.mine && row.urgent).then(|| {
+    // Only your urgent messages can have been escalated from here; an
+    // escalated message quotes the original it forwards.
+    let escalated_line = (row.mine && row.urgent).then(|| {
         let id = row.id.clone();
-        move || {
+        let words = move || {
             notes.with(|notes| {
                 notes
                     .iter()
-                    .filter(|n| *n.message == *id)
-                    .map(|n| {
-                        let words = escalated_note(&n.to, &clock_time(n.at), n.waited);
-                        view! { <p class="state" data-testid="escalated">{words}</p> }
-                    })
-                    .collect_view()
+                    .find(|n| *n.message == *id)
+                    .map(|n| escalated_note(&n.to, &clock_time(n.at), n.waited))
             })
-        }
+        };
+        view! { <p class="state" data-testid="escalated">{words}</p> }
     });
-    // An escalated message quotes the original it forwards.
-    let text = match &row.escalated {
-        Some(e) => Either::Left(view! {
-            <p class="escalated">{escalated_label(&e.unanswered, &clock_time(e.sent_at))}</p>
-            <blockquote class="text" data-testid="message-text">{message_text(&row.text)}</blockquote>
-        }),
-        None => Either::Right(
-            view! { <p class="text" data-testid="message-text">{message_text(&row.text)}</p> },
-        ),
-    };
+    let label = row.escalated.as_ref().map(|e| {
+        view! { <p class="escalated">{escalated_label(&e.unanswered, &clock_time(e.sent_at))}</p> }
+    });
     // Few elements per row, in plain inline flow: an append creates, styles
     // and lays out as little as it can.
     view! {
@@ -248,9 +239,10 @@ fn Message(
                 <time>{sent}</time>
                 {status}
             </p>
-            {text}
+            {label}
+            <p class=if row.escalated.is_some() { "text quote" } else { "text" } data-testid="message-text">{message_text(&row.text)}</p>
             {words}
-            {escalated_lines}
+            {escalated_line}
             {slow_note}
         </li>
     }

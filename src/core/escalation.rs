@@ -20,9 +20,9 @@ use super::types::Millis;
 /// the user chose otherwise.
 pub const DEFAULT_ESCALATE_MS: Millis = 300_000;
 
-/// The shortest and longest waits a user may choose in the settings, in
-/// minutes.
-pub const ESCALATE_MINUTES: (u64, u64) = (1, 60);
+/// The shortest and longest waits a user may choose in the settings: 1 to
+/// 60 minutes.
+pub const ESCALATE_MS: (Millis, Millis) = (60_000, 3_600_000);
 
 /// What marks a message as escalated, in its envelope (`"e"`): who did not
 /// reply to the original, and when the original was sent. In JSON
