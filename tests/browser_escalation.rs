@@ -31,8 +31,10 @@ localStorage.setItem('bleep.preferences', JSON.stringify({ timing: { hidden_poll
   sound: false, notifications: true, asked_notifications: true, urgent_repeat_ms: 3000 }));
 ";
 
-/// How many `escalate` buttons are on screen.
-const OFFERS: &str = "return document.querySelectorAll('[data-testid=escalate]').length;";
+/// How many `escalate` buttons are on screen (the form is hidden, not
+/// removed, while not offered).
+const OFFERS: &str = "return [...document.querySelectorAll('[data-testid=escalate]')]
+    .filter((b) => b.getClientRects().length > 0).length;";
 
 /// The message with `text` on screen: [data-priority, data-escalated, the
 /// text of its quote, what it says] (null without one).
@@ -40,7 +42,7 @@ fn escalated(text: &str) -> String {
     format!(
         "const m = [...document.querySelectorAll('[data-testid=message]')]
            .find((m) => m.querySelector('[data-testid=message-text]').textContent === {});
-         const quote = m && m.querySelector('blockquote[data-testid=message-text]');
+         const quote = m && m.querySelector('.quote[data-testid=message-text]');
          return m ? [m.getAttribute('data-priority'), m.getAttribute('data-escalated'),
                      quote && quote.textContent, m.textContent] : null;",
         json!(text)
@@ -102,7 +104,9 @@ fn an_unanswered_urgent_message_is_escalated_to_a_backup_in_a_third_window() {
             .await;
         let banner = alice.text("turn").await.unwrap_or_default();
         assert!(banner.contains("Waiting for Bob to reply ("), "{banner}");
-        // The directory suggests Carol (normal names, from one listing).
+        // Once the name field is used, the directory suggests Carol (normal
+        // names, from one listing).
+        alice.click_css("#backup").await;
         alice
             .wait_for_script(
                 "Carol among the suggestions",

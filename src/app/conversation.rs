@@ -37,11 +37,11 @@ pub fn ConversationScreen(
         preferences.get_untracked().timing,
     );
     let view = chat.view();
-    let escalations = Escalations::new(chat.storage_key().conversation.clone());
+    let escalations = Escalations::new(&chat.storage_key().conversation);
     let chat = StoredValue::new_local(chat);
     on_cleanup(move || {
         chat.get_value().stop();
-        escalations.stop();
+        Escalations::stop();
     });
     let now = RwSignal::new(now_ms());
     use_interval(1_000, move || now.set(now_ms()));

@@ -4,6 +4,8 @@
 //! suggested from the directory and the last backup filled in; then how
 //! far the escalation got ("Escalated to Dr Y").
 
+use std::cell::Cell;
+
 use leptos::html::Input;
 use leptos::prelude::*;
 
@@ -27,6 +29,7 @@ pub fn EscalateOffer() -> impl IntoView {
         escalations,
     } = use_conversation();
     let (turn, messages) = (view.turn, view.messages);
+    let server_for_list = server.clone();
     // Your urgent message waited on, while waiting.
     let waited_on = move || {
         matches!(turn.get(), TurnState::Waiting { .. })
@@ -52,52 +55,51 @@ pub fn EscalateOffer() -> impl IntoView {
     });
     let field = NodeRef::<Input>::new();
     let error = RwSignal::new(None::<String>);
-    let listed = server.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let typed = field.get_untracked().map(|f| f.value()).unwrap_or_default();
         let (Ok(pair), Some(row)) = (Pair::parse(&me, &peer), untrack(waited_on)) else {
             return;
         };
+        error.set(None);
         match backup(&typed, &pair) {
             Ok(name) => {
                 change_preferences(chat, preferences, |p| p.backup = name.typed().to_owned());
                 let settings = preferences.with_untracked(|p| p.timing.clone());
-                escalations.escalate(&pair, name, &row, &server, settings);
+                let chat = chat.get_value();
+                let conversation = &chat.storage_key().conversation;
+                escalations.escalate(conversation, &pair, name, &row, &server, settings);
             }
             Err(e) => error.set(Some(e.to_string())),
         }
     };
-    let form = move || {
-        due.get().then(|| {
-            // The people on the server, for suggestions: one listing, as
-            // the form appears.
-            let server = listed.clone();
+    // The people on the server, for suggestions: one listing, when the
+    // name field is first used.
+    let listed = Cell::new(false);
+    let list_people = move |_| {
+        if !listed.replace(true) {
+            let server = server_for_list.clone();
             leptos::task::spawn_local(async move {
                 if let Some(names) = chat::people(&server).await {
                     suggest("backups", &names);
                 }
             });
-            view! {
-                <form class="unsent escalate" on:submit=submit.clone()>
-                    <label for="backup">"Backup colleague"</label>
-                    <input id="backup" list="backups" autocomplete="off" aria-describedby="backup-error"
-                        value=preferences.with_untracked(|p| p.backup.clone()) node_ref=field
-                        on:input=move |_| error.set(None) />
-                    <datalist id="backups"></datalist>
-                    <button type="submit" class="danger" data-testid="escalate">"No reply: escalate"</button>
-                    <p id="backup-error" class="field-error" role="alert">{error}</p>
-                </form>
-            }
-        })
+        }
     };
     // How far the escalation from this screen got, while still waiting.
-    let state = move || {
-        waited_on()
-            .and(escalations.state.with(|s| s.as_ref().map(|s| s.words())))
-    };
+    let state = move || waited_on().and(escalations.state.with(|s| s.as_ref().map(|s| s.words())));
+    // Hidden rather than removed while not due: only a change of `due`
+    // shows or hides it.
     view! {
-        {form}
+        <form class="unsent escalate" hidden=move || !due.get() on:submit=submit>
+            <label for="backup">"Backup colleague"</label>
+            <input id="backup" list="backups" autocomplete="off" aria-describedby="backup-error"
+                value=preferences.with_untracked(|p| p.backup.clone()) node_ref=field
+                on:focus=list_people />
+            <datalist id="backups"></datalist>
+            <button type="submit" class="danger" data-testid="escalate">"No reply: escalate"</button>
+            <p id="backup-error" class="field-error" role="alert">{error}</p>
+        </form>
         <p class="unsent" role="status" data-testid="escalation">{state}</p>
     }
 }

@@ -9,7 +9,7 @@
 //! this screen goes away. Its saved state keeps what is not sent yet: it
 //! goes out when that conversation next opens in this browser.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
@@ -25,6 +25,11 @@ use crate::display::Forwarding;
 /// How often the forward checks how far it got.
 const CHECK_MS: u32 = 500;
 
+thread_local! {
+    /// The forward under way in this tab, if any: one at a time.
+    static FORWARD: RefCell<Option<Forward>> = const { RefCell::new(None) };
+}
+
 /// The escalations of the open conversation; copyable into any closure.
 #[derive(Clone, Copy)]
 pub struct Escalations {
@@ -32,25 +37,23 @@ pub struct Escalations {
     pub notes: RwSignal<Vec<Note>>,
     /// How far the last escalation from this screen got.
     pub state: RwSignal<Option<Forwarding>>,
-    forward: StoredValue<Option<Forward>, LocalStorage>,
-    conversation: StoredValue<String>,
 }
 
 impl Escalations {
     /// The escalations of the conversation saved under `conversation`.
-    pub fn new(conversation: String) -> Escalations {
+    pub fn new(conversation: &str) -> Escalations {
         Escalations {
-            notes: RwSignal::new(storage::escalations(&conversation)),
+            notes: RwSignal::new(storage::escalations(conversation)),
             state: RwSignal::new(None),
-            forward: StoredValue::new_local(None),
-            conversation: StoredValue::new(conversation),
         }
     }
 
     /// Forwards `row`, your urgent message to `pair.peer` that has had no
-    /// reply, to `backup`, and notes it here.
+    /// reply, to `backup`, and notes it in the conversation saved under
+    /// `conversation`.
     pub fn escalate(
         self,
+        conversation: &str,
         pair: &Pair,
         backup: Name,
         row: &MessageRow,
@@ -65,19 +68,16 @@ impl Escalations {
                 to: to.clone(),
                 at: now,
                 waited: now.saturating_sub(row.sent_at),
-            })
-        });
-        self.notes.with_untracked(|notes| {
-            self.conversation
-                .with_value(|c| storage::save_escalations(c, notes))
+            });
+            storage::save_escalations(conversation, notes);
         });
         let escalated = Escalated {
             unanswered: pair.peer.typed().to_owned(),
             sent_at: row.sent_at,
         };
-        // The earlier forward, if still under way, stops here: its saved
-        // state keeps it.
-        self.forward.set_value(None);
+        // The earlier forward, if still under way, stops first: its saved
+        // state keeps it, and its device is free again.
+        Escalations::stop();
         let chat = Chat::start_in_background(
             Pair {
                 me: pair.me.clone(),
@@ -91,12 +91,13 @@ impl Escalations {
             chat: Rc::clone(&chat),
             _check: check(chat, row.text.to_string(), escalated, to, self.state),
         };
-        self.forward.set_value(Some(forward));
+        FORWARD.with(|f| f.replace(Some(forward)));
     }
 
     /// Stops the forward under way, if any (the screen goes away).
-    pub fn stop(self) {
-        self.forward.try_set_value(None);
+    pub fn stop() {
+        let forward = FORWARD.with(|f| f.take());
+        drop(forward);
     }
 }
 

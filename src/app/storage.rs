@@ -221,11 +221,11 @@ fn escalations_key(conversation: &str) -> String {
 
 /// What this browser noted of the escalations of a conversation.
 pub fn escalations(conversation: &str) -> Vec<Note> {
-    read_json(&escalations_key(conversation)).unwrap_or_default()
+    Note::read_all(&read(&escalations_key(conversation)).unwrap_or_default())
 }
 
 pub fn save_escalations(conversation: &str, notes: &[Note]) {
-    write_json(&escalations_key(conversation), notes);
+    write(&escalations_key(conversation), &Note::write_all(notes));
 }
 
 /// Forgets everything this browser kept of a conversation, for every device.

@@ -95,22 +95,49 @@ pub fn backup(typed: &str, pair: &Pair) -> Result<Name, BackupError> {
 }
 
 /// What the original conversation keeps, on this device, of one
-/// escalation. Stored as a list under the conversation, as
-/// `{"m":…,"b":…,"t":…,"w":…}`, all required.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// escalation.
+///
+/// Stored as text, one note a line: the message, the time, the wait and
+/// the backup's name, separated by tabs (a name holds no control
+/// character). A line that does not read is skipped. (Not JSON: serde's
+/// reader for a list of these cost 1.2 KB of the download, and nothing
+/// else reads them.)
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {
     /// The escalated message: its device and number, `device.seq`.
-    #[serde(rename = "m")]
     pub message: String,
     /// The backup colleague, as typed.
-    #[serde(rename = "b")]
     pub to: String,
     /// When it was escalated.
-    #[serde(rename = "t")]
     pub at: Millis,
     /// How long the message had waited for a reply by then.
-    #[serde(rename = "w")]
     pub waited: Millis,
+}
+
+impl Note {
+    /// `notes` as stored.
+    pub fn write_all(notes: &[Note]) -> String {
+        notes
+            .iter()
+            .map(|n| format!("{}\t{}\t{}\t{}\n", n.message, n.at, n.waited, n.to))
+            .collect()
+    }
+
+    /// The notes stored as `text`.
+    pub fn read_all(text: &str) -> Vec<Note> {
+        text.lines()
+            .filter_map(|line| {
+                let mut fields = line.splitn(4, '\t');
+                let mut next = || fields.next();
+                Some(Note {
+                    message: next()?.to_owned(),
+                    at: next()?.parse().ok()?,
+                    waited: next()?.parse().ok()?,
+                    to: next()?.to_owned(),
+                })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -155,5 +182,28 @@ mod tests {
         for e in [empty, BackupError::Unanswered, BackupError::Yourself] {
             assert!(e.to_string().ends_with('.'), "{e}");
         }
+    }
+
+    #[test]
+    fn notes_are_read_as_written_and_junk_is_skipped() {
+        let notes = vec![
+            Note {
+                message: "abcdefghij.3".into(),
+                to: "Dr Carol <Reg> & co".into(),
+                at: 1_764_325_300_000,
+                waited: 300_000,
+            },
+            Note {
+                message: "abcdefghij.9".into(),
+                to: "Dave".into(),
+                at: 1,
+                waited: 0,
+            },
+        ];
+        let text = Note::write_all(&notes);
+        assert_eq!(Note::read_all(&text), notes);
+        let junk = format!("x\ty\n\n{text}a.1\t5\n");
+        assert_eq!(Note::read_all(&junk), notes);
+        assert_eq!(Note::read_all(""), []);
     }
 }
