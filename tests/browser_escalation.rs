@@ -179,16 +179,8 @@ fn an_unanswered_urgent_message_is_escalated_to_a_backup_in_a_third_window() {
         assert_eq!(bob.messages().await.len(), 1);
 
         // The backup is kept for next time, and the note across a reload.
-        let stored = alice
-            .script("return localStorage.getItem('bleep.preferences');", vec![])
-            .await;
-        assert!(
-            stored
-                .as_str()
-                .unwrap_or_default()
-                .contains(r#""backup":"Carol""#),
-            "{stored}"
-        );
+        let stored = alice.stored("bleep.preferences").await;
+        assert!(stored.contains(r#""backup":"Carol""#), "{stored}");
         alice.reload().await;
         alice.wait_until_loaded().await;
         alice

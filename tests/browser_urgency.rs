@@ -187,16 +187,8 @@ fn an_urgent_message_alerts_again_until_one_of_the_recipients_devices_shows_it()
             vec![],
         )
         .await;
-        let stored = pc
-            .script("return localStorage.getItem('bleep.preferences');", vec![])
-            .await;
-        assert!(
-            stored
-                .as_str()
-                .unwrap_or_default()
-                .contains(r#""urgent_repeat_ms":90000"#),
-            "{stored}"
-        );
+        let stored = pc.stored("bleep.preferences").await;
+        assert!(stored.contains(r#""urgent_repeat_ms":90000"#), "{stored}");
     });
 }
 

@@ -662,6 +662,14 @@ impl Window {
         }
     }
 
+    /// What the page's `localStorage` holds under `key` ("" if nothing).
+    pub async fn stored(&self, key: &str) -> String {
+        let value = self
+            .script("return localStorage.getItem(arguments[0]);", vec![json!(key)])
+            .await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Makes the page believe its tab was hidden or shown again, as
     /// switching tabs does (headless Chromium has no tabs in front of one
     /// another).
