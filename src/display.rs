@@ -310,6 +310,8 @@ pub enum Forwarding {
     Sent(String),
     /// To whom, and why not.
     Failed(String, String),
+    /// Why the name typed cannot be escalated to.
+    Refused(String),
 }
 
 impl Forwarding {
@@ -319,6 +321,7 @@ impl Forwarding {
             Forwarding::Sending(to) => format!("Escalating to {to}: not delivered yet…"),
             Forwarding::Sent(to) => format!("Escalated to {to}"),
             Forwarding::Failed(to, why) => format!("Not escalated to {to}: {why}"),
+            Forwarding::Refused(why) => why.clone(),
         }
     }
 }

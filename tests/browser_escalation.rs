@@ -118,7 +118,7 @@ fn an_unanswered_urgent_message_is_escalated_to_a_backup_in_a_third_window() {
 
         // Not to the colleague who did not reply, nor to nobody.
         escalate_to(&alice, "bob").await;
-        let error = "return document.getElementById('backup-error').textContent;";
+        let error = "return document.querySelector('[data-testid=escalation]').textContent;";
         assert_eq!(
             alice.script(error, vec![]).await,
             json!("That is who has not replied: choose a backup colleague.")

@@ -6,15 +6,16 @@
 
 use std::cell::Cell;
 
-use leptos::html::Input;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
 
 use super::chat;
 use super::context::{change_preferences, use_conversation, Conversation};
 use super::sign_in::suggest;
 use crate::core::escalation::{awaited, backup, is_due};
 use crate::core::Pair;
-use crate::display::TurnState;
+use crate::display::{Forwarding, TurnState};
 
 #[component]
 pub fn EscalateOffer() -> impl IntoView {
@@ -53,15 +54,17 @@ pub fn EscalateOffer() -> impl IntoView {
                 .with(|notes| notes.iter().any(|n| *n.message == *row.id))
         })
     });
-    let field = NodeRef::<Input>::new();
-    let error = RwSignal::new(None::<String>);
+    let state = escalations.state;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let typed = field.get_untracked().map(|f| f.value()).unwrap_or_default();
+        let typed = document()
+            .get_element_by_id("backup")
+            .and_then(|f| f.dyn_into::<HtmlInputElement>().ok())
+            .map(|f| f.value())
+            .unwrap_or_default();
         let (Ok(pair), Some(row)) = (Pair::parse(&me, &peer), untrack(waited_on)) else {
             return;
         };
-        error.set(None);
         match backup(&typed, &pair) {
             Ok(name) => {
                 change_preferences(chat, preferences, |p| p.backup = name.typed().to_owned());
@@ -70,7 +73,7 @@ pub fn EscalateOffer() -> impl IntoView {
                 let conversation = &chat.storage_key().conversation;
                 escalations.escalate(conversation, &pair, name, &row, &server, settings);
             }
-            Err(e) => error.set(Some(e.to_string())),
+            Err(e) => state.set(Some(Forwarding::Refused(e.to_string()))),
         }
     };
     // The people on the server, for suggestions: one listing, when the
@@ -86,20 +89,19 @@ pub fn EscalateOffer() -> impl IntoView {
             });
         }
     };
-    // How far the escalation from this screen got, while still waiting.
-    let state = move || waited_on().and(escalations.state.with(|s| s.as_ref().map(|s| s.words())));
+    // How far the escalation from this screen got (or why not), while
+    // still waiting.
+    let words = move || waited_on().and(state.with(|s| s.as_ref().map(Forwarding::words)));
     // Hidden rather than removed while not due: only a change of `due`
     // shows or hides it.
     view! {
         <form class="unsent escalate" hidden=move || !due.get() on:submit=submit>
             <label for="backup">"Backup colleague"</label>
-            <input id="backup" list="backups" autocomplete="off" aria-describedby="backup-error"
-                value=preferences.with_untracked(|p| p.backup.clone()) node_ref=field
+            <input id="backup" list="backups" value=preferences.with_untracked(|p| p.backup.clone())
                 on:focus=list_people />
             <datalist id="backups"></datalist>
             <button type="submit" class="danger" data-testid="escalate">"No reply: escalate"</button>
-            <p id="backup-error" class="field-error" role="alert">{error}</p>
         </form>
-        <p class="unsent" role="status" data-testid="escalation">{state}</p>
+        <p class="unsent" role="status" data-testid="escalation">{words}</p>
     }
 }
