@@ -36,7 +36,8 @@ pub fn EscalateOffer() -> impl IntoView {
         matches!(turn.get(), TurnState::Waiting { .. })
             .then(|| {
                 messages.with(|rows| {
-                    awaited(rows.iter().map(|r| (r.mine, r.urgent))).map(|i| rows[i].clone())
+                    awaited(rows.iter().map(|r| (r.mine, r.urgent)))
+                        .and_then(|i| rows.get(i).cloned())
                 })
             })
             .flatten()

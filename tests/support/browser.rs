@@ -665,7 +665,10 @@ impl Window {
     /// What the page's `localStorage` holds under `key` ("" if nothing).
     pub async fn stored(&self, key: &str) -> String {
         let value = self
-            .script("return localStorage.getItem(arguments[0]);", vec![json!(key)])
+            .script(
+                "return localStorage.getItem(arguments[0]);",
+                vec![json!(key)],
+            )
             .await;
         value.as_str().unwrap_or_default().to_owned()
     }
