@@ -49,8 +49,8 @@ impl Escalations {
     }
 
     /// Forwards `row`, your urgent message to `pair.peer` that has had no
-    /// reply, to `backup`, and notes it in the conversation saved under
-    /// `conversation`.
+    /// reply, to `backup`; once it is queued there (and kept), notes it in
+    /// the conversation saved under `conversation`.
     pub fn escalate(
         self,
         conversation: &str,
@@ -62,18 +62,20 @@ impl Escalations {
     ) {
         let now = now_ms();
         let to = backup.typed().to_owned();
-        self.notes.update(|notes| {
-            notes.push(Note {
-                message: row.id.to_string(),
-                to: to.clone(),
-                at: now,
-                waited: now.saturating_sub(row.sent_at),
-            });
-            storage::save_escalations(conversation, notes);
-        });
-        let escalated = Escalated {
-            unanswered: pair.peer.typed().to_owned(),
-            sent_at: row.sent_at,
+        let note = Note {
+            message: row.id.to_string(),
+            to: to.clone(),
+            at: now,
+            waited: now.saturating_sub(row.sent_at),
+        };
+        let forward = Pending {
+            text: row.text.to_string(),
+            escalated: Escalated {
+                unanswered: pair.peer.typed().to_owned(),
+                sent_at: row.sent_at,
+            },
+            note,
+            conversation: conversation.to_owned(),
         };
         // The earlier forward, if still under way, stops first: its saved
         // state keeps it, and its device is free again.
@@ -86,10 +88,10 @@ impl Escalations {
             server,
             settings,
         );
-        self.state.set(Some(Forwarding::Sending(to.clone())));
+        self.state.set(Some(Forwarding::Sending(to)));
         let forward = Forward {
             chat: Rc::clone(&chat),
-            _check: check(chat, row.text.to_string(), escalated, to, self.state),
+            _check: check(chat, forward, self),
         };
         FORWARD.with(|f| f.replace(Some(forward)));
     }
@@ -113,16 +115,21 @@ impl Drop for Forward {
     }
 }
 
-/// Queues the forward in `chat` once it may send, then follows it: sent
-/// once stored and announced, done once read.
-fn check(
-    chat: Rc<Chat>,
+/// What a forward is to queue, and the note to keep once it is.
+struct Pending {
     text: String,
     escalated: Escalated,
-    to: String,
-    state: RwSignal<Option<Forwarding>>,
-) -> Interval {
+    note: Note,
+    /// Where the original conversation is saved.
+    conversation: String,
+}
+
+/// Queues the forward in `chat` once it may send (and notes it), then
+/// follows it: sent once stored and announced, done once read.
+fn check(chat: Rc<Chat>, forward: Pending, escalations: Escalations) -> Interval {
     let queued = Cell::new(false);
+    let Escalations { notes, state } = escalations;
+    let to = forward.note.to.clone();
     let show = move |now: Forwarding| {
         if state.with_untracked(|s| s.as_ref() != Some(&now)) {
             state.set(Some(now));
@@ -133,8 +140,14 @@ fn check(
             return;
         }
         if !queued.get() {
-            match chat.send_escalation(&text, escalated.clone()) {
-                Ok(()) => queued.set(true),
+            match chat.send_escalation(&forward.text, forward.escalated.clone()) {
+                Ok(()) => {
+                    queued.set(true);
+                    notes.update(|notes| {
+                        notes.push(forward.note.clone());
+                        storage::save_escalations(&forward.conversation, notes);
+                    });
+                }
                 Err(SendError::Loading | SendError::StillSending) => {}
                 Err(e) => {
                     show(Forwarding::Failed(to.clone(), e.to_string()));
