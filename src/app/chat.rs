@@ -170,9 +170,6 @@ impl Chat {
         Chat::open(pair, server, settings, true)
     }
 
-    // One copy for both callers: inlined into the screen, it was 4.5 KB of
-    // wasm more.
-    #[inline(never)]
     fn open(pair: Pair, server: &str, settings: Settings, background: bool) -> Rc<Chat> {
         let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
         let keys = pair.keys();
