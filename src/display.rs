@@ -310,8 +310,6 @@ pub enum Forwarding {
     Sent(String),
     /// To whom, and why not.
     Failed(String, String),
-    /// Why the name typed cannot be escalated to.
-    Refused(String),
 }
 
 impl Forwarding {
@@ -321,7 +319,6 @@ impl Forwarding {
             Forwarding::Sending(to) => format!("Escalating to {to}: not delivered yet…"),
             Forwarding::Sent(to) => format!("Escalated to {to}"),
             Forwarding::Failed(to, why) => format!("Not escalated to {to}: {why}"),
-            Forwarding::Refused(why) => why.clone(),
         }
     }
 }

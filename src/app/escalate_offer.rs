@@ -15,7 +15,7 @@ use super::context::{change_preferences, use_conversation, Conversation};
 use super::sign_in::suggest;
 use crate::core::escalation::{awaited, backup, is_due};
 use crate::core::Pair;
-use crate::display::{Forwarding, TurnState};
+use crate::display::TurnState;
 
 #[component]
 pub fn EscalateOffer() -> impl IntoView {
@@ -74,7 +74,7 @@ pub fn EscalateOffer() -> impl IntoView {
                 let conversation = &chat.storage_key().conversation;
                 escalations.escalate(conversation, &pair, name, &row, &server, settings);
             }
-            Err(e) => state.set(Some(Forwarding::Refused(e.to_string()))),
+            Err(e) => state.set(Some(e.to_string())),
         }
     };
     // The people on the server, for suggestions: one listing, when the
@@ -92,7 +92,7 @@ pub fn EscalateOffer() -> impl IntoView {
     };
     // How far the escalation from this screen got (or why not), while
     // still waiting.
-    let words = move || waited_on().and(state.with(|s| s.as_ref().map(Forwarding::words)));
+    let words = move || waited_on().and(state.get());
     // Hidden rather than removed while not due: only a change of `due`
     // shows or hides it.
     view! {

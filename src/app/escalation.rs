@@ -35,8 +35,9 @@ thread_local! {
 pub struct Escalations {
     /// What this conversation noted of its escalations, oldest first.
     pub notes: RwSignal<Vec<Note>>,
-    /// How far the last escalation from this screen got.
-    pub state: RwSignal<Option<Forwarding>>,
+    /// How far the last escalation from this screen got, in words
+    /// ([`Forwarding::words`]).
+    pub state: RwSignal<Option<String>>,
 }
 
 impl Escalations {
@@ -88,7 +89,7 @@ impl Escalations {
             server,
             settings,
         );
-        self.state.set(Some(Forwarding::Sending(to)));
+        self.state.set(Some(Forwarding::Sending(to).words()));
         let forward = Forward {
             chat: Rc::clone(&chat),
             _check: check(chat, forward, self),
@@ -131,6 +132,7 @@ fn check(chat: Rc<Chat>, forward: Pending, escalations: Escalations) -> Interval
     let Escalations { notes, state } = escalations;
     let to = forward.note.to.clone();
     let show = move |now: Forwarding| {
+        let now = now.words();
         if state.with_untracked(|s| s.as_ref() != Some(&now)) {
             state.set(Some(now));
         }
