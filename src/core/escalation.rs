@@ -115,12 +115,17 @@ pub struct Note {
 }
 
 impl Note {
+    /// This note as stored: one line.
+    pub fn line(&self) -> String {
+        format!(
+            "{}\t{}\t{}\t{}\n",
+            self.message, self.at, self.waited, self.to
+        )
+    }
+
     /// `notes` as stored.
     pub fn write_all(notes: &[Note]) -> String {
-        notes
-            .iter()
-            .map(|n| format!("{}\t{}\t{}\t{}\n", n.message, n.at, n.waited, n.to))
-            .collect()
+        notes.iter().map(Note::line).collect()
     }
 
     /// The notes stored as `text`.
