@@ -70,7 +70,8 @@ impl SealProbe {
             sent_at: 1_764_600_000_000 + seq * 1_000,
             text: self.text.clone(),
             urgent: false,
-            escalated: None,
+            unanswered: None,
+            original_at: None,
         };
         let value = message::seal(
             &envelope.encode(),

@@ -607,7 +607,7 @@ impl Chat {
                             delivery: m.delivery,
                             read_at: None,
                             urgent: m.urgent(),
-                            escalated: e.escalated.clone(),
+                            escalated: e.escalated(),
                         },
                     }
                 })

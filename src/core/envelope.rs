@@ -20,8 +20,8 @@ pub const ENVELOPE_VERSION: u32 = 1;
 ///
 /// Writing the same envelope twice stores the same bytes, so a retry never
 /// makes a second message. In JSON, fields are named by one letter, in this
-/// order: `v`, `n`, `d`, `s`, `c`, `t`, `x`, all required, then `u` and
-/// `e` when they apply.
+/// order: `v`, `n`, `d`, `s`, `c`, `t`, `x`, all required, then `u`, `e`
+/// and `o` when they apply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     /// Format version, so that an encrypted form can come later.
@@ -51,11 +51,27 @@ pub struct Envelope {
     /// what earlier releases wrote.
     #[serde(rename = "u", default, skip_serializing_if = "is_false")]
     pub urgent: bool,
-    /// An escalated message: the original's, forwarded to a backup
-    /// colleague because its recipient did not reply (PROTOCOL.md,
-    /// "Escalation"). Written only when present.
+    /// On an escalated message (the original's text, forwarded to a
+    /// backup colleague: PROTOCOL.md, "Escalation"), the colleague who did
+    /// not reply to the original, as typed. Written only when present, as
+    /// is the next field; [`Envelope::escalated`] reads the two.
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
-    pub escalated: Option<Escalated>,
+    pub unanswered: Option<String>,
+    /// On an escalated message, when the original was sent.
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub original_at: Option<u64>,
+}
+
+impl Envelope {
+    /// What marks this message as escalated, if it is: both fields. (Two
+    /// plain fields rather than one object: serde's reader for a nested
+    /// object was 0.3 KB more of the download.)
+    pub fn escalated(&self) -> Option<Escalated> {
+        Some(Escalated {
+            unanswered: self.unanswered.clone()?,
+            sent_at: self.original_at?,
+        })
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -177,7 +193,8 @@ mod tests {
             sent_at: 1_764_000_000_000,
             text: text.into(),
             urgent: false,
-            escalated: None,
+            unanswered: None,
+            original_at: None,
         }
     }
 

@@ -11,8 +11,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use super::participants::{Name, NameError, Pair};
 use super::types::Millis;
 
@@ -24,16 +22,13 @@ pub const DEFAULT_ESCALATE_MS: Millis = 300_000;
 /// 60 minutes.
 pub const ESCALATE_MS: (Millis, Millis) = (60_000, 3_600_000);
 
-/// What marks a message as escalated, in its envelope (`"e"`): who did not
-/// reply to the original, and when the original was sent. In JSON
-/// `{"n":…,"t":…}`, both required.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What marks a message as escalated (in its envelope, `"e"` and `"o"`):
+/// who did not reply to the original, and when the original was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Escalated {
     /// The colleague who did not reply, as typed.
-    #[serde(rename = "n")]
     pub unanswered: String,
     /// When the original was sent (the sender's clock, ms).
-    #[serde(rename = "t")]
     pub sent_at: Millis,
 }
 

@@ -68,7 +68,8 @@ pub(crate) fn awkward_envelope() -> Envelope {
         text: "Bed 4 <?php echo 1; ?> & </script> \"sats\" 88%\nback\\slash\ttab\r\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f} é ß 😀 \u{2028}\u{2029} /"
             .into(),
             urgent: false,
-            escalated: None,
+            unanswered: None,
+            original_at: None,
     }
 }
 
@@ -82,7 +83,8 @@ pub(crate) fn plain_envelope(seq: u64, text: &str) -> Envelope {
         sent_at: 1_764_325_100_000 + seq,
         text: text.into(),
         urgent: false,
-        escalated: None,
+        unanswered: None,
+        original_at: None,
     }
 }
 
@@ -119,7 +121,8 @@ fn envelopes_read_and_write_as_before() {
         plain_envelope(2, ""),
         Envelope {
             urgent: true,
-            escalated: None,
+            unanswered: None,
+            original_at: None,
             ..plain_envelope(3, "Patient now unresponsive, GCS 8, 2222 called")
         },
     ];
@@ -256,23 +259,32 @@ fn preferences_read_and_write_as_before() {
     assert_eq!(codec::from_slice(&stored).ok(), Some(escalating));
 }
 
-/// An escalated message (`"e"` after `"u"`), and the notes the original
+/// An escalated message (`"e"` and `"o"` after `"u"`), and the notes the original
 /// conversation keeps of escalations.
 #[test]
 fn escalations_read_and_write_as_before() {
     let escalated = Envelope {
         urgent: true,
-        escalated: Some(Escalated {
-            unanswered: "Dr Patel".into(),
-            sent_at: 1_764_325_000_000,
-        }),
+        unanswered: Some("Dr Patel".into()),
+        original_at: Some(1_764_325_000_000),
         ..plain_envelope(5, "Bed 4 desaturating to 85%, please come now")
     };
     let stored = fixture("envelope-escalated.txt", &escalated.encode());
+    let read = Envelope::decode(&stored, &escalated.device, 5);
     assert_eq!(
-        Envelope::decode(&stored, &escalated.device, 5),
-        Some(escalated)
+        read.as_ref().and_then(Envelope::escalated),
+        Some(Escalated {
+            unanswered: "Dr Patel".into(),
+            sent_at: 1_764_325_000_000
+        })
     );
+    assert_eq!(read, Some(escalated));
+    // One of the two alone does not mark a message escalated.
+    let half = Envelope {
+        original_at: None,
+        ..read.unwrap()
+    };
+    assert_eq!(half.escalated(), None);
     let notes = vec![Note {
         message: "ptrewqasdf.5".into(),
         to: "Dr Carol".into(),

@@ -159,7 +159,8 @@ mod tests {
             sent_at: 1_700_000_000_000 + seq,
             text: text.into(),
             urgent: false,
-            escalated: None,
+            unanswered: None,
+            original_at: None,
         }
     }
 

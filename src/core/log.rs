@@ -158,7 +158,8 @@ mod tests {
             sent_at: 0,
             text: format!("{from} {seq}"),
             urgent: false,
-            escalated: None,
+            unanswered: None,
+            original_at: None,
         }
     }
 

@@ -505,7 +505,8 @@ impl Attacker {
                 sent_at: 1_764_000_000_000 + clock,
                 text,
                 urgent: false,
-                escalated: None,
+                unanswered: None,
+                original_at: None,
             };
             return envelope.encode();
         }

@@ -205,7 +205,8 @@ mod tests {
             sent_at: seq,
             text: format!("message {seq}"),
             urgent: false,
-            escalated: None,
+            unanswered: None,
+            original_at: None,
         }
     }
 

@@ -259,7 +259,8 @@ impl Session {
             sent_at: u64::MAX,
             text: text.trim().to_owned(),
             urgent,
-            escalated,
+            original_at: escalated.as_ref().map(|e| e.sent_at),
+            unanswered: escalated.map(|e| e.unanswered),
         };
         let request = Request::Set {
             key: self.keys.message(&self.device, u64::MAX).into_bytes(),
@@ -333,7 +334,8 @@ impl Session {
             sent_at: now,
             text: text.to_owned(),
             urgent,
-            escalated,
+            original_at: escalated.as_ref().map(|e| e.sent_at),
+            unanswered: escalated.map(|e| e.unanswered),
         };
         self.insert(envelope);
         // From now on a reply is awaited: poll at the waiting pace, not at
