@@ -13,7 +13,7 @@ use web_sys::HtmlInputElement;
 use super::chat;
 use super::context::{change_preferences, use_conversation, Conversation};
 use super::sign_in::suggest;
-use crate::core::escalation::{awaited, backup, is_due, Note};
+use crate::core::escalation::{awaited, backup, is_due};
 use crate::core::Pair;
 use crate::display::TurnState;
 
@@ -52,7 +52,7 @@ pub fn EscalateOffer() -> impl IntoView {
                 preferences.with(|p| p.escalate_after_ms),
             ) && !escalations
                 .notes
-                .with(|notes| Note::read_all(notes).iter().any(|n| *n.message == *row.id))
+                .with(|notes| notes.iter().any(|n| *n.message == *row.id))
         })
     });
     let state = escalations.state;

@@ -33,10 +33,8 @@ thread_local! {
 /// The escalations of the open conversation; copyable into any closure.
 #[derive(Clone, Copy)]
 pub struct Escalations {
-    /// What this conversation noted of its escalations, oldest first, as
-    /// stored ([`Note::read_all`] reads it; a signal type the app already
-    /// has costs nothing more to download).
-    pub notes: RwSignal<String>,
+    /// What this conversation noted of its escalations, oldest first.
+    pub notes: RwSignal<Vec<Note>>,
     /// How far the last escalation from this screen got, in words
     /// ([`Forwarding::words`]).
     pub state: RwSignal<Option<String>>,
@@ -148,7 +146,7 @@ fn check(chat: Rc<Chat>, forward: Pending, escalations: Escalations) -> Interval
                 Ok(()) => {
                     queued.set(true);
                     notes.update(|notes| {
-                        notes.push_str(&forward.note.line());
+                        notes.push(forward.note.clone());
                         storage::save_escalations(&forward.conversation, notes);
                     });
                 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::core::claim::Lease;
 use crate::core::codec;
 use crate::core::directory::Entry;
+use crate::core::escalation::Note;
 use crate::core::journal::{self, Change, Journal};
 use crate::core::log::MessageLog;
 pub use crate::core::settings::{Preferences, SignIn};
@@ -218,14 +219,13 @@ fn escalations_key(conversation: &str) -> String {
     format!("bleep.escalations.{conversation}")
 }
 
-/// What this browser noted of the escalations of a conversation, as
-/// stored ([`crate::core::escalation::Note::read_all`] reads it).
-pub fn escalations(conversation: &str) -> String {
-    read(&escalations_key(conversation)).unwrap_or_default()
+/// What this browser noted of the escalations of a conversation.
+pub fn escalations(conversation: &str) -> Vec<Note> {
+    read_json(&escalations_key(conversation)).unwrap_or_default()
 }
 
-pub fn save_escalations(conversation: &str, notes: &str) {
-    write(&escalations_key(conversation), notes);
+pub fn save_escalations(conversation: &str, notes: &[Note]) {
+    write_json(&escalations_key(conversation), notes);
 }
 
 /// Forgets everything this browser kept of a conversation, for every device.

@@ -165,7 +165,7 @@ fn Message(
     now: ReadSignal<Millis>,
     chat: StoredValue<Rc<Chat>, LocalStorage>,
     /// The escalations noted in this conversation.
-    notes: RwSignal<String>,
+    notes: RwSignal<Vec<Note>>,
 ) -> impl IntoView {
     // Only a pending message watches the clock.
     let slow_note = (row.delivery == Some(Delivery::Pending)).then(|| {
@@ -214,8 +214,8 @@ fn Message(
         let id = row.id.clone();
         let words = move || {
             notes.with(|notes| {
-                Note::read_all(notes)
-                    .into_iter()
+                notes
+                    .iter()
                     .find(|n| *n.message == *id)
                     .map(|n| escalated_note(&n.to, &clock_time(n.at), n.waited))
             })

@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::participants::{Name, NameError, Pair};
 use super::types::Millis;
 
@@ -90,14 +92,10 @@ pub fn backup(typed: &str, pair: &Pair) -> Result<Name, BackupError> {
 }
 
 /// What the original conversation keeps, on this device, of one
-/// escalation.
-///
-/// Stored as text, one note a line: the message, the time, the wait and
-/// the backup's name, separated by tabs (a name holds no control
-/// character). A line that does not read is skipped. (Not JSON: serde's
-/// reader for a list of these cost 1.2 KB of the download, and nothing
-/// else reads them.)
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// escalation. Stored as a list under the conversation, each note as an
+/// array: `[message, backup, at, waited]`, all required.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredNote", into = "StoredNote")]
 pub struct Note {
     /// The escalated message: its device and number, `device.seq`.
     pub message: String,
@@ -109,40 +107,30 @@ pub struct Note {
     pub waited: Millis,
 }
 
-impl Note {
-    /// This note as stored: one line.
-    pub fn line(&self) -> String {
-        format!(
-            "{}\t{}\t{}\t{}\n",
-            self.message, self.at, self.waited, self.to
-        )
-    }
+/// A [`Note`] as stored.
+type StoredNote = (String, String, Millis, Millis);
 
-    /// `notes` as stored.
-    pub fn write_all(notes: &[Note]) -> String {
-        notes.iter().map(Note::line).collect()
+impl From<StoredNote> for Note {
+    fn from((message, to, at, waited): StoredNote) -> Note {
+        Note {
+            message,
+            to,
+            at,
+            waited,
+        }
     }
+}
 
-    /// The notes stored as `text`.
-    pub fn read_all(text: &str) -> Vec<Note> {
-        text.lines()
-            .filter_map(|line| {
-                let mut fields = line.splitn(4, '\t');
-                let mut next = || fields.next();
-                Some(Note {
-                    message: next()?.to_owned(),
-                    at: next()?.parse().ok()?,
-                    waited: next()?.parse().ok()?,
-                    to: next()?.to_owned(),
-                })
-            })
-            .collect()
+impl From<Note> for StoredNote {
+    fn from(note: Note) -> StoredNote {
+        (note.message, note.to, note.at, note.waited)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::codec;
 
     #[test]
     fn the_awaited_message_is_your_first_urgent_one_since_the_colleague_wrote() {
@@ -185,25 +173,21 @@ mod tests {
     }
 
     #[test]
-    fn notes_are_read_as_written_and_junk_is_skipped() {
-        let notes = vec![
-            Note {
-                message: "abcdefghij.3".into(),
-                to: "Dr Carol <Reg> & co".into(),
-                at: 1_764_325_300_000,
-                waited: 300_000,
-            },
-            Note {
-                message: "abcdefghij.9".into(),
-                to: "Dave".into(),
-                at: 1,
-                waited: 0,
-            },
-        ];
-        let text = Note::write_all(&notes);
-        assert_eq!(Note::read_all(&text), notes);
-        let junk = format!("x\ty\n\n{text}a.1\t5\n");
-        assert_eq!(Note::read_all(&junk), notes);
-        assert_eq!(Note::read_all(""), []);
+    fn notes_are_stored_as_arrays_and_a_short_one_does_not_read() {
+        let notes = vec![Note {
+            message: "abcdefghij.3".into(),
+            to: "Dr Carol <Reg> & co".into(),
+            at: 1_764_325_300_000,
+            waited: 300_000,
+        }];
+        let text = codec::to_string(&notes);
+        assert_eq!(
+            text,
+            r#"[["abcdefghij.3","Dr Carol <Reg> & co",1764325300000,300000]]"#
+        );
+        assert_eq!(codec::from_str::<Vec<Note>>(&text).ok(), Some(notes));
+        for junk in [r#"[["a.1","Dave",1]]"#, r#"[["a.1","Dave","1",0]]"#, "x"] {
+            assert!(codec::from_str::<Vec<Note>>(junk).is_err(), "{junk}");
+        }
     }
 }

@@ -291,8 +291,8 @@ fn escalations_read_and_write_as_before() {
         at: 1_764_325_300_000,
         waited: 300_000,
     }];
-    let stored = fixture("escalation-notes.txt", Note::write_all(&notes).as_bytes());
-    assert_eq!(Note::read_all(&String::from_utf8(stored).unwrap()), notes);
+    let stored = fixture("escalation-notes.json", codec::to_string(&notes).as_bytes());
+    assert_eq!(codec::from_slice(&stored).ok(), Some(notes));
 }
 
 #[test]
