@@ -30,6 +30,8 @@ use crate::display::{local_day, paused_notice, TurnState, SHOWN_AT_FIRST};
 use crate::driver::{self, Driver, Step, Window};
 use crate::imserver::ImError;
 
+mod background;
+
 /// How long after a change the transcript is saved (it can be large).
 const TRANSCRIPT_SAVE_DELAY_MS: u32 = 500;
 
@@ -163,13 +165,6 @@ impl Chat {
         Chat::open(pair, server, settings, false)
     }
 
-    /// Starts the conversation `pair` as [`Chat::start`] does, but with no
-    /// screen: it never counts as shown, so it acknowledges nothing (an
-    /// escalation's forward, `super::escalation`).
-    pub fn start_in_background(pair: Pair, server: &str, settings: Settings) -> Rc<Chat> {
-        Chat::open(pair, server, settings, true)
-    }
-
     fn open(pair: Pair, server: &str, settings: Settings, background: bool) -> Rc<Chat> {
         let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
         let keys = pair.keys();
@@ -240,32 +235,6 @@ impl Chat {
         self.after_change();
         self.pump_after_frame();
         Ok(())
-    }
-
-    /// Forwards an unanswered urgent message's `text` to this
-    /// conversation's colleague, marked `escalated`, as [`Chat::send`]
-    /// sends a message.
-    pub fn send_escalation(
-        self: &Rc<Self>,
-        text: &str,
-        escalated: Escalated,
-    ) -> Result<(), SendError> {
-        self.driver.send_escalation(text, escalated)?;
-        self.after_change();
-        self.pump_after_frame();
-        Ok(())
-    }
-
-    /// How far your last message got: pending until your colleague's
-    /// devices can learn of it (stored, read back and announced).
-    pub fn last_delivery(&self) -> Option<Delivery> {
-        let session = self.driver.session();
-        let last = session.messages().rev().find(|m| m.mine)?.delivery;
-        if session.is_telling_peer() {
-            Some(Delivery::Pending)
-        } else {
-            last
-        }
     }
 
     /// Your on-duty status and text, as this device knows them.
@@ -350,10 +319,6 @@ impl Chat {
         self.transcript_timer.borrow_mut().take();
         self.claim.borrow_mut().take();
         self.listeners.borrow_mut().clear();
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        self.driver.is_stopped()
     }
 
     fn set_visible(self: &Rc<Self>, visible: bool) {
