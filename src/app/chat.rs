@@ -27,42 +27,12 @@ use crate::core::escalation::Escalated;
 use crate::core::unchecked::Unchecked;
 use crate::core::{Budget, Connection, Delivery, Event, Pair, SendError, Settings};
 use crate::display::{local_day, paused_notice, TurnState, SHOWN_AT_FIRST};
-use crate::driver::{self, Driver, Step, Window};
-use crate::imserver::ImError;
+use crate::driver::{Driver, Step, Window};
 
 mod background;
 
 /// How long after a change the transcript is saved (it can be large).
 const TRANSCRIPT_SAVE_DELAY_MS: u32 = 500;
-
-/// How long the sign-in's connection check waits for the server.
-const SERVER_CHECK_TIMEOUT_MS: u32 = 5_000;
-
-/// Whether an IMserver.php answers at `server` (the sign-in's check).
-pub async fn check_server(server: &str) -> Result<(), ImError> {
-    driver::check_server(server, BrowserTransport::new(SERVER_CHECK_TIMEOUT_MS)).await
-}
-
-/// How long the sign-in's listing of the people on the server may take.
-const PEOPLE_TIMEOUT_MS: u32 = 10_000;
-
-/// At most this many suggestions of colleagues at sign-in.
-const MAX_PEOPLE: usize = 500;
-
-/// The people seen on the server at `server` (normal names, one a line),
-/// for the sign-in's suggestions; none if the server cannot list them.
-pub async fn people(server: &str) -> Option<String> {
-    driver::people(server, BrowserTransport::new(PEOPLE_TIMEOUT_MS), MAX_PEOPLE)
-        .await
-        .ok()
-        .map(|names| {
-            names.iter().fold(String::new(), |mut lines, name| {
-                lines.push_str(name);
-                lines.push('\n');
-                lines
-            })
-        })
-}
 
 /// One message as a row of the transcript. Its text is shared, not copied:
 /// the rows on screen are copied and compared at every change.

@@ -10,8 +10,8 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 
-use super::chat;
 use super::context::{change_preferences, use_conversation, Conversation};
+use super::on_server;
 use super::sign_in::suggest;
 use crate::core::escalation::{awaited, backup, is_due};
 use crate::core::Pair;
@@ -84,7 +84,7 @@ pub fn EscalateOffer() -> impl IntoView {
         if !listed.replace(true) {
             let server = server_for_list.clone();
             leptos::task::spawn_local(async move {
-                if let Some(names) = chat::people(&server).await {
+                if let Some(names) = on_server::people(&server).await {
                     suggest("backups", &names);
                 }
             });

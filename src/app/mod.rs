@@ -2,6 +2,8 @@
 //!
 //! - [`start`] shows the sign-in form or a conversation, one at a time;
 //! - [`chat`] runs the core with real requests, timers and storage;
+//! - [`on_server`] asks a server what no conversation does: whether it
+//!   answers, and who has been seen on it;
 //! - [`context`] is what the pieces of a conversation screen share;
 //! - the other modules are the pieces of the screens, each named for what
 //!   the clinician sees.
@@ -24,6 +26,7 @@ pub mod http;
 pub mod joined;
 pub mod my_status;
 pub mod notification_ask;
+pub mod on_server;
 pub mod paused_notice;
 pub mod quick_replies;
 pub mod settings_panel;

@@ -5,8 +5,8 @@
 use leptos::html::{Button, Input};
 use leptos::prelude::*;
 
-use super::chat;
 use super::joined::{server_or_default, Joined};
+use super::on_server;
 use super::storage;
 use crate::core::participants::MAX_NAME_CHARS;
 use crate::core::{Name, Pair};
@@ -15,7 +15,7 @@ use crate::presence::never_used;
 
 /// Whether the server at `server` answers (the chat shell asks it).
 pub async fn check_server(server: &str) -> ServerCheck {
-    match chat::check_server(server).await {
+    match on_server::check_server(server).await {
         Ok(()) => ServerCheck::Connected,
         Err(error) => ServerCheck::Unreachable(error.to_string()),
     }
@@ -139,7 +139,7 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
     let people = RwSignal::new(None::<String>);
     let listed = server.clone();
     leptos::task::spawn_local(async move {
-        let found = chat::people(&listed).await;
+        let found = on_server::people(&listed).await;
         if let Some(names) = &found {
             suggest("people", names);
         }
