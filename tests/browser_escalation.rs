@@ -2,7 +2,7 @@
 //! reply is forwarded, with one click, to a backup colleague in a third
 //! window, marked escalated and quoting the original, and it alerts there as
 //! any urgent message; the original conversation notes it, also after a
-//! reload. Same harness as `tests/browser.rs` (the built app in
+//! reload, and the focus goes from the offer's button to how far it got. Same harness as `tests/browser.rs` (the built app in
 //! `$BLEEP_DIST`, our IMserver.php, ChromeDriver).
 //!
 //! Run with `scripts/test`, or after building the app:
@@ -134,6 +134,17 @@ fn an_unanswered_urgent_message_is_escalated_to_a_backup_in_a_third_window() {
             .wait_for_text("escalation", "Escalated to Carol", DELIVERY)
             .await;
         assert_eq!(alice.script(OFFERS, vec![]).await, json!(0));
+        // The focus went from the hidden form's button to the line that
+        // says how far it got, not to the page.
+        assert_eq!(
+            alice
+                .script(
+                    "return document.activeElement.getAttribute('data-testid');",
+                    vec![]
+                )
+                .await,
+            json!("escalation")
+        );
         let notes = alice.script(NOTES, vec![]).await;
         let note = notes[0].as_str().unwrap_or_default().to_owned();
         assert!(

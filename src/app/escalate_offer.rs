@@ -2,13 +2,14 @@
 //! once it has waited as long as the settings say (five minutes unless
 //! chosen otherwise), "No reply: escalate" to a backup colleague, the name
 //! suggested from the directory and the last backup filled in; then how
-//! far the escalation got ("Escalated to Dr Y").
+//! far the escalation got ("Escalated to Dr Y"), where the focus goes once
+//! the offer is taken.
 
 use std::cell::Cell;
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::HtmlInputElement;
+use web_sys::{HtmlElement, HtmlInputElement};
 
 use super::context::{change_preferences, use_conversation, Conversation};
 use super::on_server;
@@ -73,6 +74,15 @@ pub fn EscalateOffer() -> impl IntoView {
                 let chat = chat.get_value();
                 let conversation = &chat.storage_key().conversation;
                 escalations.escalate(conversation, &pair, name, &row, &server, settings);
+                // The form hides once the forward is queued: the focus
+                // goes on to the line that says how far it got, rather
+                // than fall to the page with the hidden button.
+                if let Some(line) = document()
+                    .get_element_by_id("escalation")
+                    .and_then(|e| e.dyn_into::<HtmlElement>().ok())
+                {
+                    let _ = line.focus();
+                }
             }
             Err(e) => state.set(Some(e.to_string())),
         }
@@ -103,6 +113,6 @@ pub fn EscalateOffer() -> impl IntoView {
             <datalist id="backups"></datalist>
             <button type="submit" class="danger" data-testid="escalate">"No reply: escalate"</button>
         </form>
-        <p class="unsent" role="status" data-testid="escalation">{words}</p>
+        <p id="escalation" class="unsent" role="status" tabindex="-1" data-testid="escalation">{words}</p>
     }
 }
