@@ -18,8 +18,10 @@ impl Chat {
     }
 
     /// Forwards an unanswered urgent message's `text` to this
-    /// conversation's colleague, marked `escalated`, as [`Chat::send`]
-    /// sends a message.
+    /// conversation's colleague, marked `escalated`. Unlike a message sent
+    /// with [`Chat::send`], it is saved at once, before this returns (the
+    /// original conversation notes the escalation only once it is kept);
+    /// its request starts as that one's does.
     pub fn send_escalation(
         self: &Rc<Self>,
         text: &str,
