@@ -230,6 +230,26 @@ fn a_message_sent_just_before_the_window_stops_is_kept() {
 }
 
 #[test]
+fn an_escalation_is_kept_within_the_send() {
+    let log = Log::default();
+    let server = Server::new(&log);
+    let driver = open(&server, &log, MemoryStorage::new());
+    settle(&driver);
+    log.borrow_mut().clear();
+    let escalated = crate::core::escalation::Escalated {
+        unanswered: "Dr Patel".into(),
+        sent_at: 500,
+    };
+    driver
+        .send_escalation("bed 4 desaturating", escalated)
+        .unwrap();
+    // Saved before it returns: the original conversation notes it next.
+    assert_eq!(*log.borrow(), ["save state"]);
+    let driver = open(&server, &log, driver.into_storage().inner);
+    assert_eq!(driver.session().message_count(), 1);
+}
+
+#[test]
 fn a_reopened_window_resumes_from_its_storage() {
     let log = Log::default();
     let server = Server::new(&log);
