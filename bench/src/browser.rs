@@ -337,6 +337,8 @@ impl NativeBob {
             sent_at: util::epoch_ms() as u64,
             text: text.into(),
             urgent: false,
+            unanswered: None,
+            original_at: None,
         };
         self.set(keys.message(&bob, self.seq), envelope.encode())?;
         let mut record = Record::default();

@@ -131,6 +131,8 @@ pub fn conversation(messages: u64, seed: u64, t0: u64) -> Entries {
             sent_at: t0 + i * 60_000,
             text: text(&mut rng),
             urgent: false,
+            unanswered: None,
+            original_at: None,
         };
         entries.push((keys.message(dev, *head).into_bytes(), envelope.encode()));
         last_sender = name;
@@ -193,6 +195,8 @@ pub fn unrelated(count: u64, seed: u64) -> Entries {
                 sent_at: 1_764_000_000_000 + seq,
                 text: text(&mut rng),
                 urgent: false,
+                unanswered: None,
+                original_at: None,
             };
             entries.push((keys.message(&dev, seq).into_bytes(), envelope.encode()));
         }
