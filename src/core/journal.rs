@@ -123,7 +123,7 @@ impl Journal {
 
 /// The transcript that stored chunks describe, in agreed order. The chunks
 /// hold messages in the order they arrived; they go into the transcript in
-/// the agreed order ([`MessageLog::agreed_order`]). A message is removed
+/// the agreed order ([`MessageLog::take_in_order`]). A message is removed
 /// (renumbered) rarely: it leaves the batch at once.
 pub fn replay<'a>(chunks: impl IntoIterator<Item = &'a str>) -> MessageLog {
     let mut added = Vec::new();
@@ -136,8 +136,8 @@ pub fn replay<'a>(chunks: impl IntoIterator<Item = &'a str>) -> MessageLog {
             None => {}
         }
     }
-    MessageLog::agreed_order(&mut added);
     let mut log = MessageLog::new();
+    log.take_in_order(&mut added);
     for envelope in added {
         log.insert(envelope);
     }

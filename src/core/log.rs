@@ -8,9 +8,11 @@
 //! both screens.
 //!
 //! The messages are kept in a vector sorted in that order ([`SmallMap`]),
-//! found by id through a hash map. Messages arrive in order, so a new one
+//! found by id through a hash map. Each message is boxed: the vector holds
+//! only positions and pointers, so that when it grows, the copy it makes
+//! (with the old one still held) is small. Messages arrive in order, so a new one
 //! almost always goes at the end; a batch (a page of the whole store, the
-//! saved transcript) is first put in order ([`MessageLog::agreed_order`]),
+//! saved transcript) is first put in order ([`MessageLog::take_in_order`]),
 //! so that it goes in the same way and loading many messages never shifts
 //! the ones already in. Only a message fetched on its own, after a request,
 //! can land further back and move the ones after it. A `BTreeMap` here cost
@@ -63,7 +65,7 @@ pub enum Inserted {
 /// The messages of one conversation, without duplicates, in agreed order.
 #[derive(Clone, Debug, Default)]
 pub struct MessageLog {
-    ordered: SmallMap<Position, Envelope>,
+    ordered: SmallMap<Position, Box<Envelope>>,
     by_id: HashMap<(DeviceId, u64), Position>,
 }
 
@@ -73,17 +75,34 @@ impl MessageLog {
     }
 
     /// Puts a batch of messages in the agreed order, so that inserting them
-    /// one after the other adds each at the end of what came before.
-    pub fn agreed_order(batch: &mut Vec<Envelope>) {
+    /// one after the other adds each at the end of what came before, and
+    /// makes room for them at once. In place: a heap of positions gives each
+    /// message its place, then the messages are swapped into them (no
+    /// second copy of the batch).
+    pub fn take_in_order(&mut self, batch: &mut [Envelope]) {
+        self.ordered.reserve(batch.len());
+        MessageLog::agreed_order(batch);
+    }
+
+    /// Puts a batch of messages in the agreed order.
+    pub fn agreed_order(batch: &mut [Envelope]) {
         let mut heap: BinaryHeap<Reverse<(Position, usize)>> = batch
             .iter()
             .enumerate()
             .map(|(i, e)| Reverse((Position::of(e), i)))
             .collect();
-        let mut slots: Vec<Option<Envelope>> = batch.drain(..).map(Some).collect();
+        // place[i]: where the message now at i belongs.
+        let mut place = vec![0; batch.len()];
+        let mut next = 0;
         while let Some(Reverse((_, i))) = heap.pop() {
-            if let Some(e) = slots.get_mut(i).and_then(Option::take) {
-                batch.push(e);
+            place[i] = next;
+            next += 1;
+        }
+        for i in 0..batch.len() {
+            while place[i] != i {
+                let j = place[i];
+                batch.swap(i, j);
+                place.swap(i, j);
             }
         }
     }
@@ -91,7 +110,7 @@ impl MessageLog {
     pub fn insert(&mut self, envelope: Envelope) -> Inserted {
         let id = (envelope.device.clone(), envelope.seq);
         if let Some(position) = self.by_id.get(&id) {
-            return if self.ordered.get(position) == Some(&envelope) {
+            return if self.ordered.get(position).map(|e| &**e) == Some(&envelope) {
                 Inserted::Known
             } else {
                 Inserted::Conflict
@@ -99,20 +118,21 @@ impl MessageLog {
         }
         let position = Position::of(&envelope);
         self.by_id.insert(id, position.clone());
-        self.ordered.insert(position, envelope);
+        self.ordered.insert(position, Box::new(envelope));
         Inserted::New
     }
 
     /// Takes a message out (used only when a window must renumber its own).
     pub fn remove(&mut self, device: &DeviceId, seq: u64) -> Option<Envelope> {
         let position = self.by_id.remove(&(device.clone(), seq))?;
-        self.ordered.remove(&position)
+        self.ordered.remove(&position).map(|e| *e)
     }
 
     pub fn get(&self, device: &DeviceId, seq: u64) -> Option<&Envelope> {
         self.by_id
             .get(&(device.clone(), seq))
             .and_then(|p| self.ordered.get(p))
+            .map(|e| &**e)
     }
 
     pub fn contains(&self, device: &DeviceId, seq: u64) -> bool {
@@ -121,7 +141,7 @@ impl MessageLog {
 
     /// The message everyone sees last.
     pub fn last(&self) -> Option<&Envelope> {
-        self.ordered.values().next_back()
+        self.ordered.values().next_back().map(|e| &**e)
     }
 
     /// The highest logical clock seen: a new message takes one more.
@@ -131,7 +151,7 @@ impl MessageLog {
 
     /// All messages in agreed order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Envelope> + '_ {
-        self.ordered.values()
+        self.ordered.values().map(|e| &**e)
     }
 
     pub fn len(&self) -> usize {
@@ -205,6 +225,28 @@ mod tests {
             batch.iter().collect::<Vec<_>>()
         );
         assert_eq!(log.last(), batch.last());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_batch_put_in_agreed_order_is_the_order_of_the_log(
+            picks in proptest::collection::vec((0usize..3, 0u64..6), 0..60)
+        ) {
+            let mut batch: Vec<Envelope> = picks
+                .iter()
+                .enumerate()
+                .map(|(seq, &(who, clock))| {
+                    let (name, device) = [("Alice", "aaaaaaaaaa"), ("bob", "bbbbbbbbbb"), ("Bob", "cccccccccc")][who];
+                    msg(name, device, seq as u64 + 1, clock)
+                })
+                .collect();
+            let mut log = MessageLog::new();
+            for m in &batch {
+                log.insert(m.clone());
+            }
+            MessageLog::agreed_order(&mut batch);
+            proptest::prop_assert_eq!(log.iter().collect::<Vec<_>>(), batch.iter().collect::<Vec<_>>());
+        }
     }
 
     #[test]

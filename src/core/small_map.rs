@@ -118,6 +118,12 @@ impl<K: Ord, V> SmallMap<K, V> {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// Room for `more` entries, taken at once (the vector otherwise doubles
+    /// as it grows, holding both copies while it moves).
+    pub fn reserve(&mut self, more: usize) {
+        self.entries.reserve_exact(more);
+    }
 }
 
 impl<'a, K: Ord, V> IntoIterator for &'a SmallMap<K, V> {

@@ -4,7 +4,6 @@
 
 use super::super::envelope::{Envelope, Record};
 use super::super::journal::Change;
-use super::super::log::MessageLog;
 use super::super::participants::{DeviceId, KeyKind, Name};
 use super::super::types::{Event, Millis};
 use super::follows::Owner;
@@ -242,7 +241,7 @@ impl Session {
                 _ => self.learn_own_record(record, 0),
             }
         }
-        MessageLog::agreed_order(&mut messages);
+        self.log.take_in_order(&mut messages);
         for envelope in messages {
             if envelope.device == self.device {
                 // Our own device, from a time whose local state is gone:
