@@ -1201,6 +1201,61 @@ fn settings_take_a_poll_interval_refuse_a_wrong_one_and_keep_both_after_a_reload
     });
 }
 
+/// Another tab of the same browser changing one setting while this one
+/// changes another: each tab saves from what is stored, so neither change
+/// undoes the other. (The other tab is played by writing the stored
+/// preferences as a tab of this origin would.)
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn a_setting_changed_in_another_tab_is_kept_when_this_one_changes_another() {
+    run(Duration::from_secs(90), async {
+        let stack = Stack::start();
+        let alice = stack
+            .conversation(WindowOptions::new("alice"), "Alice", "Bob")
+            .await;
+        alice.wait_until_loaded().await;
+        alice.click("settings").await;
+        let change =
+            |text: &str| alice.script(CHANGE_FIELD, vec!["poll-waiting".into(), text.into()]);
+        assert_eq!(change("2").await, serde_json::json!("2"));
+
+        // The other tab: the hidden-tab interval to 40 s.
+        alice
+            .script(
+                "const p = JSON.parse(localStorage.getItem('bleep.preferences')); \
+                 p.timing.hidden_poll_ms = 40000; \
+                 localStorage.setItem('bleep.preferences', JSON.stringify(p));",
+                vec![],
+            )
+            .await;
+        // This tab: the sound off.
+        alice
+            .click_css("#settings-panel input[type=checkbox]")
+            .await;
+
+        let stored: serde_json::Value =
+            serde_json::from_str(&alice.stored("bleep.preferences").await).unwrap_or_default();
+        assert_eq!(
+            [
+                &stored["timing"]["waiting_poll_ms"],
+                &stored["timing"]["hidden_poll_ms"],
+                &stored["sound"]
+            ],
+            [&serde_json::json!(2000), &serde_json::json!(40000), &serde_json::json!(false)],
+            "{stored}"
+        );
+        alice.reload().await;
+        alice.wait_until_loaded().await;
+        let shown = alice
+            .script(
+                "return ['poll-waiting', 'poll-hidden'].map((id) => document.getElementById(id).value);",
+                vec![],
+            )
+            .await;
+        assert_eq!(shown, serde_json::json!(["2", "40"]));
+    });
+}
+
 /// The alert settings: [sound on, notifications on, both before the
 /// removal and "Advanced", the words above them].
 const ALERTS: &str = "const [sound, notes] = ['alert-sound', 'alert-notifications'].map((id) => document.getElementById(id)); \

@@ -41,10 +41,13 @@ pub fn change_preferences(
     preferences: RwSignal<Preferences>,
     change: impl FnOnce(&mut Preferences),
 ) {
-    preferences.update(change);
-    let saved = preferences.get_untracked();
+    // From what is stored, not this tab's copy: another tab may have changed
+    // another preference since, and writing the copy back would undo it.
+    let mut saved = storage::stored_preferences().unwrap_or_else(|| preferences.get_untracked());
+    change(&mut saved);
     storage::save_preferences(&saved);
-    chat.get_value().set_settings(saved.timing);
+    chat.get_value().set_settings(saved.timing.clone());
+    preferences.set(saved);
 }
 
 /// Makes `conversation` what [`use_conversation`] returns, for the

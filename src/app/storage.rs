@@ -69,7 +69,12 @@ pub fn remember_sign_in(sign_in: &SignIn) {
 }
 
 pub fn preferences() -> Preferences {
-    read_json("bleep.preferences").unwrap_or_default()
+    stored_preferences().unwrap_or_default()
+}
+
+/// The preferences as stored now (by this tab or another), if any are.
+pub fn stored_preferences() -> Option<Preferences> {
+    read_json("bleep.preferences")
 }
 
 pub fn save_preferences(preferences: &Preferences) {
