@@ -22,6 +22,8 @@
 //!   yet wired into the session);
 //! - [`directory`]: who uses Bleep here and their on-duty status, one
 //!   entry per person;
+//! - [`inbox`]: the conversations a person has, learnt through a doorbell
+//!   (issue 17: designed and tested natively, not yet used by the app);
 //! - [`codec`]: how all of it is written as JSON (serde_json), on the server
 //!   and in the browser.
 //!
@@ -34,6 +36,7 @@ pub mod envelope;
 pub mod escalation;
 #[cfg(test)]
 mod fixtures;
+pub mod inbox;
 pub mod journal;
 pub mod log;
 pub mod participants;

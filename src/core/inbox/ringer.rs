@@ -1,0 +1,274 @@
+//! A writer's side of the doorbell (PROTOCOL.md, "The inbox", "Ringing"):
+//! after one of this device's messages is stored, its part of the
+//! recipient's doorbell names the message, and the device keeps at it
+//! until the recipient's acknowledgement shows the ring was taken in.
+//!
+//! Each ring goes through three steps: read the doorbell, write it back
+//! with our part raised if it was missing or lower (the other parts as
+//! read), then check the acknowledgement; not acknowledged, read the
+//! doorbell again. A lost write, or a write of someone else's that erased
+//! ours, is found at the next read and made again: lost updates delay a
+//! ring, they never lose it. Plain decisions; `poll` asks the server.
+
+use super::super::participants::{DeviceId, Name};
+use super::super::small_map::SmallMap;
+use super::bell::{Ack, Doorbell};
+use super::keys::{ack_key, doorbell_key, side_of};
+
+/// What a ring needs next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Read the recipient's doorbell (at once for a new ring).
+    Read,
+    /// Check the recipient's acknowledgement (in the poll's check).
+    CheckAck,
+}
+
+/// One outstanding ring: conversation `tag`, to `recipient`, up to `seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ring {
+    pub recipient: Name,
+    pub seq: u64,
+    pub step: Step,
+    /// A new ring: its first read and write go at once, not in a poll.
+    pub fresh: bool,
+}
+
+/// A request a ring makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RingRequest {
+    ReadBell {
+        tag: String,
+        key: String,
+    },
+    WriteBell {
+        tag: String,
+        key: String,
+        value: Vec<u8>,
+    },
+    ReadAck {
+        tag: String,
+        key: String,
+    },
+}
+
+/// This device's outstanding rings, by conversation tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ringer {
+    device: DeviceId,
+    me: Name,
+    rings: SmallMap<String, Ring>,
+    /// The tag whose ring the last poll check served (round robin).
+    cursor: Option<String>,
+}
+
+impl Ringer {
+    pub fn new(me: Name, device: DeviceId) -> Ringer {
+        Ringer {
+            device,
+            me,
+            rings: SmallMap::new(),
+            cursor: None,
+        }
+    }
+
+    /// This device stored its message `seq` in conversation `tag` with
+    /// `recipient`: ring (or ring higher).
+    pub fn ring(&mut self, tag: &str, recipient: &Name, seq: u64) {
+        let ring = self.rings.get_or_insert_with(tag.to_owned(), || Ring {
+            recipient: recipient.clone(),
+            seq: 0,
+            step: Step::Read,
+            fresh: true,
+        });
+        if seq > ring.seq {
+            ring.seq = seq;
+            ring.step = Step::Read;
+            ring.fresh = true;
+        }
+    }
+
+    pub fn outstanding(&self) -> usize {
+        self.rings.len()
+    }
+
+    pub fn get(&self, tag: &str) -> Option<&Ring> {
+        self.rings.get(&tag.to_owned())
+    }
+
+    /// A fresh ring's read, to go at once.
+    pub fn urgent(&self) -> Option<RingRequest> {
+        let (tag, ring) = self.rings.iter().find(|(_, r)| r.fresh)?;
+        Some(self.request(tag, ring))
+    }
+
+    /// The next ring's step for a poll's check, in turn.
+    pub fn check(&mut self) -> Option<RingRequest> {
+        let after = self.cursor.clone();
+        let next = self
+            .rings
+            .iter()
+            .find(|(tag, _)| after.as_ref().is_none_or(|a| *tag > a))
+            .or_else(|| self.rings.iter().next())
+            .map(|(tag, _)| tag.clone())?;
+        self.cursor = Some(next.clone());
+        let ring = self.rings.get(&next)?;
+        Some(self.request(&next, ring))
+    }
+
+    fn request(&self, tag: &str, ring: &Ring) -> RingRequest {
+        match ring.step {
+            Step::Read => RingRequest::ReadBell {
+                tag: tag.to_owned(),
+                key: doorbell_key(&ring.recipient),
+            },
+            Step::CheckAck => RingRequest::ReadAck {
+                tag: tag.to_owned(),
+                key: ack_key(tag, side_of(&ring.recipient, &self.me)),
+            },
+        }
+    }
+
+    /// The recipient's doorbell as read (`None`: missing). Gives the write
+    /// to make at once if our part is missing or lower: the doorbell as
+    /// read, with our part raised.
+    pub fn read_bell(&mut self, tag: &str, stored: Option<&[u8]>) -> Option<RingRequest> {
+        let ring = self.rings.get_mut(&tag.to_owned())?;
+        ring.fresh = false;
+        let mut bell = stored.map_or_else(Doorbell::new, Doorbell::decode);
+        if bell
+            .part(tag, &self.device)
+            .is_some_and(|seq| seq >= ring.seq)
+        {
+            ring.step = Step::CheckAck;
+            return None;
+        }
+        bell.ring(tag, &self.device, ring.seq);
+        Some(RingRequest::WriteBell {
+            tag: tag.to_owned(),
+            key: doorbell_key(&ring.recipient),
+            value: bell.encode(),
+        })
+    }
+
+    /// Our write of the doorbell was answered: check the acknowledgement
+    /// next (the write may still be lost: the next read finds out).
+    pub fn wrote_bell(&mut self, tag: &str) {
+        if let Some(ring) = self.rings.get_mut(&tag.to_owned()) {
+            ring.step = Step::CheckAck;
+        }
+    }
+
+    /// A read or write of the doorbell failed: start the ring's cycle again.
+    pub fn failed(&mut self, tag: &str) {
+        if let Some(ring) = self.rings.get_mut(&tag.to_owned()) {
+            ring.step = Step::Read;
+        }
+    }
+
+    /// The recipient's acknowledgement as read. Says whether the ring is
+    /// done (taken in: forgotten); otherwise the doorbell is read again.
+    pub fn read_ack(&mut self, tag: &str, stored: Option<&[u8]>) -> bool {
+        let key = tag.to_owned();
+        let Some(ring) = self.rings.get_mut(&key) else {
+            return false;
+        };
+        let seen = stored
+            .and_then(Ack::decode)
+            .map_or(0, |ack| ack.seen(&self.device));
+        if seen >= ring.seq {
+            self.rings.remove(&key);
+            return true;
+        }
+        ring.step = Step::Read;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAG: &str = "0123456789abcdef";
+
+    fn setup() -> (Ringer, Name) {
+        let me = Name::parse("Nurse Jo").unwrap();
+        let patel = Name::parse("Dr Patel").unwrap();
+        (
+            Ringer::new(me, DeviceId::parse("jjjjjjjjjj").unwrap()),
+            patel,
+        )
+    }
+
+    #[test]
+    fn a_ring_writes_our_part_keeping_the_others_then_waits_for_the_ack() {
+        let (mut ringer, patel) = setup();
+        ringer.ring(TAG, &patel, 2);
+        let Some(RingRequest::ReadBell { key, .. }) = ringer.urgent() else {
+            panic!("a new ring reads the doorbell at once");
+        };
+        assert_eq!(key, doorbell_key(&patel));
+        let other = br#"{"v":1,"r":{"fedcba9876543210.kkkkkkkkkk":5}}"#;
+        let Some(RingRequest::WriteBell { value, .. }) = ringer.read_bell(TAG, Some(other)) else {
+            panic!("our part is missing: written");
+        };
+        assert_eq!(
+            value,
+            br#"{"v":1,"r":{"0123456789abcdef.jjjjjjjjjj":2,"fedcba9876543210.kkkkkkkkkk":5}}"#
+        );
+        ringer.wrote_bell(TAG);
+        assert_eq!(ringer.urgent(), None);
+        let Some(RingRequest::ReadAck { key, .. }) = ringer.check() else {
+            panic!("then the acknowledgement is checked");
+        };
+        // Nurse Jo sorts after Dr Patel: Dr Patel is side 0.
+        assert_eq!(key, format!("bleep1.{TAG}.i0"));
+        // Not yet: the doorbell is read again, and our part is still there.
+        assert!(!ringer.read_ack(TAG, Some(br#"{"v":1,"s":{"jjjjjjjjjj":1}}"#)));
+        assert!(matches!(ringer.check(), Some(RingRequest::ReadBell { .. })));
+        assert_eq!(ringer.read_bell(TAG, Some(&value)), None);
+        assert!(ringer.read_ack(TAG, Some(br#"{"v":1,"s":{"jjjjjjjjjj":2}}"#)));
+        assert_eq!(ringer.outstanding(), 0);
+        assert_eq!(ringer.check(), None);
+    }
+
+    #[test]
+    fn a_lost_part_is_written_again_and_junk_acks_count_for_nothing() {
+        let (mut ringer, patel) = setup();
+        ringer.ring(TAG, &patel, 1);
+        ringer.read_bell(TAG, None).unwrap();
+        ringer.wrote_bell(TAG);
+        assert!(!ringer.read_ack(TAG, Some(b"<?php junk")));
+        // The server lost our write (or another writer's erased it).
+        assert!(ringer.read_bell(TAG, Some(br#"{"v":1,"r":{}}"#)).is_some());
+        // A newer message raises the ring and it goes at once again.
+        ringer.ring(TAG, &patel, 4);
+        assert_eq!(ringer.get(TAG).unwrap().seq, 4);
+        assert!(ringer.urgent().is_some());
+        ringer.ring(TAG, &patel, 3);
+        assert_eq!(ringer.get(TAG).unwrap().seq, 4);
+    }
+
+    #[test]
+    fn poll_checks_take_the_rings_in_turn() {
+        let (mut ringer, patel) = setup();
+        let carol = Name::parse("Carol").unwrap();
+        ringer.ring("1111111111111111", &patel, 1);
+        ringer.ring("2222222222222222", &carol, 1);
+        let tags: Vec<_> = (0..4)
+            .map(|_| match ringer.check() {
+                Some(RingRequest::ReadBell { tag, .. }) => tag,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                "1111111111111111",
+                "2222222222222222",
+                "1111111111111111",
+                "2222222222222222"
+            ]
+        );
+    }
+}
