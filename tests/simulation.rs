@@ -158,36 +158,17 @@ fn a_steady_poll_costs_two_small_requests_whatever_the_history() {
 /// Runs attacked schedules on every core: the failures as (seed, reason),
 /// and the attacker's reports summed.
 fn run_attacked(seeds: &[u64], checks: bool) -> (Vec<(u64, String)>, Totals) {
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let chunk: Vec<u64> = seeds.iter().copied().skip(t).step_by(threads).collect();
-            std::thread::spawn(move || {
-                let mut failures = Vec::new();
-                let mut totals = Totals::default();
-                for seed in chunk {
-                    let (outcome, report) =
-                        run_attacked_schedule(seed, Faults::course_server(), checks);
-                    totals.add(&report);
-                    match outcome {
-                        Outcome::Settled(sent) => totals.messages += sent,
-                        Outcome::Failed(reason) => failures.push((seed, reason)),
-                    }
-                }
-                (failures, totals)
-            })
-        })
-        .collect();
     let mut failures = Vec::new();
     let mut totals = Totals::default();
-    for handle in handles {
-        let (f, t) = handle.join().expect("simulation thread panicked");
-        failures.extend(f);
-        totals.merge(&t);
+    for (seed, (outcome, report)) in on_every_core(seeds, move |seed| {
+        run_attacked_schedule(seed, Faults::course_server(), checks)
+    }) {
+        totals.add(&report);
+        match outcome {
+            Outcome::Settled(sent) => totals.messages += sent,
+            Outcome::Failed(reason) => failures.push((seed, reason)),
+        }
     }
-    failures.sort();
     (failures, totals)
 }
 
@@ -209,15 +190,6 @@ impl Totals {
         self.report.noticed += r.noticed;
         self.tofu_schedules += usize::from(r.tofu > 0);
         self.noticed_schedules += usize::from(r.noticed > 0);
-    }
-
-    fn merge(&mut self, other: &Totals) {
-        self.report.tally.add(&other.report.tally);
-        self.report.tofu += other.report.tofu;
-        self.report.noticed += other.report.noticed;
-        self.tofu_schedules += other.tofu_schedules;
-        self.noticed_schedules += other.noticed_schedules;
-        self.messages += other.messages;
     }
 }
 
@@ -327,4 +299,124 @@ fn list_failures() {
             reason.chars().take(300).collect::<String>()
         );
     }
+}
+
+/// Runs `run` for every seed, spread over the cores; the results in seed
+/// order.
+fn on_every_core<R: Send + 'static>(
+    seeds: &[u64],
+    run: impl Fn(u64) -> R + Send + Copy + 'static,
+) -> Vec<(u64, R)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let chunk: Vec<u64> = seeds.iter().copied().skip(t).step_by(threads).collect();
+            std::thread::spawn(move || {
+                chunk
+                    .into_iter()
+                    .map(|seed| (seed, run(seed)))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut results: Vec<(u64, R)> = handles
+        .into_iter()
+        .flat_map(|handle| handle.join().expect("simulation thread panicked"))
+        .collect();
+    results.sort_by_key(|(seed, _)| *seed);
+    results
+}
+
+/// Runs inbox schedules on every core: the failures, and the reports.
+fn run_inbox_all(
+    seeds: &[u64],
+    faults: Faults,
+    repair: bool,
+) -> (Vec<(u64, String)>, Vec<sim::inbox::InboxReport>) {
+    let mut failures = Vec::new();
+    let mut reports = Vec::new();
+    for (seed, result) in on_every_core(seeds, move |seed| {
+        sim::inbox::run_inbox_schedule(seed, faults, repair)
+    }) {
+        match result {
+            Ok(report) => reports.push(report),
+            Err(reason) => failures.push((seed, reason)),
+        }
+    }
+    (failures, reports)
+}
+
+/// The inbox's schedules: `BLEEP_SIM_SEED` alone, or `BLEEP_SIM_SCHEDULES`
+/// of them as for the other schedules, or this many from 1.
+fn inbox_seeds(default: u64) -> Vec<u64> {
+    if std::env::var_os("BLEEP_SIM_SEED").is_some()
+        || std::env::var_os("BLEEP_SIM_SCHEDULES").is_some()
+    {
+        return seeds();
+    }
+    (1..=default).collect()
+}
+
+#[test]
+fn every_conversation_reaches_every_inbox_under_faults() {
+    let seeds = inbox_seeds(200);
+    let started = std::time::Instant::now();
+    let (failures, reports) = run_inbox_all(&seeds, Faults::course_server(), true);
+    if let Some((seed, reason)) = failures.first() {
+        panic!(
+            "{} of {} inbox schedules failed; first: seed {seed}: {reason}\nreplay: BLEEP_SIM_SEED={seed} cargo test --test simulation inbox",
+            failures.len(),
+            seeds.len()
+        );
+    }
+    let conversations: usize = reports.iter().map(|r| r.conversations).sum();
+    let messages: usize = reports.iter().map(|r| r.messages).sum();
+    let quiet = reports
+        .iter()
+        .map(|r| r.worst_quiet_polls)
+        .fold(0.0, f64::max);
+    let lossy = reports.iter().map(|r| r.worst_lossy_ms).max().unwrap_or(0);
+    eprintln!(
+        "{} inbox schedules ({conversations} conversations, {messages} messages) in {:.1} s; \
+         started on a quiet server: in the recipient's inbox within {quiet:.2} polls at worst; \
+         started while it lost updates: {lossy} ms after the losses stopped at worst",
+        seeds.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        conversations > seeds.len(),
+        "too few conversations to test anything"
+    );
+    // A conversation someone else starts on a server that no longer loses
+    // writes appears within two of the recipient's polls.
+    assert!(quiet <= 2.0, "{quiet} polls");
+}
+
+#[test]
+fn the_inbox_simulation_catches_rings_without_repair() {
+    let seeds: Vec<u64> = (1..=100).collect();
+    let (failures, _) = run_inbox_all(&seeds, Faults::course_server(), false);
+    eprintln!(
+        "without repair, {} of 100 inbox schedules failed, e.g. {:?}",
+        failures.len(),
+        failures.first()
+    );
+    assert!(
+        !failures.is_empty(),
+        "100 lossy inbox schedules without repair all passed: the simulation is blind"
+    );
+}
+
+#[test]
+fn a_steady_inbox_poll_is_two_small_requests_with_fifty_conversations() {
+    let cost = sim::inbox::poll_cost(50, 100_000, 10_000, 3);
+    eprintln!("inbox poll: {cost:?}");
+    assert_eq!(cost.conversations, 50, "the page gave every conversation");
+    assert!(cost.keys >= 110_000, "{cost:?}");
+    assert!(cost.steady_requests <= 2, "{cost:?}");
+    assert!(cost.steady_bytes <= 400, "{cost:?}");
+    // Plus at most one request per conversation that changed.
+    assert!(cost.changed_requests <= 2 + cost.changed, "{cost:?}");
 }

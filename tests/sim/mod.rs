@@ -6,6 +6,7 @@
 //! the invariants of `invariants.rs`.
 
 pub mod attacker;
+pub mod inbox;
 mod invariants;
 
 use std::cell::{Cell, Ref, RefCell};

@@ -109,6 +109,12 @@ impl Inbox {
         self.ringer.outstanding()
     }
 
+    /// How many rings this device still keeps: not yet acknowledged, or
+    /// acknowledged and lingering for the recipient's other devices.
+    pub fn kept_rings(&self) -> usize {
+        self.ringer.kept()
+    }
+
     /// How many parts our doorbell held at its last read.
     pub fn doorbell_parts(&self) -> usize {
         self.recipient.parts()
@@ -147,6 +153,12 @@ impl Inbox {
     pub fn set_interval(&mut self, interval: Millis, now: Millis) {
         self.interval = interval.max(100);
         self.next_poll_at = self.next_poll_at.min(now.saturating_add(self.interval));
+    }
+
+    /// Rings are written once and never checked or repaired: for the
+    /// simulation's test that it catches an inbox without repair.
+    pub fn disable_repair(&mut self) {
+        self.ringer.disable_repair();
     }
 
     /// Poll, and retry after failures, at once.
@@ -190,7 +202,7 @@ impl Inbox {
     fn has_check(&self, now: Millis) -> bool {
         self.recipient.ack_due(&self.rows).is_some()
             || self.recipient.prune(now).is_some()
-            || self.ringer.outstanding() > 0
+            || self.ringer.kept() > 0
     }
 
     fn next_purpose(&mut self, now: Millis) -> Option<Purpose> {
@@ -236,7 +248,7 @@ impl Inbox {
         if let Some((bell, _)) = self.recipient.prune(now) {
             return Some(Purpose::Prune(bell));
         }
-        self.ringer.check().map(Purpose::Ring)
+        self.ringer.check(now).map(Purpose::Ring)
     }
 
     /// The answer to request `id` (an answer to any other is ignored).
@@ -314,7 +326,7 @@ impl Inbox {
             }
             Purpose::Ring(RingRequest::WriteBell { tag, .. }) => self.ringer.wrote_bell(&tag),
             Purpose::Ring(RingRequest::ReadAck { tag, .. }) => {
-                self.ringer.read_ack(&tag, value);
+                self.ringer.read_ack(&tag, value, now);
             }
         }
     }

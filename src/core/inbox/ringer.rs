@@ -8,12 +8,23 @@
 //! read), then check the acknowledgement; not acknowledged, read the
 //! doorbell again. A lost write, or a write of someone else's that erased
 //! ours, is found at the next read and made again: lost updates delay a
-//! ring, they never lose it. Plain decisions; `poll` asks the server.
+//! ring, they never lose it. Once acknowledged (by any device of the
+//! recipient), the part is still kept (read, and written again if lost)
+//! for [`LINGER_MS`], so that the recipient's other open devices see it
+//! too. Plain decisions; `poll` asks the server.
 
 use super::super::participants::{DeviceId, Name};
 use super::super::small_map::SmallMap;
+use super::super::types::Millis;
 use super::bell::{Ack, Doorbell};
 use super::keys::{ack_key, doorbell_key, side_of};
+
+/// How long a part is kept in the doorbell after a device of the
+/// recipient acknowledged it (ms): the recipient's other devices, hidden
+/// tabs included, read the doorbell several times meanwhile. Shorter than
+/// the recipient's `PRUNE_AFTER_MS`, so the recipient clears the part only
+/// after its writer stopped keeping it.
+pub const LINGER_MS: Millis = 60_000;
 
 /// What a ring needs next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +33,9 @@ pub enum Step {
     Read,
     /// Check the recipient's acknowledgement (in the poll's check).
     CheckAck,
+    /// Acknowledged: keep the part until then (read the doorbell, write
+    /// the part again if it is missing), then forget the ring.
+    Linger(Millis),
 }
 
 /// One outstanding ring: conversation `tag`, to `recipient`, up to `seq`.
@@ -60,6 +74,8 @@ pub struct Ringer {
     rings: SmallMap<String, Ring>,
     /// The tag whose ring the last poll check served (round robin).
     cursor: Option<String>,
+    /// Forget a ring once written ([`Ringer::disable_repair`]).
+    no_repair: bool,
 }
 
 impl Ringer {
@@ -69,7 +85,14 @@ impl Ringer {
             me,
             rings: SmallMap::new(),
             cursor: None,
+            no_repair: false,
         }
+    }
+
+    /// From now on a ring is forgotten once its first write is answered:
+    /// lost updates then lose rings (the simulation checks that it sees so).
+    pub fn disable_repair(&mut self) {
+        self.no_repair = true;
     }
 
     /// This device stored its message `seq` in conversation `tag` with
@@ -88,7 +111,16 @@ impl Ringer {
         }
     }
 
+    /// Rings not yet acknowledged.
     pub fn outstanding(&self) -> usize {
+        self.rings
+            .values()
+            .filter(|r| !matches!(r.step, Step::Linger(_)))
+            .count()
+    }
+
+    /// Rings still kept: not yet acknowledged, or lingering.
+    pub fn kept(&self) -> usize {
         self.rings.len()
     }
 
@@ -102,8 +134,18 @@ impl Ringer {
         Some(self.request(tag, ring))
     }
 
-    /// The next ring's step for a poll's check, in turn.
-    pub fn check(&mut self) -> Option<RingRequest> {
+    /// The next ring's step for a poll's check at `now`, in turn; rings
+    /// whose lingering is over are forgotten.
+    pub fn check(&mut self, now: Millis) -> Option<RingRequest> {
+        let over: Vec<String> = self
+            .rings
+            .iter()
+            .filter(|(_, r)| matches!(r.step, Step::Linger(until) if now >= until))
+            .map(|(tag, _)| tag.clone())
+            .collect();
+        for tag in over {
+            self.rings.remove(&tag);
+        }
         let after = self.cursor.clone();
         let next = self
             .rings
@@ -118,7 +160,7 @@ impl Ringer {
 
     fn request(&self, tag: &str, ring: &Ring) -> RingRequest {
         match ring.step {
-            Step::Read => RingRequest::ReadBell {
+            Step::Read | Step::Linger(_) => RingRequest::ReadBell {
                 tag: tag.to_owned(),
                 key: doorbell_key(&ring.recipient),
             },
@@ -140,7 +182,9 @@ impl Ringer {
             .part(tag, &self.device)
             .is_some_and(|seq| seq >= ring.seq)
         {
-            ring.step = Step::CheckAck;
+            if ring.step == Step::Read {
+                ring.step = Step::CheckAck;
+            }
             return None;
         }
         bell.ring(tag, &self.device, ring.seq);
@@ -154,21 +198,31 @@ impl Ringer {
     /// Our write of the doorbell was answered: check the acknowledgement
     /// next (the write may still be lost: the next read finds out).
     pub fn wrote_bell(&mut self, tag: &str) {
+        if self.no_repair {
+            self.rings.remove(&tag.to_owned());
+            return;
+        }
         if let Some(ring) = self.rings.get_mut(&tag.to_owned()) {
-            ring.step = Step::CheckAck;
+            if ring.step == Step::Read {
+                ring.step = Step::CheckAck;
+            }
         }
     }
 
-    /// A read or write of the doorbell failed: start the ring's cycle again.
+    /// A read or write of the doorbell failed: start the ring's cycle again
+    /// (a lingering ring goes on lingering).
     pub fn failed(&mut self, tag: &str) {
         if let Some(ring) = self.rings.get_mut(&tag.to_owned()) {
-            ring.step = Step::Read;
+            if ring.step == Step::CheckAck {
+                ring.step = Step::Read;
+            }
         }
     }
 
-    /// The recipient's acknowledgement as read. Says whether the ring is
-    /// done (taken in: forgotten); otherwise the doorbell is read again.
-    pub fn read_ack(&mut self, tag: &str, stored: Option<&[u8]>) -> bool {
+    /// The recipient's acknowledgement as read at `now`. Says whether the
+    /// ring was taken in (it then lingers); otherwise the doorbell is read
+    /// again.
+    pub fn read_ack(&mut self, tag: &str, stored: Option<&[u8]>, now: Millis) -> bool {
         let key = tag.to_owned();
         let Some(ring) = self.rings.get_mut(&key) else {
             return false;
@@ -177,7 +231,7 @@ impl Ringer {
             .and_then(Ack::decode)
             .map_or(0, |ack| ack.seen(&self.device));
         if seen >= ring.seq {
-            self.rings.remove(&key);
+            ring.step = Step::Linger(now.saturating_add(LINGER_MS));
             return true;
         }
         ring.step = Step::Read;
@@ -218,18 +272,36 @@ mod tests {
         );
         ringer.wrote_bell(TAG);
         assert_eq!(ringer.urgent(), None);
-        let Some(RingRequest::ReadAck { key, .. }) = ringer.check() else {
+        let Some(RingRequest::ReadAck { key, .. }) = ringer.check(0) else {
             panic!("then the acknowledgement is checked");
         };
         // Nurse Jo sorts after Dr Patel: Dr Patel is side 0.
         assert_eq!(key, format!("bleep1.{TAG}.i0"));
         // Not yet: the doorbell is read again, and our part is still there.
-        assert!(!ringer.read_ack(TAG, Some(br#"{"v":1,"s":{"jjjjjjjjjj":1}}"#)));
-        assert!(matches!(ringer.check(), Some(RingRequest::ReadBell { .. })));
+        assert!(!ringer.read_ack(TAG, Some(br#"{"v":1,"s":{"jjjjjjjjjj":1}}"#), 0));
+        assert!(matches!(
+            ringer.check(0),
+            Some(RingRequest::ReadBell { .. })
+        ));
         assert_eq!(ringer.read_bell(TAG, Some(&value)), None);
-        assert!(ringer.read_ack(TAG, Some(br#"{"v":1,"s":{"jjjjjjjjjj":2}}"#)));
-        assert_eq!(ringer.outstanding(), 0);
-        assert_eq!(ringer.check(), None);
+        assert!(matches!(ringer.check(0), Some(RingRequest::ReadAck { .. })));
+        assert!(ringer.read_ack(TAG, Some(br#"{"v":1,"s":{"jjjjjjjjjj":2}}"#), 1_000));
+        // Acknowledged: the part is kept a while for the recipient's other
+        // devices, written again if lost, then the ring is forgotten.
+        assert!(matches!(
+            ringer.check(2_000),
+            Some(RingRequest::ReadBell { .. })
+        ));
+        assert!(ringer.read_bell(TAG, Some(br#"{"v":1,"r":{}}"#)).is_some());
+        ringer.wrote_bell(TAG);
+        assert!(matches!(
+            ringer.check(1_000 + LINGER_MS - 1),
+            Some(RingRequest::ReadBell { .. })
+        ));
+        assert_eq!(ringer.read_bell(TAG, Some(&value)), None);
+        assert_eq!((ringer.outstanding(), ringer.kept()), (0, 1));
+        assert_eq!(ringer.check(1_000 + LINGER_MS), None);
+        assert_eq!(ringer.kept(), 0);
     }
 
     #[test]
@@ -238,7 +310,7 @@ mod tests {
         ringer.ring(TAG, &patel, 1);
         ringer.read_bell(TAG, None).unwrap();
         ringer.wrote_bell(TAG);
-        assert!(!ringer.read_ack(TAG, Some(b"<?php junk")));
+        assert!(!ringer.read_ack(TAG, Some(b"<?php junk"), 0));
         // The server lost our write (or another writer's erased it).
         assert!(ringer.read_bell(TAG, Some(br#"{"v":1,"r":{}}"#)).is_some());
         // A newer message raises the ring and it goes at once again.
@@ -256,7 +328,7 @@ mod tests {
         ringer.ring("1111111111111111", &patel, 1);
         ringer.ring("2222222222222222", &carol, 1);
         let tags: Vec<_> = (0..4)
-            .map(|_| match ringer.check() {
+            .map(|_| match ringer.check(0) {
                 Some(RingRequest::ReadBell { tag, .. }) => tag,
                 other => panic!("{other:?}"),
             })
