@@ -5,8 +5,8 @@
 //! ([`Inbox::poll_timeout`]).
 //!
 //! A poll reads this person's doorbell, then makes at most one **check**:
-//! write an acknowledgement that is due, clear the doorbell of what is
-//! done, or take the next step of one of this device's outstanding rings.
+//! write an acknowledgement that is due, read one back, clear the doorbell
+//! of what is done, or take the next step of one of this device's rings.
 //! With nothing due, a poll is the one read. Besides the polls go, at
 //! once: one fetch per part that points at a message this device does not
 //! know (a conversation that actually changed), and a new ring's read and
@@ -44,6 +44,10 @@ enum Purpose {
         tag: String,
         key: String,
         ack: Ack,
+    },
+    VerifyAck {
+        tag: String,
+        key: String,
     },
     Prune(Doorbell),
     Ring(RingRequest),
@@ -201,6 +205,7 @@ impl Inbox {
 
     fn has_check(&self, now: Millis) -> bool {
         self.recipient.ack_due(&self.rows).is_some()
+            || self.recipient.ack_to_verify().is_some()
             || self.recipient.prune(now).is_some()
             || self.ringer.kept() > 0
     }
@@ -237,18 +242,27 @@ impl Inbox {
     /// doorbell, then the next ring's step.
     fn check(&mut self, now: Millis) -> Option<Purpose> {
         if let Some((tag, ack)) = self.recipient.ack_due(&self.rows) {
-            let Some(row) = self.rows.get(&tag) else {
-                // Nothing known of it: nothing to acknowledge.
-                self.recipient.acked(&tag, &ack);
-                return self.check(now);
-            };
-            let key = ack_key(&tag, side_of(&self.me, &row.peer));
-            return Some(Purpose::WriteAck { tag, key, ack });
+            if let Some(key) = self.ack_key(&tag) {
+                return Some(Purpose::WriteAck { tag, key, ack });
+            }
+        }
+        if let Some((tag, _)) = self.recipient.ack_to_verify() {
+            let tag = tag.to_owned();
+            if let Some(key) = self.ack_key(&tag) {
+                return Some(Purpose::VerifyAck { tag, key });
+            }
         }
         if let Some((bell, _)) = self.recipient.prune(now) {
             return Some(Purpose::Prune(bell));
         }
         self.ringer.check(now).map(Purpose::Ring)
+    }
+
+    /// Where this person's side acknowledges conversation `tag` (one its
+    /// rows know: acknowledgements are due only for those).
+    fn ack_key(&self, tag: &str) -> Option<String> {
+        let row = self.rows.get(tag)?;
+        Some(ack_key(tag, side_of(&self.me, &row.peer)))
     }
 
     /// The answer to request `id` (an answer to any other is ignored).
@@ -319,7 +333,8 @@ impl Inbox {
                 };
                 self.recipient.fetched(&part, seq, found, now);
             }
-            Purpose::WriteAck { tag, ack, .. } => self.recipient.acked(&tag, &ack),
+            Purpose::WriteAck { tag, ack, .. } => self.recipient.ack_written(&tag, ack),
+            Purpose::VerifyAck { tag, .. } => self.recipient.ack_read_back(&tag, value),
             Purpose::Prune(bell) => self.recipient.pruned(bell),
             Purpose::Ring(RingRequest::ReadBell { tag, .. }) => {
                 self.ring_write = self.ringer.read_bell(&tag, value);
@@ -347,6 +362,7 @@ fn request_for(my_bell: &str, purpose: &Purpose) -> Request {
             tag, device, seq, ..
         } => get(&message_key(tag, device, *seq)),
         Purpose::WriteAck { key, ack, .. } => set(key, ack.encode()),
+        Purpose::VerifyAck { key, .. } => get(key),
         Purpose::Prune(bell) => set(my_bell, bell.encode()),
         Purpose::Ring(RingRequest::ReadBell { key, .. } | RingRequest::ReadAck { key, .. }) => {
             get(key)

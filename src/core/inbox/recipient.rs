@@ -1,6 +1,7 @@
 //! The recipient's side of its own doorbell (PROTOCOL.md, "The inbox",
 //! "Answering the bell"): which parts are new, which message to fetch for
-//! each, which conversations to acknowledge, and which parts to clear.
+//! each, which conversations to acknowledge (an acknowledgement counts once
+//! read back), and which parts to clear.
 //!
 //! A part is an **appearance** from the read that first shows it until a
 //! read that does not: a part that comes back (its writer found it lost)
@@ -72,6 +73,8 @@ pub struct Recipient {
     fetches: SmallMap<String, Fetch>,
     /// Conversations whose acknowledgement is to be written.
     acks_due: SmallSet<String>,
+    /// Acknowledgements written, to be read back, by conversation.
+    acks_written: SmallMap<String, Ack>,
     /// The doorbell as last read (or as last written by this device).
     last: Doorbell,
     /// The stored doorbell held junk: rewrite it clean.
@@ -109,7 +112,8 @@ impl Recipient {
             }
             let known = rows.get(tag).map_or(0, |row| row.written(&device));
             if known >= seq {
-                if appearance.acked < seq {
+                // (Unless written and not yet read back.)
+                if appearance.acked < seq && !self.acks_written.contains_key(&tag.to_owned()) {
                     self.acks_due.insert(tag.to_owned());
                 }
                 self.fetches.remove(&name);
@@ -198,11 +202,42 @@ impl Recipient {
         Some((tag.clone(), ack))
     }
 
-    /// `ack` was written for conversation `tag` (the server answered).
-    pub fn acked(&mut self, tag: &str, ack: &Ack) {
+    /// `ack` was written for conversation `tag` (the server answered): to
+    /// be read back.
+    pub fn ack_written(&mut self, tag: &str, ack: Ack) {
         self.acks_due.remove(&tag.to_owned());
+        self.acks_written.insert(tag.to_owned(), ack);
+    }
+
+    /// An acknowledgement written and still to be read back: (tag, what
+    /// was written).
+    pub fn ack_to_verify(&self) -> Option<(&str, &Ack)> {
+        self.acks_written
+            .iter()
+            .next()
+            .map(|(tag, ack)| (tag.as_str(), ack))
+    }
+
+    /// The acknowledgement of `tag` as read back (`None`: missing). Holding
+    /// at least what was written, the parts it covers are acknowledged;
+    /// otherwise (the server lost it) it is written again.
+    pub fn ack_read_back(&mut self, tag: &str, stored: Option<&[u8]>) {
+        let key = tag.to_owned();
+        let Some(written) = self.acks_written.remove(&key) else {
+            return;
+        };
+        let stored = stored.and_then(Ack::decode).unwrap_or_default();
+        let mut covered = true;
         for appearance in self.seen.values_mut().filter(|a| a.tag == tag) {
-            appearance.acked = appearance.acked.max(ack.seen(&appearance.device));
+            let wrote = written.seen(&appearance.device);
+            if stored.seen(&appearance.device) >= wrote {
+                appearance.acked = appearance.acked.max(wrote);
+            } else {
+                covered = false;
+            }
+        }
+        if !covered {
+            self.acks_due.insert(key);
         }
     }
 
@@ -291,8 +326,21 @@ mod tests {
             None,
             "not acknowledged yet"
         );
-        me.acked(&tag, &ack);
+        me.ack_written(&tag, ack.clone());
         assert_eq!(me.ack_due(&rows), None);
+        // Read back: lost, so written again; then found.
+        assert_eq!(me.ack_to_verify(), Some((tag.as_str(), &ack)));
+        me.ack_read_back(&tag, None);
+        assert_eq!(me.ack_to_verify(), None);
+        assert!(me.ack_due(&rows).is_some());
+        assert_eq!(
+            me.prune(1_000 + PRUNE_AFTER_MS),
+            None,
+            "not acknowledged yet"
+        );
+        me.ack_written(&tag, ack.clone());
+        me.ack_read_back(&tag, Some(&ack.encode()));
+        assert_eq!((me.ack_due(&rows), me.ack_to_verify()), (None, None));
         // Read again: known and acknowledged, nothing to do but wait.
         me.read(Some(&bell(&tag, 2)), &rows, 2_000);
         assert_eq!((me.next_fetch(2_000), me.ack_due(&rows)), (None, None));

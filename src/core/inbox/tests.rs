@@ -232,3 +232,41 @@ fn hostile_doorbells_cost_a_bounded_number_of_requests_and_change_nothing() {
     assert!(requests < polls + 33 * 10, "{requests}");
     assert_eq!(get(&store, &bell).unwrap(), br#"{"v":1,"r":{}}"#);
 }
+
+proptest::proptest! {
+    /// Whatever writes the server loses while three people ring one
+    /// doorbell at once, once it stops losing them every ring gets
+    /// through, is acknowledged and forgotten, and the doorbell is cleared.
+    #[test]
+    fn rings_get_through_whatever_the_server_loses(
+        losses in proptest::collection::vec(proptest::bool::ANY, 0..60),
+        stagger in proptest::collection::vec(0u64..3_000, 3),
+    ) {
+        let mut store = Store::new();
+        let mut patel = inbox("Dr Patel", 'p');
+        let mut writers = [inbox("Nurse Jo", 'j'), inbox("Carol", 'c'), inbox("Ann", 'a')];
+        let names = [("Nurse Jo", 'j'), ("Carol", 'c'), ("Ann", 'a')];
+        let mut losses = losses.into_iter();
+        let mut lossy = |_: &[u8]| losses.next().unwrap_or(false);
+        let mut now = 0;
+        let mut sent = [false; 3];
+        while now < 600_000 {
+            for (i, writer) in writers.iter_mut().enumerate() {
+                if !sent[i] && now >= stagger[i] {
+                    send(writer, &mut store, (names[i].0, names[i].1, "Dr Patel"), 1, now);
+                    sent[i] = true;
+                }
+                run(writer, &mut store, now, &mut lossy);
+            }
+            run(&mut patel, &mut store, now, &mut lossy);
+            now += 500;
+        }
+        proptest::prop_assert_eq!(patel.rows().len(), 3);
+        proptest::prop_assert_eq!(patel.rows().total_unread(), 3);
+        for writer in &writers {
+            proptest::prop_assert_eq!(writer.kept_rings(), 0);
+        }
+        let bell = get(&store, doorbell_key(&name("Dr Patel")).as_bytes());
+        proptest::prop_assert_eq!(bell.as_deref(), Some(&br#"{"v":1,"r":{}}"#[..]));
+    }
+}
