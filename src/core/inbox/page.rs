@@ -225,4 +225,34 @@ mod tests {
             assert_eq!(message_key(junk), None, "{junk:?}");
         }
     }
+
+    proptest::proptest! {
+        /// Any keys and values on the page, ours or not: no panic, and
+        /// every row found is a conversation of this person with someone
+        /// else.
+        #[test]
+        fn any_page_reads_without_panic(
+            entries in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![
+                        "bleep1\\.[0-9a-f]{16}\\.m\\.[a-z]{10}\\.[0-9]{1,3}",
+                        "bleep1\\.d\\.[a-z ]{0,12}",
+                        "bleep1\\.[0-9a-f]{16}\\.p[01]",
+                        ".{0,20}",
+                    ],
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+                ),
+                0..40,
+            )
+        ) {
+            let jo = Name::parse("Nurse Jo").unwrap();
+            let entries: Vec<(Vec<u8>, Vec<u8>)> =
+                entries.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect();
+            let rows = rows_from_page(&jo, &entries);
+            for (tag, row) in rows.newest_first() {
+                let expected = tag_between(&jo, &row.peer);
+                proptest::prop_assert_eq!(expected.as_deref(), Some(tag));
+            }
+        }
+    }
 }

@@ -135,7 +135,7 @@ impl Inbox {
         if self.rows.sent(peer, envelope, now) {
             self.revision += 1;
         }
-        self.ringer.ring(&tag, peer, envelope.seq);
+        self.ringer.ring(&tag, peer, envelope);
     }
 
     /// The conversation with `peer` was shown: nothing in it is unread.
@@ -334,12 +334,16 @@ impl Inbox {
                 self.recipient.fetched(&part, seq, found, now);
             }
             Purpose::WriteAck { tag, ack, .. } => self.recipient.ack_written(&tag, ack),
-            Purpose::VerifyAck { tag, .. } => self.recipient.ack_read_back(&tag, value),
+            Purpose::VerifyAck { tag, .. } => self.recipient.ack_read_back(&tag, value, now),
             Purpose::Prune(bell) => self.recipient.pruned(bell),
             Purpose::Ring(RingRequest::ReadBell { tag, .. }) => {
                 self.ring_write = self.ringer.read_bell(&tag, value);
             }
             Purpose::Ring(RingRequest::WriteBell { tag, .. }) => self.ringer.wrote_bell(&tag),
+            Purpose::Ring(RingRequest::ReadMessage { tag, .. }) => {
+                self.ring_write = self.ringer.read_message(&tag, value);
+            }
+            Purpose::Ring(RingRequest::WriteMessage { .. }) => {}
             Purpose::Ring(RingRequest::ReadAck { tag, .. }) => {
                 self.ringer.read_ack(&tag, value, now);
             }
@@ -364,9 +368,14 @@ fn request_for(my_bell: &str, purpose: &Purpose) -> Request {
         Purpose::WriteAck { key, ack, .. } => set(key, ack.encode()),
         Purpose::VerifyAck { key, .. } => get(key),
         Purpose::Prune(bell) => set(my_bell, bell.encode()),
-        Purpose::Ring(RingRequest::ReadBell { key, .. } | RingRequest::ReadAck { key, .. }) => {
-            get(key)
-        }
-        Purpose::Ring(RingRequest::WriteBell { key, value, .. }) => set(key, value.clone()),
+        Purpose::Ring(
+            RingRequest::ReadBell { key, .. }
+            | RingRequest::ReadAck { key, .. }
+            | RingRequest::ReadMessage { key, .. },
+        ) => get(key),
+        Purpose::Ring(
+            RingRequest::WriteBell { key, value, .. }
+            | RingRequest::WriteMessage { key, value, .. },
+        ) => set(key, value.clone()),
     }
 }

@@ -27,6 +27,22 @@ pub const PRUNE_AFTER_MS: Millis = 120_000;
 /// a part that points at nothing is cleared, and comes back if real).
 pub const FETCH_ATTEMPTS: u32 = 8;
 
+/// While a part this device acknowledged is still in the doorbell, its
+/// acknowledgement is read back again this often (ms).
+pub const RECHECK_MS: Millis = 15_000;
+
+/// Every number the rows know of the colleague's devices in `tag`: the
+/// acknowledgement this device writes.
+fn ack_of(rows: &Rows, tag: &str) -> Ack {
+    let mut ack = Ack::new();
+    if let Some(row) = rows.get(tag) {
+        for (device, seq) in row.heads() {
+            ack.raise(device, seq);
+        }
+    }
+    ack
+}
+
 /// The longest wait between two looks for a missing message.
 const FETCH_RETRY_MAX_MS: Millis = 60_000;
 
@@ -36,6 +52,8 @@ struct Appearance {
     device: DeviceId,
     seq: u64,
     first_seen: Millis,
+    /// When an acknowledgement covering it was last read back.
+    checked_at: Millis,
     /// The highest number this device acknowledged during this appearance.
     acked: u64,
     /// What the part pointed at was missing too often, or not a message of
@@ -75,6 +93,10 @@ pub struct Recipient {
     acks_due: SmallSet<String>,
     /// Acknowledgements written, to be read back, by conversation.
     acks_written: SmallMap<String, Ack>,
+    /// What a read-back found that was not ours, by conversation: merged
+    /// into our next write, so that our person's devices never lower each
+    /// other's numbers.
+    acks_found: SmallMap<String, Ack>,
     /// The doorbell as last read (or as last written by this device).
     last: Doorbell,
     /// The stored doorbell held junk: rewrite it clean.
@@ -95,6 +117,7 @@ impl Recipient {
                 device: device.clone(),
                 seq,
                 first_seen: now,
+                checked_at: now,
                 acked: 0,
                 refused: false,
             });
@@ -112,9 +135,17 @@ impl Recipient {
             }
             let known = rows.get(tag).map_or(0, |row| row.written(&device));
             if known >= seq {
-                // (Unless written and not yet read back.)
-                if appearance.acked < seq && !self.acks_written.contains_key(&tag.to_owned()) {
-                    self.acks_due.insert(tag.to_owned());
+                let key = tag.to_owned();
+                let busy = self.acks_written.contains_key(&key) || self.acks_due.contains(&key);
+                if busy {
+                    // Written and not yet read back, or about to be.
+                } else if appearance.acked < seq {
+                    self.acks_due.insert(key);
+                } else if now >= appearance.checked_at.saturating_add(RECHECK_MS) {
+                    // Still rung: read our acknowledgement back again, in
+                    // case a stale write-back or another of our devices
+                    // lowered it since.
+                    self.acks_written.insert(key, ack_of(rows, tag));
                 }
                 self.fetches.remove(&name);
             } else if self.fetches.get(&name).is_none_or(|f| f.seq < seq) {
@@ -193,11 +224,9 @@ impl Recipient {
     /// write: every number of the colleague's devices the rows know.
     pub fn ack_due(&self, rows: &Rows) -> Option<(String, Ack)> {
         let tag = self.acks_due.first()?;
-        let mut ack = Ack::new();
-        if let Some(row) = rows.get(tag) {
-            for (device, seq) in row.heads() {
-                ack.raise(device, seq);
-            }
+        let mut ack = ack_of(rows, tag);
+        if let Some(found) = self.acks_found.get(tag) {
+            ack.merge(found);
         }
         Some((tag.clone(), ack))
     }
@@ -206,6 +235,7 @@ impl Recipient {
     /// be read back.
     pub fn ack_written(&mut self, tag: &str, ack: Ack) {
         self.acks_due.remove(&tag.to_owned());
+        self.acks_found.remove(&tag.to_owned());
         self.acks_written.insert(tag.to_owned(), ack);
     }
 
@@ -221,7 +251,7 @@ impl Recipient {
     /// The acknowledgement of `tag` as read back (`None`: missing). Holding
     /// at least what was written, the parts it covers are acknowledged;
     /// otherwise (the server lost it) it is written again.
-    pub fn ack_read_back(&mut self, tag: &str, stored: Option<&[u8]>) {
+    pub fn ack_read_back(&mut self, tag: &str, stored: Option<&[u8]>, now: Millis) {
         let key = tag.to_owned();
         let Some(written) = self.acks_written.remove(&key) else {
             return;
@@ -232,11 +262,13 @@ impl Recipient {
             let wrote = written.seen(&appearance.device);
             if stored.seen(&appearance.device) >= wrote {
                 appearance.acked = appearance.acked.max(wrote);
+                appearance.checked_at = now;
             } else {
                 covered = false;
             }
         }
         if !covered {
+            self.acks_found.insert(key.clone(), stored);
             self.acks_due.insert(key);
         }
     }
@@ -260,6 +292,17 @@ impl Recipient {
 
     /// The doorbell this device wrote (the server answered).
     pub fn pruned(&mut self, written: Doorbell) {
+        // A part given up on and cleared is looked for afresh if its
+        // writer puts it back (the message may be back too).
+        let cleared: Vec<String> = self
+            .seen
+            .iter()
+            .filter(|(_, a)| a.refused && written.part(&a.tag, &a.device).is_none())
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in cleared {
+            self.seen.remove(&name);
+        }
         self.last = written;
         self.junk = false;
     }
@@ -330,7 +373,7 @@ mod tests {
         assert_eq!(me.ack_due(&rows), None);
         // Read back: lost, so written again; then found.
         assert_eq!(me.ack_to_verify(), Some((tag.as_str(), &ack)));
-        me.ack_read_back(&tag, None);
+        me.ack_read_back(&tag, None, 1_000);
         assert_eq!(me.ack_to_verify(), None);
         assert!(me.ack_due(&rows).is_some());
         assert_eq!(
@@ -339,7 +382,7 @@ mod tests {
             "not acknowledged yet"
         );
         me.ack_written(&tag, ack.clone());
-        me.ack_read_back(&tag, Some(&ack.encode()));
+        me.ack_read_back(&tag, Some(&ack.encode()), 1_000);
         assert_eq!((me.ack_due(&rows), me.ack_to_verify()), (None, None));
         // Read again: known and acknowledged, nothing to do but wait.
         me.read(Some(&bell(&tag, 2)), &rows, 2_000);
@@ -353,6 +396,30 @@ mod tests {
         me.read(Some(&bell(&tag, 2)), &rows, 201_000);
         assert!(me.ack_due(&rows).is_some());
         assert_eq!(me.next_fetch(201_000), None, "no second fetch");
+    }
+
+    #[test]
+    fn an_acknowledgement_lowered_later_is_found_while_the_part_stands_and_merged() {
+        let tag = tag_between(&jo(), &Name::parse("Dr Patel").unwrap()).unwrap();
+        let mut rows = Rows::new(jo());
+        rows.learn(&tag, &message(2), 0);
+        let mut me = Recipient::default();
+        me.read(Some(&bell(&tag, 2)), &rows, 0);
+        let (_, ack) = me.ack_due(&rows).unwrap();
+        me.ack_written(&tag, ack.clone());
+        me.ack_read_back(&tag, Some(&ack.encode()), 0);
+        // The part stands (its writer lingers): read back again, not before.
+        me.read(Some(&bell(&tag, 2)), &rows, RECHECK_MS - 1);
+        assert_eq!(me.ack_to_verify(), None);
+        me.read(Some(&bell(&tag, 2)), &rows, RECHECK_MS);
+        assert!(me.ack_to_verify().is_some());
+        // Another of our devices wrote a lower number for Dr Patel's device
+        // and a higher one for another: ours is written again, merged.
+        let other = DeviceId::parse("qqqqqqqqqq").unwrap();
+        let lowered = format!(r#"{{"v":1,"s":{{"pppppppppp":1,"{other}":5}}}}"#);
+        me.ack_read_back(&tag, Some(lowered.as_bytes()), RECHECK_MS);
+        let (_, again) = me.ack_due(&rows).unwrap();
+        assert_eq!((again.seen(&patel_device()), again.seen(&other)), (2, 5));
     }
 
     #[test]
@@ -372,7 +439,11 @@ mod tests {
         assert_eq!(looks, FETCH_ATTEMPTS);
         assert!(now < 10 * 60_000, "{now}");
         assert_eq!(me.ack_due(&rows), None);
-        assert!(me.prune(now.max(PRUNE_AFTER_MS)).is_some());
+        let (cleared, _) = me.prune(now.max(PRUNE_AFTER_MS)).unwrap();
+        me.pruned(cleared);
+        // Its writer puts it back: looked for afresh.
+        me.read(Some(&bell(&tag, 1)), &rows, now + 1);
+        assert_eq!(me.next_fetch_at(), Some(now + 1));
         // A part pointing at junk is refused at once.
         let mut me = Recipient::default();
         me.read(Some(&bell(&tag, 1)), &rows, 0);

@@ -13,11 +13,12 @@
 //! for [`LINGER_MS`], so that the recipient's other open devices see it
 //! too. Plain decisions; `poll` asks the server.
 
+use super::super::envelope::Envelope;
 use super::super::participants::{DeviceId, Name};
 use super::super::small_map::SmallMap;
 use super::super::types::Millis;
 use super::bell::{Ack, Doorbell};
-use super::keys::{ack_key, doorbell_key, side_of};
+use super::keys::{ack_key, doorbell_key, message_key, side_of};
 
 /// How long a part is kept in the doorbell after a device of the
 /// recipient acknowledged it (ms): the recipient's other devices, hidden
@@ -33,6 +34,10 @@ pub enum Step {
     Read,
     /// Check the recipient's acknowledgement (in the poll's check).
     CheckAck,
+    /// Not acknowledged: check that the message rung is still stored (the
+    /// conversation's own repair knows nothing of a recipient who never
+    /// opened it).
+    CheckMessage,
     /// Acknowledged: keep the part until then (read the doorbell, write
     /// the part again if it is missing), then forget the ring.
     Linger(Millis),
@@ -43,6 +48,9 @@ pub enum Step {
 pub struct Ring {
     pub recipient: Name,
     pub seq: u64,
+    /// The message rung, as stored: written again if it goes missing
+    /// before the ring is taken in.
+    message: Vec<u8>,
     pub step: Step,
     /// A new ring: its first read and write go at once, not in a poll.
     pub fresh: bool,
@@ -54,6 +62,15 @@ pub enum RingRequest {
     ReadBell {
         tag: String,
         key: String,
+    },
+    ReadMessage {
+        tag: String,
+        key: String,
+    },
+    WriteMessage {
+        tag: String,
+        key: String,
+        value: Vec<u8>,
     },
     WriteBell {
         tag: String,
@@ -95,17 +112,19 @@ impl Ringer {
         self.no_repair = true;
     }
 
-    /// This device stored its message `seq` in conversation `tag` with
-    /// `recipient`: ring (or ring higher).
-    pub fn ring(&mut self, tag: &str, recipient: &Name, seq: u64) {
+    /// This device stored its message `envelope` in conversation `tag`
+    /// with `recipient`: ring (or ring higher).
+    pub fn ring(&mut self, tag: &str, recipient: &Name, envelope: &Envelope) {
         let ring = self.rings.get_or_insert_with(tag.to_owned(), || Ring {
             recipient: recipient.clone(),
             seq: 0,
+            message: Vec::new(),
             step: Step::Read,
             fresh: true,
         });
-        if seq > ring.seq {
-            ring.seq = seq;
+        if envelope.seq > ring.seq {
+            ring.seq = envelope.seq;
+            ring.message = envelope.encode();
             ring.step = Step::Read;
             ring.fresh = true;
         }
@@ -168,7 +187,26 @@ impl Ringer {
                 tag: tag.to_owned(),
                 key: ack_key(tag, side_of(&ring.recipient, &self.me)),
             },
+            Step::CheckMessage => RingRequest::ReadMessage {
+                tag: tag.to_owned(),
+                key: message_key(tag, &self.device, ring.seq),
+            },
         }
+    }
+
+    /// The message rung as read back (`None`: missing): the write to make
+    /// at once if it went missing. The doorbell is read next.
+    pub fn read_message(&mut self, tag: &str, stored: Option<&[u8]>) -> Option<RingRequest> {
+        let ring = self.rings.get_mut(&tag.to_owned())?;
+        if ring.step != Step::CheckMessage {
+            return None;
+        }
+        ring.step = Step::Read;
+        stored.is_none().then(|| RingRequest::WriteMessage {
+            tag: tag.to_owned(),
+            key: message_key(tag, &self.device, ring.seq),
+            value: ring.message.clone(),
+        })
     }
 
     /// The recipient's doorbell as read (`None`: missing). Gives the write
@@ -234,7 +272,7 @@ impl Ringer {
             ring.step = Step::Linger(now.saturating_add(LINGER_MS));
             return true;
         }
-        ring.step = Step::Read;
+        ring.step = Step::CheckMessage;
         false
     }
 }
@@ -244,6 +282,19 @@ mod tests {
     use super::*;
 
     const TAG: &str = "0123456789abcdef";
+
+    fn message(seq: u64) -> Envelope {
+        Envelope {
+            version: 1,
+            from: "Nurse Jo".into(),
+            device: DeviceId::parse("jjjjjjjjjj").unwrap(),
+            seq,
+            clock: seq,
+            sent_at: 0,
+            text: format!("message {seq}"),
+            urgent: false,
+        }
+    }
 
     fn setup() -> (Ringer, Name) {
         let me = Name::parse("Nurse Jo").unwrap();
@@ -257,7 +308,7 @@ mod tests {
     #[test]
     fn a_ring_writes_our_part_keeping_the_others_then_waits_for_the_ack() {
         let (mut ringer, patel) = setup();
-        ringer.ring(TAG, &patel, 2);
+        ringer.ring(TAG, &patel, &message(2));
         let Some(RingRequest::ReadBell { key, .. }) = ringer.urgent() else {
             panic!("a new ring reads the doorbell at once");
         };
@@ -277,8 +328,18 @@ mod tests {
         };
         // Nurse Jo sorts after Dr Patel: Dr Patel is side 0.
         assert_eq!(key, format!("bleep1.{TAG}.i0"));
-        // Not yet: the doorbell is read again, and our part is still there.
+        // Not yet: the message is read back (missing: written again), then
+        // the doorbell is read again, and our part is still there.
         assert!(!ringer.read_ack(TAG, Some(br#"{"v":1,"s":{"jjjjjjjjjj":1}}"#), 0));
+        let Some(RingRequest::ReadMessage { key, .. }) = ringer.check(0) else {
+            panic!("the message rung is checked");
+        };
+        assert_eq!(key, format!("bleep1.{TAG}.m.jjjjjjjjjj.2"));
+        let Some(RingRequest::WriteMessage { value: stored, .. }) = ringer.read_message(TAG, None)
+        else {
+            panic!("a lost message is written again");
+        };
+        assert_eq!(stored, message(2).encode());
         assert!(matches!(
             ringer.check(0),
             Some(RingRequest::ReadBell { .. })
@@ -307,17 +368,17 @@ mod tests {
     #[test]
     fn a_lost_part_is_written_again_and_junk_acks_count_for_nothing() {
         let (mut ringer, patel) = setup();
-        ringer.ring(TAG, &patel, 1);
+        ringer.ring(TAG, &patel, &message(1));
         ringer.read_bell(TAG, None).unwrap();
         ringer.wrote_bell(TAG);
         assert!(!ringer.read_ack(TAG, Some(b"<?php junk"), 0));
         // The server lost our write (or another writer's erased it).
         assert!(ringer.read_bell(TAG, Some(br#"{"v":1,"r":{}}"#)).is_some());
         // A newer message raises the ring and it goes at once again.
-        ringer.ring(TAG, &patel, 4);
+        ringer.ring(TAG, &patel, &message(4));
         assert_eq!(ringer.get(TAG).unwrap().seq, 4);
         assert!(ringer.urgent().is_some());
-        ringer.ring(TAG, &patel, 3);
+        ringer.ring(TAG, &patel, &message(3));
         assert_eq!(ringer.get(TAG).unwrap().seq, 4);
     }
 
@@ -325,8 +386,8 @@ mod tests {
     fn poll_checks_take_the_rings_in_turn() {
         let (mut ringer, patel) = setup();
         let carol = Name::parse("Carol").unwrap();
-        ringer.ring("1111111111111111", &patel, 1);
-        ringer.ring("2222222222222222", &carol, 1);
+        ringer.ring("1111111111111111", &patel, &message(1));
+        ringer.ring("2222222222222222", &carol, &message(1));
         let tags: Vec<_> = (0..4)
             .map(|_| match ringer.check(0) {
                 Some(RingRequest::ReadBell { tag, .. }) => tag,
