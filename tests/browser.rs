@@ -1241,7 +1241,11 @@ fn a_setting_changed_in_another_tab_is_kept_when_this_one_changes_another() {
                 &stored["timing"]["hidden_poll_ms"],
                 &stored["sound"]
             ],
-            [&serde_json::json!(2000), &serde_json::json!(40000), &serde_json::json!(false)],
+            [
+                &serde_json::json!(2000),
+                &serde_json::json!(40000),
+                &serde_json::json!(false)
+            ],
             "{stored}"
         );
         alice.reload().await;

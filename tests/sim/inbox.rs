@@ -459,6 +459,8 @@ pub fn poll_cost(
                     sent_at: 1_764_000_000_000 + n,
                     text: format!("message {n} of a long shift"),
                     urgent: false,
+                    unanswered: None,
+                    original_at: None,
                 };
                 server.store.push((
                     message_key(&tag, device, seq).into_bytes(),
@@ -513,6 +515,8 @@ pub fn poll_cost(
             sent_at: 1_765_000_000_000,
             text: "Can you review bed 4?".into(),
             urgent: false,
+            unanswered: None,
+            original_at: None,
         };
         server.borrow_mut().store.push((
             message_key(&tag, &device, seq).into_bytes(),

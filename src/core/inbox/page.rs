@@ -133,6 +133,8 @@ mod tests {
             sent_at: 1_000 * clock,
             text: format!("{from} {seq}"),
             urgent: false,
+            unanswered: None,
+            original_at: None,
         }
         .encode()
     }

@@ -344,6 +344,8 @@ mod tests {
             sent_at: 0,
             text: "hello".into(),
             urgent: false,
+            unanswered: None,
+            original_at: None,
         }
     }
 

@@ -293,6 +293,8 @@ mod tests {
             sent_at: 0,
             text: format!("message {seq}"),
             urgent: false,
+            unanswered: None,
+            original_at: None,
         }
     }
 

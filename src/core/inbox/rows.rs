@@ -266,6 +266,8 @@ mod tests {
             sent_at: 1_000 * clock,
             text: text.into(),
             urgent: false,
+            unanswered: None,
+            original_at: None,
         }
     }
 

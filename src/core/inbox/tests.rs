@@ -79,6 +79,8 @@ fn send(
         sent_at: now,
         text: format!("message {seq}"),
         urgent: false,
+        unanswered: None,
+        original_at: None,
     };
     let tag = tag_between(&name(from), &name(to)).unwrap();
     set(
