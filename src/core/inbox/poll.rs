@@ -67,6 +67,9 @@ pub struct Inbox {
     ring_write: Option<RingRequest>,
     /// The last read of our doorbell still owes its check.
     check_owed: bool,
+    /// The last check was a ring's: the next goes to our own doorbell's
+    /// work first, so neither side starves the other.
+    ring_checked_last: bool,
     interval: Millis,
     next_poll_at: Millis,
     failures: u32,
@@ -89,6 +92,7 @@ impl Inbox {
             next_id: 1,
             ring_write: None,
             check_owed: false,
+            ring_checked_last: false,
             interval: DEFAULT_INTERVAL_MS,
             next_poll_at: 0,
             failures: 0,
@@ -238,9 +242,28 @@ impl Inbox {
         None
     }
 
-    /// The poll's one check: an acknowledgement, then clearing the
-    /// doorbell, then the next ring's step.
+    /// The poll's one check: our own doorbell's work (an acknowledgement,
+    /// reading one back, clearing the doorbell) and the next step of one
+    /// of our rings take turns when both have something to do.
     fn check(&mut self, now: Millis) -> Option<Purpose> {
+        if !self.ring_checked_last {
+            if let Some(ring) = self.ringer.check(now) {
+                self.ring_checked_last = true;
+                return Some(Purpose::Ring(ring));
+            }
+        }
+        self.ring_checked_last = false;
+        if let Some(own) = self.own_check(now) {
+            return Some(own);
+        }
+        self.ringer.check(now).map(|ring| {
+            self.ring_checked_last = true;
+            Purpose::Ring(ring)
+        })
+    }
+
+    /// Our own doorbell's check, if it needs one.
+    fn own_check(&mut self, now: Millis) -> Option<Purpose> {
         if let Some((tag, ack)) = self.recipient.ack_due(&self.rows) {
             if let Some(key) = self.ack_key(&tag) {
                 return Some(Purpose::WriteAck { tag, key, ack });
@@ -255,7 +278,7 @@ impl Inbox {
         if let Some((bell, _)) = self.recipient.prune(now) {
             return Some(Purpose::Prune(bell));
         }
-        self.ringer.check(now).map(Purpose::Ring)
+        None
     }
 
     /// Where this person's side acknowledges conversation `tag` (one its
