@@ -28,6 +28,11 @@ use super::{CourseServer, Faults, Rng, SERVER};
 /// How often an inbox polls (the app's idle interval).
 pub const INBOX_POLL_MS: u64 = 3_000;
 
+/// How long after the faults stop every device's backoff from earlier
+/// failures is over (the inbox waits at most 30 s after a failure): rings
+/// from then on count as started on a quiet server.
+const BACKOFF_OVER_MS: u64 = 30_000;
+
 /// The simulation's tick.
 const TICK_MS: u64 = 100;
 
@@ -111,8 +116,9 @@ fn name(person: usize) -> Name {
 /// What one schedule found.
 #[derive(Debug, Default)]
 pub struct InboxReport {
-    /// For conversations started after the faults stopped: the longest
-    /// wait, in the recipient's polls, from the ring to the row.
+    /// For conversations started once the faults stopped and every
+    /// backoff after them was over: the longest wait, in the recipient's
+    /// polls, from the ring to the row.
     pub worst_quiet_polls: f64,
     /// For conversations started while the server lost updates: the
     /// longest wait after the faults stopped until every recipient's row
@@ -294,7 +300,7 @@ pub fn run_inbox_schedule(seed: u64, faults: Faults, repair: bool) -> Result<Inb
                 continue;
             }
             let at = appeared.get(&(tag.clone(), d)).copied().unwrap_or(u64::MAX);
-            if rung >= faults_end {
+            if rung >= faults_end + BACKOFF_OVER_MS {
                 let polls = at.saturating_sub(rung) as f64 / INBOX_POLL_MS as f64;
                 report.worst_quiet_polls = report.worst_quiet_polls.max(polls);
             } else {
