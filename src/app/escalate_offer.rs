@@ -9,9 +9,10 @@ use std::cell::Cell;
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlElement, HtmlInputElement};
+use web_sys::HtmlInputElement;
 
 use super::context::{change_preferences, use_conversation, Conversation};
+use super::focus;
 use super::on_server;
 use super::sign_in::suggest;
 use crate::core::escalation::{awaited, backup, is_due};
@@ -77,12 +78,7 @@ pub fn EscalateOffer() -> impl IntoView {
                 // The form hides once the forward is queued: the focus
                 // goes on to the line that says how far it got, rather
                 // than fall to the page with the hidden button.
-                if let Some(line) = document()
-                    .get_element_by_id("escalation")
-                    .and_then(|e| e.dyn_into::<HtmlElement>().ok())
-                {
-                    let _ = line.focus();
-                }
+                focus::move_to("escalation");
             }
             Err(e) => state.set(Some(e.to_string())),
         }

@@ -21,6 +21,7 @@ pub mod conversation;
 pub mod device;
 pub mod escalate_offer;
 pub mod escalation;
+pub mod focus;
 pub mod hooks;
 pub mod http;
 pub mod joined;

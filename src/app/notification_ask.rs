@@ -5,21 +5,16 @@
 //! after the clinician says yes (browsers ignore a request no click made).
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::browser_support::{notifications_allowed, request_notifications};
 use super::context::{change_preferences, use_conversation, Conversation};
+use super::focus;
 use crate::display::{notification_question, NOTIFICATIONS_BLOCKED};
 
 /// After an answer the question goes: the focus goes to the composer, where
 /// the clinician goes on (it would else fall to the page).
 fn focus_composer() {
-    if let Some(field) = document()
-        .get_element_by_id("composer")
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = field.focus();
-    }
+    focus::move_to("composer");
 }
 
 #[component]
