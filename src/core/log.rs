@@ -85,7 +85,7 @@ impl MessageLog {
     }
 
     /// Puts a batch of messages in the agreed order.
-    pub fn agreed_order(batch: &mut [Envelope]) {
+    fn agreed_order(batch: &mut [Envelope]) {
         let mut heap: BinaryHeap<Reverse<(Position, usize)>> = batch
             .iter()
             .enumerate()
