@@ -1165,23 +1165,41 @@ const CHANGE_FIELD: &str = "const [id, text] = arguments; \
     field.dispatchEvent(new Event('change', { bubbles: true })); \
     return field.value;";
 
+/// Alice in a conversation with Bob, her settings open.
+async fn alice_in_her_settings(stack: &Stack) -> Window {
+    let alice = stack
+        .conversation(WindowOptions::new("alice"), "Alice", "Bob")
+        .await;
+    alice.wait_until_loaded().await;
+    alice.click("settings").await;
+    alice
+}
+
+/// Sets the field `id` to `text` as typing and leaving it would; what it
+/// shows afterwards.
+async fn change_field(window: &Window, id: &str, text: &str) -> serde_json::Value {
+    window
+        .script(CHANGE_FIELD, vec![id.into(), text.into()])
+        .await
+}
+
 #[test]
 #[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
 fn settings_take_a_poll_interval_refuse_a_wrong_one_and_keep_both_after_a_reload() {
     run(Duration::from_secs(90), async {
         let stack = Stack::start();
-        let alice = stack
-            .conversation(WindowOptions::new("alice"), "Alice", "Bob")
-            .await;
-        alice.wait_until_loaded().await;
-        alice.click("settings").await;
-        let change =
-            |text: &str| alice.script(CHANGE_FIELD, vec!["poll-waiting".into(), text.into()]);
+        let alice = alice_in_her_settings(&stack).await;
 
         // Taken, to a tenth of a second; then a zero is refused and the
         // field shows the interval still in use.
-        assert_eq!(change("1.25").await, serde_json::json!("1.2"));
-        assert_eq!(change("0").await, serde_json::json!("1.2"));
+        assert_eq!(
+            change_field(&alice, "poll-waiting", "1.25").await,
+            serde_json::json!("1.2")
+        );
+        assert_eq!(
+            change_field(&alice, "poll-waiting", "0").await,
+            serde_json::json!("1.2")
+        );
         alice
             .click_css("#settings-panel input[type=checkbox]")
             .await;
@@ -1210,14 +1228,11 @@ fn settings_take_a_poll_interval_refuse_a_wrong_one_and_keep_both_after_a_reload
 fn a_setting_changed_in_another_tab_is_kept_when_this_one_changes_another() {
     run(Duration::from_secs(90), async {
         let stack = Stack::start();
-        let alice = stack
-            .conversation(WindowOptions::new("alice"), "Alice", "Bob")
-            .await;
-        alice.wait_until_loaded().await;
-        alice.click("settings").await;
-        let change =
-            |text: &str| alice.script(CHANGE_FIELD, vec!["poll-waiting".into(), text.into()]);
-        assert_eq!(change("2").await, serde_json::json!("2"));
+        let alice = alice_in_her_settings(&stack).await;
+        assert_eq!(
+            change_field(&alice, "poll-waiting", "2").await,
+            serde_json::json!("2")
+        );
 
         // The other tab: the hidden-tab interval to 40 s.
         alice
