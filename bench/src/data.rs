@@ -1,10 +1,14 @@
 //! The data the benchmarks run on: a conversation of any length between
-//! "Alice" and "Bob", stored exactly as Bleep stores it (PROTOCOL.md), and
-//! unrelated keys of other programs and other conversations.
+//! "Alice" and "Bob", stored exactly as Bleep stores it (PROTOCOL.md),
+//! one person's many conversations for the inbox, and unrelated keys of
+//! other programs and other conversations.
 
+use bleep::core::directory::{entry_key, Entry};
 use bleep::core::envelope::{Record, ENVELOPE_VERSION};
+use bleep::core::inbox::bell::Doorbell;
+use bleep::core::inbox::keys::doorbell_key;
 use bleep::core::small_map::SmallMap;
-use bleep::core::{DeviceId, Envelope, Pair};
+use bleep::core::{DeviceId, Envelope, Name, Pair};
 
 use crate::util::Rng;
 
@@ -108,18 +112,37 @@ pub fn device(id: &str) -> DeviceId {
 /// `__waiting__` holding the last sender's side. Starts at `t0` ms, one message a
 /// minute.
 pub fn conversation(messages: u64, seed: u64, t0: u64) -> Entries {
-    let keys = pair(ALICE, BOB).keys();
-    let alice = device(ALICE_DEVICE);
-    let bob = device(BOB_DEVICE);
+    conversation_between(
+        (ALICE, &device(ALICE_DEVICE)),
+        (BOB, &device(BOB_DEVICE)),
+        messages,
+        seed,
+        t0,
+    )
+}
+
+/// A settled conversation between `first` and `second` (each a name and
+/// the device that wrote its messages), as [`conversation`] describes: the
+/// messages alternate, `first` writing the first one.
+pub fn conversation_between(
+    first: (&str, &DeviceId),
+    second: (&str, &DeviceId),
+    messages: u64,
+    seed: u64,
+    t0: u64,
+) -> Entries {
+    let (first_name, first_device) = first;
+    let (second_name, second_device) = second;
+    let keys = pair(first_name, second_name).keys();
     let mut rng = Rng::new(seed);
     let mut entries = Entries::with_capacity(messages as usize + 3);
-    let (mut alice_head, mut bob_head) = (0, 0);
-    let mut last_sender = "";
+    let (mut first_head, mut second_head) = (0, 0);
+    let mut last_is_first = None;
     for i in 0..messages {
         let (name, dev, head) = if i % 2 == 0 {
-            (ALICE, &alice, &mut alice_head)
+            (first_name, first_device, &mut first_head)
         } else {
-            (BOB, &bob, &mut bob_head)
+            (second_name, second_device, &mut second_head)
         };
         *head += 1;
         let envelope = Envelope {
@@ -135,7 +158,7 @@ pub fn conversation(messages: u64, seed: u64, t0: u64) -> Entries {
             original_at: None,
         };
         entries.push((keys.message(dev, *head).into_bytes(), envelope.encode()));
-        last_sender = name;
+        last_is_first = Some(i % 2 == 0);
     }
     let record = |own: &DeviceId, head: u64, other: &DeviceId, seen: u64| Record {
         heads: if head > 0 {
@@ -152,21 +175,89 @@ pub fn conversation(messages: u64, seed: u64, t0: u64) -> Entries {
             },
         )]),
     };
-    // "alice" sorts before "bob": Alice's record is p0, which is Alice's my_record.
-    let alice_keys = pair(ALICE, BOB).keys();
+    // The keys are `first`'s: `my_record` is first's record, whichever
+    // side (p0 or p1) the names sort to.
     entries.push((
-        alice_keys.my_record().into_bytes(),
-        record(&alice, alice_head, &bob, bob_head).encode(),
+        keys.my_record().into_bytes(),
+        record(first_device, first_head, second_device, second_head).encode(),
     ));
     entries.push((
-        alice_keys.peer_record().into_bytes(),
-        record(&bob, bob_head, &alice, alice_head).encode(),
+        keys.peer_record().into_bytes(),
+        record(second_device, second_head, first_device, first_head).encode(),
     ));
-    if !last_sender.is_empty() {
-        // The side of the last sender (these are Alice's keys).
-        let value = keys.waiting_value(last_sender == ALICE);
-        entries.push((keys.waiting().into_bytes(), value));
+    if let Some(mine) = last_is_first {
+        // The side of the last sender.
+        entries.push((keys.waiting().into_bytes(), keys.waiting_value(mine)));
     }
+    entries
+}
+
+/// The person whose inbox the inbox benchmark reads.
+pub const JO: &str = "Nurse Jo";
+/// The device that wrote Jo's seeded messages.
+pub const JO_DEVICE: &str = "jjjjjjjjjj";
+
+/// The `i`-th of Jo's colleagues (up to 50 distinct names).
+pub fn colleague(i: usize) -> String {
+    const ROLES: [&str; 5] = ["Dr", "Nurse", "Sister", "Pharmacist", "Physio"];
+    const NAMES: [&str; 10] = [
+        "Patel", "Okafor", "Nguyen", "Kowalski", "Murphy", "Haddad", "Larsen", "Santos", "Ito",
+        "Brennan",
+    ];
+    let name = format!(
+        "{} {}",
+        ROLES[(i / NAMES.len()) % ROLES.len()],
+        NAMES[i % NAMES.len()]
+    );
+    if i < ROLES.len() * NAMES.len() {
+        name
+    } else {
+        format!("{name} {i}")
+    }
+}
+
+/// The device that wrote the `i`-th colleague's messages: ten lower-case
+/// letters, distinct for each colleague.
+pub fn colleague_device(i: usize) -> DeviceId {
+    let a = (b'a' + (i / 26 % 26) as u8) as char;
+    let b = (b'a' + (i % 26) as u8) as char;
+    device(&format!("{a}{b}qqqqqqqq"))
+}
+
+/// Jo's store for the inbox benchmark: `conversations` settled
+/// conversations of Jo with a colleague each (`messages` messages among
+/// them, Jo writing first in each, so each ends with the colleague's
+/// message when the share is even), a directory entry for each person, Jo's
+/// doorbell as it stands between rings (empty), and `unrelated` keys of
+/// other programs and conversations, half before and half after Jo's.
+pub fn inbox_store(conversations: usize, messages: u64, unrelated_keys: u64) -> Entries {
+    let per = messages / conversations.max(1) as u64;
+    let jo_device = device(JO_DEVICE);
+    let mut entries = unrelated(unrelated_keys / 2, 17);
+    for i in 0..conversations {
+        let peer = colleague(i);
+        entries.extend(conversation_between(
+            (JO, &jo_device),
+            (&peer, &colleague_device(i)),
+            per,
+            1_000 + i as u64,
+            1_764_000_000_000 + i as u64 * 1_000,
+        ));
+    }
+    for person in std::iter::once(JO.to_owned()).chain((0..conversations).map(colleague)) {
+        let name = Name::parse(&person).expect("valid names");
+        entries.push((entry_key(&name).into_bytes(), Entry::new(&name).encode()));
+    }
+    let jo = Name::parse(JO).expect("a valid name");
+    entries.push((doorbell_key(&jo).into_bytes(), Doorbell::new().encode()));
+    entries.extend(
+        unrelated(unrelated_keys - unrelated_keys / 2, 19)
+            .into_iter()
+            .map(|(mut k, v)| {
+                k.extend_from_slice(b".late");
+                (k, v)
+            }),
+    );
     entries
 }
 

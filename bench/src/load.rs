@@ -96,7 +96,7 @@ pub fn run(details: &mut String) -> Result<Vec<Row>> {
             ));
         }
         details.push('\n');
-        let best = steps.iter().filter(|s| s.held()).last().cloned();
+        let best = steps.iter().rfind(|s| s.held()).cloned();
         let measured = match &best {
             Some(s) => format!(
                 "{} clinicians ({:.0} req/s, p99 {:.0} ms, {:.2} ms CPU/req)",
@@ -177,7 +177,7 @@ fn requests(c: usize, job: Job, turn: u64, rng: &mut Rng) -> Vec<String> {
                 set(format!("load/{pair}/record/{c}"), &record),
                 set(
                     format!("load/{pair}/__waiting__"),
-                    if c % 2 == 0 { "p0" } else { "p1" },
+                    if c.is_multiple_of(2) { "p0" } else { "p1" },
                 ),
             ]
         }

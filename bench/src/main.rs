@@ -1,4 +1,5 @@
-//! Bleep's benchmarks: the seven budgets of the performance issue, the
+//! Bleep's benchmarks: the seven budgets of the performance issue (budget 2
+//! also for the inbox of issue 17: 50 conversations), the
 //! cost of sealing a message (issue 15, budget 8) and how many clinicians
 //! one machine's server holds (issue 16, budget 9), measured and printed as
 //! one table (see BENCHMARKS.md). Run through `scripts/bench`, which builds
@@ -17,6 +18,8 @@ mod browser;
 mod bundle;
 mod data;
 mod http;
+mod inbox;
+mod inbox_polls;
 mod load;
 mod php;
 mod poll;
@@ -188,6 +191,11 @@ fn main() {
         rows.extend(attempt("2. Poll economy", &mut sections, |d| {
             Ok(vec![poll::run(d)?])
         }));
+        rows.extend(attempt(
+            "2. Poll economy, inbox (50 conversations)",
+            &mut sections,
+            |d| Ok(vec![inbox::run(d)?]),
+        ));
     }
     if wanted(&options, 5) {
         rows.extend(attempt("5. Server", &mut sections, |d| {

@@ -29,17 +29,19 @@ use crate::util::{self, Result};
 
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
-struct Sent {
-    action: String,
-    body_bytes: usize,
-    wire_bytes: usize,
-    ms: f64,
+pub struct Sent {
+    pub action: String,
+    /// The query string sent (after `?`).
+    pub query: String,
+    pub body_bytes: usize,
+    pub wire_bytes: usize,
+    pub ms: f64,
 }
 
 /// The virtual clock: it moves when the window sleeps until its next
 /// timer, and by the time each request takes.
 #[derive(Clone)]
-struct Virtual(Rc<Cell<u64>>);
+pub struct Virtual(pub Rc<Cell<u64>>);
 
 impl Clock for Virtual {
     fn now(&self) -> u64 {
@@ -48,10 +50,10 @@ impl Clock for Virtual {
 }
 
 /// A transport over the std client that logs every request.
-struct Counting {
-    port: u16,
-    log: Rc<RefCell<Vec<Sent>>>,
-    clock: Virtual,
+pub struct Counting {
+    pub port: u16,
+    pub log: Rc<RefCell<Vec<Sent>>>,
+    pub clock: Virtual,
 }
 
 impl Transport for Counting {
@@ -69,6 +71,10 @@ impl Transport for Counting {
             .map_err(TransportError::Network)?;
         self.log.borrow_mut().push(Sent {
             action,
+            query: target
+                .split_once('?')
+                .map_or("", |(_, query)| query)
+                .to_owned(),
             body_bytes: answer.body.len(),
             wire_bytes: answer.head_bytes + answer.body.len(),
             ms: start.elapsed().as_secs_f64() * 1000.0,
@@ -84,7 +90,7 @@ impl Transport for Counting {
 }
 
 /// Runs a future whose transport never suspends (ours is blocking).
-fn block_on<F: Future>(future: F) -> F::Output {
+pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
     loop {
