@@ -7,8 +7,6 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!(
-        "Bleep runs in a web browser: build it with `trunk build --release` (see README.md)."
-    );
+    eprintln!("Bleep runs in a web browser: build it with `scripts/build` (see README.md).");
     std::process::exit(2);
 }
