@@ -38,7 +38,7 @@ use bleep::core::envelope::ENVELOPE_VERSION;
 use bleep::core::inbox::keys::{doorbell_key, message_key, tag_between};
 use bleep::core::inbox::page::rows_from_page;
 use bleep::core::inbox::{Inbox, Rows};
-use bleep::core::{DeviceId, Envelope, Name};
+use bleep::core::{Envelope, Name};
 use bleep::imserver::client::{Answer, ImClient, ImError};
 use bleep::imserver::wire::Request;
 
@@ -106,11 +106,10 @@ fn client(
 impl Device {
     fn new(
         rows: Rows,
-        id: DeviceId,
         (client, log): (ImClient<Counting>, Rc<RefCell<Vec<Sent>>>),
         clock: &Virtual,
     ) -> Device {
-        let mut inbox = Inbox::new(rows, id);
+        let mut inbox = Inbox::new(rows);
         inbox.set_interval(INTERVAL_MS, clock.0.get());
         let times = vec![clock.0.get(); log.borrow().len()];
         Device {
@@ -315,7 +314,6 @@ fn change(
         let server = store.server.url("/IMserver.php");
         let mut writer = Device::new(
             Rows::new(peer.clone()),
-            id.clone(),
             client(&server, store.server.port, clock),
             clock,
         );
@@ -431,8 +429,7 @@ pub fn run(details: &mut String) -> Result<Row> {
         ));
     }
     let unread = rows.total_unread();
-    let jo_device = DeviceId::parse("nnnnnnnnnn").ok_or("a device id")?;
-    let mut devices = vec![Device::new(rows, jo_device, (jo_client, jo_log), &clock)];
+    let mut devices = vec![Device::new(rows, (jo_client, jo_log), &clock)];
 
     // 2. Steady polls.
     run_until(&mut devices, &clock, START_MS + WARM_MS)?;

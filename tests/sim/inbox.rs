@@ -146,7 +146,7 @@ pub fn run_inbox_schedule(seed: u64, faults: Faults, repair: bool) -> Result<Inb
     for person in 0..people {
         for _ in 0..1 + rng.below(2) {
             let id = DeviceId::from_random(|| rng.next() as u32);
-            let mut inbox = Inbox::new(Rows::new(name(person)), id.clone());
+            let mut inbox = Inbox::new(Rows::new(name(person)));
             inbox.set_interval(INBOX_POLL_MS, 0);
             if !repair {
                 inbox.disable_repair();
@@ -480,7 +480,7 @@ pub fn poll_cost(
     let rows = rows_from_page(&jo, &server.borrow().store);
     let found = rows.len();
     let (client, log) = client(&server);
-    let mut inbox = Inbox::new(rows, jo_device);
+    let mut inbox = Inbox::new(rows);
     inbox.set_interval(INBOX_POLL_MS, 0);
     let mut now = 0;
     let watch = |inbox: &mut Inbox, now: &mut u64, until: u64, log: &Log| {
@@ -528,7 +528,7 @@ pub fn poll_cost(
             message_key(&tag, &device, seq).into_bytes(),
             envelope.encode(),
         ));
-        let mut theirs = Inbox::new(Rows::new(peer.clone()), device);
+        let mut theirs = Inbox::new(Rows::new(peer.clone()));
         theirs.sent(&jo, &envelope, now);
         run_inbox(&mut theirs, &client, now);
         rings.push(theirs);

@@ -78,13 +78,14 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// The inbox of `me` on `device`, starting from `rows` (kept in local
-    /// storage, or rebuilt from the page by a new device).
-    pub fn new(rows: Rows, device: DeviceId) -> Inbox {
+    /// The inbox of `rows`' person, starting from `rows` (kept in local
+    /// storage, or rebuilt from the page by a new device). Its rings are
+    /// named for the device that sent each message ([`Inbox::sent`]).
+    pub fn new(rows: Rows) -> Inbox {
         let me = rows.me().clone();
         Inbox {
             my_bell: doorbell_key(&me),
-            ringer: Ringer::new(me.clone(), device),
+            ringer: Ringer::new(me.clone()),
             me,
             rows,
             recipient: Recipient::default(),

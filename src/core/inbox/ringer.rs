@@ -47,6 +47,10 @@ pub enum Step {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ring {
     pub recipient: Name,
+    /// The device that sent the message rung: its part is named for it.
+    /// (In the browser each conversation has a device of its own, not the
+    /// inbox's.)
+    pub device: DeviceId,
     pub seq: u64,
     /// The message rung, as stored: written again if it goes missing
     /// before the ring is taken in.
@@ -86,7 +90,6 @@ pub enum RingRequest {
 /// This device's outstanding rings, by conversation tag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ringer {
-    device: DeviceId,
     me: Name,
     rings: SmallMap<String, Ring>,
     /// The tag whose ring the last poll check served (round robin).
@@ -96,9 +99,8 @@ pub struct Ringer {
 }
 
 impl Ringer {
-    pub fn new(me: Name, device: DeviceId) -> Ringer {
+    pub fn new(me: Name) -> Ringer {
         Ringer {
-            device,
             me,
             rings: SmallMap::new(),
             cursor: None,
@@ -113,15 +115,22 @@ impl Ringer {
     }
 
     /// This device stored its message `envelope` in conversation `tag`
-    /// with `recipient`: ring (or ring higher).
+    /// with `recipient`: ring (or ring higher). A message of another device
+    /// id of ours there (the conversation was opened again under a new one)
+    /// takes the ring over.
     pub fn ring(&mut self, tag: &str, recipient: &Name, envelope: &Envelope) {
         let ring = self.rings.get_or_insert_with(tag.to_owned(), || Ring {
             recipient: recipient.clone(),
+            device: envelope.device.clone(),
             seq: 0,
             message: Vec::new(),
             step: Step::Read,
             fresh: true,
         });
+        if ring.device != envelope.device {
+            ring.device = envelope.device.clone();
+            ring.seq = 0;
+        }
         if envelope.seq > ring.seq {
             ring.seq = envelope.seq;
             ring.message = envelope.encode();
@@ -189,7 +198,7 @@ impl Ringer {
             },
             Step::CheckMessage => RingRequest::ReadMessage {
                 tag: tag.to_owned(),
-                key: message_key(tag, &self.device, ring.seq),
+                key: message_key(tag, &ring.device, ring.seq),
             },
         }
     }
@@ -204,7 +213,7 @@ impl Ringer {
         ring.step = Step::Read;
         stored.is_none().then(|| RingRequest::WriteMessage {
             tag: tag.to_owned(),
-            key: message_key(tag, &self.device, ring.seq),
+            key: message_key(tag, &ring.device, ring.seq),
             value: ring.message.clone(),
         })
     }
@@ -217,7 +226,7 @@ impl Ringer {
         ring.fresh = false;
         let mut bell = stored.map_or_else(Doorbell::new, Doorbell::decode);
         if bell
-            .part(tag, &self.device)
+            .part(tag, &ring.device)
             .is_some_and(|seq| seq >= ring.seq)
         {
             if ring.step == Step::Read {
@@ -225,7 +234,7 @@ impl Ringer {
             }
             return None;
         }
-        bell.ring(tag, &self.device, ring.seq);
+        bell.ring(tag, &ring.device, ring.seq);
         Some(RingRequest::WriteBell {
             tag: tag.to_owned(),
             key: doorbell_key(&ring.recipient),
@@ -267,7 +276,7 @@ impl Ringer {
         };
         let seen = stored
             .and_then(Ack::decode)
-            .map_or(0, |ack| ack.seen(&self.device));
+            .map_or(0, |ack| ack.seen(&ring.device));
         if seen >= ring.seq {
             ring.step = Step::Linger(now.saturating_add(LINGER_MS));
             return true;
@@ -301,10 +310,7 @@ mod tests {
     fn setup() -> (Ringer, Name) {
         let me = Name::parse("Nurse Jo").unwrap();
         let patel = Name::parse("Dr Patel").unwrap();
-        (
-            Ringer::new(me, DeviceId::parse("jjjjjjjjjj").unwrap()),
-            patel,
-        )
+        (Ringer::new(me), patel)
     }
 
     #[test]
@@ -382,6 +388,28 @@ mod tests {
         assert!(ringer.urgent().is_some());
         ringer.ring(TAG, &patel, &message(3));
         assert_eq!(ringer.get(TAG).unwrap().seq, 4);
+    }
+
+    #[test]
+    fn a_ring_is_named_for_the_device_that_sent_the_message() {
+        // In the browser each conversation speaks as a device of its own.
+        let (mut ringer, patel) = setup();
+        ringer.ring(TAG, &patel, &message(3));
+        let mut other = message(1);
+        other.device = DeviceId::parse("kkkkkkkkkk").unwrap();
+        // The conversation opened again under another device id: its first
+        // message takes the ring over, though its number is lower.
+        ringer.ring(TAG, &patel, &other);
+        let Some(RingRequest::WriteBell { value, .. }) = ringer.read_bell(TAG, None) else {
+            panic!("our part is missing: written");
+        };
+        assert_eq!(value, br#"{"v":1,"r":{"0123456789abcdef.kkkkkkkkkk":1}}"#);
+        ringer.wrote_bell(TAG);
+        assert!(!ringer.read_ack(TAG, Some(br#"{"v":1,"s":{"jjjjjjjjjj":3}}"#), 0));
+        let Some(RingRequest::ReadMessage { key, .. }) = ringer.check(0) else {
+            panic!("the message rung is checked");
+        };
+        assert_eq!(key, format!("bleep1.{TAG}.m.kkkkkkkkkk.1"));
     }
 
     #[test]

@@ -162,12 +162,16 @@ impl Rows {
     /// Every conversation with its tag, newest activity first (ties by the
     /// colleague's name).
     pub fn newest_first(&self) -> Vec<(&str, &Row)> {
-        let mut rows: Vec<(&str, &Row)> = self.rows.iter().map(|(t, r)| (t.as_str(), r)).collect();
-        rows.sort_by(|a, b| {
-            b.1.activity
-                .cmp(&a.1.activity)
-                .then_with(|| a.1.peer.normal().cmp(b.1.peer.normal()))
-        });
+        // Each put in its place as it comes (no sort routine in the
+        // WebAssembly, as in `directory::people`).
+        let mut rows: Vec<(&str, &Row)> = Vec::with_capacity(self.rows.len());
+        for (tag, row) in self.rows.iter() {
+            let at = rows.partition_point(|(_, other)| {
+                other.activity > row.activity
+                    || (other.activity == row.activity && other.peer.normal() <= row.peer.normal())
+            });
+            rows.insert(at, (tag.as_str(), row));
+        }
         rows
     }
 

@@ -19,11 +19,8 @@ fn name(text: &str) -> Name {
     Name::parse(text).unwrap()
 }
 
-fn inbox(me: &str, device: char) -> Inbox {
-    Inbox::new(
-        Rows::new(name(me)),
-        DeviceId::parse(&device.to_string().repeat(10)).unwrap(),
-    )
+fn inbox(me: &str) -> Inbox {
+    Inbox::new(Rows::new(name(me)))
 }
 
 fn get(store: &Store, key: &[u8]) -> Option<Vec<u8>> {
@@ -99,7 +96,7 @@ fn keep_all(_: &[u8]) -> bool {
 #[test]
 fn a_conversation_someone_else_starts_appears_at_the_next_poll() {
     let mut store = Store::new();
-    let (mut jo, mut patel) = (inbox("Nurse Jo", 'j'), inbox("Dr Patel", 'p'));
+    let (mut jo, mut patel) = (inbox("Nurse Jo"), inbox("Dr Patel"));
     run(&mut jo, &mut store, 0, &mut keep_all);
     run(&mut patel, &mut store, 0, &mut keep_all);
     send(&mut jo, &mut store, ("Nurse Jo", 'j', "Dr Patel"), 1, 100);
@@ -150,9 +147,9 @@ fn a_conversation_someone_else_starts_appears_at_the_next_poll() {
 #[test]
 fn two_writers_ringing_the_same_doorbell_both_get_through_lost_updates() {
     let mut store = Store::new();
-    let mut patel = inbox("Dr Patel", 'p');
-    let mut jo = inbox("Nurse Jo", 'j');
-    let mut carol = inbox("Carol", 'c');
+    let mut patel = inbox("Dr Patel");
+    let mut jo = inbox("Nurse Jo");
+    let mut carol = inbox("Carol");
     let bell = doorbell_key(&name("Dr Patel")).into_bytes();
     // Both read the empty doorbell before either writes: Carol's write
     // erases Jo's part (a lost update, as on the course server).
@@ -191,7 +188,7 @@ fn two_writers_ringing_the_same_doorbell_both_get_through_lost_updates() {
 
 #[test]
 fn failures_back_off_and_stale_answers_are_ignored() {
-    let mut jo = inbox("Nurse Jo", 'j');
+    let mut jo = inbox("Nurse Jo");
     let out = jo.poll_request(0).unwrap();
     assert_eq!(jo.poll_request(0), None, "one request at a time");
     jo.handle_answer(out.id + 1, Ok(Answer::Value(None)), 0);
@@ -206,7 +203,7 @@ fn failures_back_off_and_stale_answers_are_ignored() {
 #[test]
 fn hostile_doorbells_cost_a_bounded_number_of_requests_and_change_nothing() {
     let mut store = Store::new();
-    let mut jo = inbox("Nurse Jo", 'j');
+    let mut jo = inbox("Nurse Jo");
     let bell = doorbell_key(&name("Nurse Jo")).into_bytes();
     // Parts pointing at nothing, at another conversation, at junk.
     let mut flood = Doorbell::new();
@@ -245,8 +242,8 @@ proptest::proptest! {
         stagger in proptest::collection::vec(0u64..3_000, 3),
     ) {
         let mut store = Store::new();
-        let mut patel = inbox("Dr Patel", 'p');
-        let mut writers = [inbox("Nurse Jo", 'j'), inbox("Carol", 'c'), inbox("Ann", 'a')];
+        let mut patel = inbox("Dr Patel");
+        let mut writers = [inbox("Nurse Jo"), inbox("Carol"), inbox("Ann")];
         let names = [("Nurse Jo", 'j'), ("Carol", 'c'), ("Ann", 'a')];
         let mut losses = losses.into_iter();
         let mut lossy = |_: &[u8]| losses.next().unwrap_or(false);
