@@ -9,6 +9,8 @@
 //!   delivery marks, the tab's title), tested natively;
 //! - [`presence`]: what the screens say about people in the directory
 //!   (status lines, a name nobody used, an off-duty colleague);
+//! - [`inbox_list`]: what the inbox list says (previews, turns, the unread
+//!   total, which conversations notify, what the address asks for);
 //! - [`links`]: the web addresses in a message's text, made clickable;
 //! - `app` (browser builds only): the Leptos screens and the thin shell that
 //!   runs the core with real requests, timers and storage;
@@ -19,6 +21,7 @@ pub mod core;
 pub mod display;
 pub mod driver;
 pub mod imserver;
+pub mod inbox_list;
 pub mod links;
 pub mod presence;
 

@@ -1,5 +1,6 @@
 //! Getting attention when a reply arrives in a hidden tab: the unread count
-//! in the tab title, a badge on the favicon, and (if turned on in settings)
+//! in the tab title (with the inbox's unread elsewhere: every conversation
+//! counts), a badge on the favicon, and (if turned on in settings)
 //! a short sound and a desktop notification. An urgent message alerts again
 //! (sound and notification) at the interval chosen in settings until a
 //! device of yours has shown it; [`RepeatAlert`] decides when, on the
@@ -80,8 +81,15 @@ fn notify(title: &str, text: &str) {
     let _ = web_sys::Notification::new_with_options(title, &options);
 }
 
-/// Chimes and notifies, as the settings `p` allow.
-fn alert(p: &Preferences, title: &str, text: Option<&str>) {
+/// The tab's title and the favicon's badge for `unread` messages.
+pub fn show_count(title: &str, unread: usize) {
+    document().set_title(title);
+    set_favicon(unread);
+}
+
+/// Chimes and notifies, as the settings `p` allow (the inbox, too, for a
+/// message in a conversation that is not open).
+pub fn alert(p: &Preferences, title: &str, text: Option<&str>) {
     if p.sound {
         chime();
     }
@@ -103,12 +111,17 @@ pub fn Attention() -> impl IntoView {
     } = use_conversation();
     let (unread, messages) = (view.unread, view.messages);
     let title = urgent_notification(&peer);
+    // The other conversations' unread messages, from the inbox.
+    #[cfg(feature = "inbox")]
+    let elsewhere = super::inbox_runner::view().map(|inbox| inbox.elsewhere);
+    #[cfg(not(feature = "inbox"))]
+    let elsewhere: Option<RwSignal<u64>> = None;
     // Runs once the screen is up, then whenever the count changes, until
     // the screen goes.
     Effect::new(move |previous: Option<usize>| {
         let count = unread.get();
-        document().set_title(&tab_title(count, &peer));
-        set_favicon(count);
+        let all = count + elsewhere.map_or(0, |e| e.get() as usize);
+        show_count(&tab_title(all, &peer), all);
         if previous.is_some_and(|p| count > p) {
             let text = messages
                 .with_untracked(|m| m.iter().rev().find(|m| !m.mine).map(|m| m.text.clone()));

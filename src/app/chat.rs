@@ -20,6 +20,7 @@ use leptos::prelude::*;
 
 use super::clock::{clock_time, now_ms, BrowserClock};
 use super::device::DeviceClaim;
+use super::hooks::listen_weak;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey, ChatStorage};
 use crate::core::directory::{Colleague, Entry, Status, TextError};
@@ -30,6 +31,8 @@ use crate::display::{local_day, paused_notice, TurnState, SHOWN_AT_FIRST};
 use crate::driver::{Driver, Step, Window};
 
 mod background;
+#[cfg(feature = "inbox")]
+mod inbox_link;
 
 /// How long after a change the transcript is saved (it can be large).
 const TRANSCRIPT_SAVE_DELAY_MS: u32 = 500;
@@ -126,6 +129,9 @@ pub struct Chat {
     unchecked: RefCell<Unchecked>,
     /// Runs with no screen ([`Chat::start_in_background`]).
     background: bool,
+    /// This device's newest message told to the inbox (`inbox_link`).
+    #[cfg(feature = "inbox")]
+    rung: Cell<u64>,
 }
 
 impl Chat {
@@ -168,7 +174,11 @@ impl Chat {
             listeners: RefCell::new(Vec::new()),
             unchecked: RefCell::default(),
             background,
+            #[cfg(feature = "inbox")]
+            rung: Cell::new(0),
         });
+        #[cfg(feature = "inbox")]
+        chat.join_inbox();
         chat.listen();
         chat.driver.set_visible(!is_hidden() && !background);
         // The whole state once; from now on, only what the events name.
@@ -283,6 +293,8 @@ impl Chat {
 
     /// Stops polling and listening; called when the screen goes away.
     pub fn stop(&self) {
+        #[cfg(feature = "inbox")]
+        self.tell_shown(false);
         self.driver.stop();
         self.save_state();
         self.timer.borrow_mut().take();
@@ -305,6 +317,8 @@ impl Chat {
             self.unchecked.borrow_mut().hidden(now);
         }
         self.driver.set_visible(visible && !self.background);
+        #[cfg(feature = "inbox")]
+        self.tell_shown(visible);
         self.after_change();
         self.pump();
     }
@@ -330,6 +344,10 @@ impl Chat {
                     telling_peer,
                 } => {
                     chat.after_change();
+                    #[cfg(feature = "inbox")]
+                    if changed {
+                        chat.tell_inbox();
+                    }
                     match (changed, telling_peer) {
                         (false, _) => chat.pump(),
                         (true, true) => chat.pump_soon(),
@@ -563,14 +581,8 @@ impl Chat {
     /// and the tab closing or reloading (which saves the state and the
     /// transcript at once).
     fn listen(self: &Rc<Self>) {
-        let listener = |target: &web_sys::EventTarget, event: &'static str, act: fn(&Rc<Chat>)| {
-            let chat = Rc::downgrade(self);
-            EventListener::new(target, event, move |_| {
-                if let Some(chat) = chat.upgrade() {
-                    act(&chat);
-                }
-            })
-        };
+        let listener =
+            |target: &web_sys::EventTarget, event, act| listen_weak(target, event, self, act);
         *self.listeners.borrow_mut() = vec![
             listener(&document(), "visibilitychange", |chat| {
                 chat.set_visible(!is_hidden())

@@ -2,6 +2,9 @@
 //! to the pieces of the screen as the [`Conversation`] context, and stops it
 //! when it goes away.
 
+use std::any::Any;
+
+use leptos::mount::mount_to;
 use leptos::prelude::*;
 
 use super::attention::Attention;
@@ -24,11 +27,33 @@ use super::transcript::Transcript;
 use super::turn_banner::TurnBanner;
 use super::unsent_line::UnsentLine;
 
+/// Mounts the conversation `joined` into `parent` (the page's `<main>`, or
+/// the pane beside the inbox); dropping what it gives takes it off the
+/// page and stops its chat. One function for both, so that the screen's
+/// code is in the download once.
+#[inline(never)]
+pub fn mount_conversation(
+    parent: web_sys::HtmlElement,
+    joined: Joined,
+    on_leave: fn(),
+    in_inbox: bool,
+) -> Box<dyn Any> {
+    Box::new(mount_to(parent, move || {
+        view! { <ConversationScreen joined on_leave in_inbox /> }
+    }))
+}
+
 /// One conversation, from the turn banner to the composer.
 #[component]
 pub fn ConversationScreen(
     joined: Joined,
-    on_leave: impl Fn() + Clone + Send + Sync + 'static,
+    /// "Switch colleague" (or "All conversations"), and after removing the
+    /// conversation from the device. A plain function, so that the screen
+    /// is built by one copy of its code wherever it is mounted.
+    on_leave: fn(),
+    /// Beside the inbox's list: leaving goes back to the list.
+    #[prop(optional)]
+    in_inbox: bool,
 ) -> impl IntoView {
     let preferences = RwSignal::new(storage::preferences());
     let chat = Chat::start(
@@ -58,7 +83,7 @@ pub fn ConversationScreen(
     let (me, peer) = (conversation.me.clone(), conversation.peer.clone());
     provide_conversation(conversation);
     let settings = SettingsSheet::default();
-    let leave = on_leave.clone();
+    let leave = on_leave;
 
     view! {
         <section class="conversation" aria-label=format!("Conversation with {peer}")>
@@ -73,7 +98,10 @@ pub fn ConversationScreen(
                     " "<PeerStatus />
                 </p>
                 <div class="top-actions">
-                    <button type="button" class="secondary" on:click=move |_| leave()>"Switch"<span class="wide">" colleague"</span></button>
+                    <button type="button" class="secondary" on:click=move |_| leave()>
+                        {if in_inbox { "All" } else { "Switch" }}
+                        <span class="wide">{if in_inbox { " conversations" } else { " colleague" }}</span>
+                    </button>
                     <button type="button" class="secondary" data-testid="settings"
                         aria-expanded=move || if settings.open.get() { "true" } else { "false" }
                         aria-controls="settings-panel" node_ref=settings.button

@@ -1,7 +1,11 @@
 //! Browser callbacks tied to the life of the component that asks for them:
 //! each is set up when the component is built and taken down by
-//! `on_cleanup` when it goes, so nothing outlives its screen.
+//! `on_cleanup` when it goes, so nothing outlives its screen; and a page
+//! listener tied to the life of the object it calls ([`listen_weak`]).
 
+use std::rc::Rc;
+
+use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
 use leptos::html::ElementType;
 use leptos::prelude::*;
@@ -45,4 +49,21 @@ where
         let (observer, _callback) = watch.take();
         observer.disconnect();
     });
+}
+
+/// Calls `act` with `owner` at each `event` of `target`, while the listener
+/// is kept (dropping it removes it) and `owner` lives: the listener holds
+/// it weakly, so it never keeps it alive.
+pub fn listen_weak<T: 'static>(
+    target: &web_sys::EventTarget,
+    event: &'static str,
+    owner: &Rc<T>,
+    act: fn(&Rc<T>),
+) -> EventListener {
+    let owner = Rc::downgrade(owner);
+    EventListener::new(target, event, move |_| {
+        if let Some(owner) = owner.upgrade() {
+            act(&owner);
+        }
+    })
 }

@@ -1,7 +1,9 @@
 //! The browser side of Bleep: Leptos screens over the protocol core.
 //!
-//! - [`start`] shows the sign-in form or a conversation, one at a time;
-//! - [`chat`] runs the core with real requests, timers and storage;
+//! - [`start`] shows the sign-in form, a conversation or the inbox, one
+//!   at a time;
+//! - [`chat`] runs the core with real requests, timers and storage, and
+//!   [`inbox_runner`] the inbox (one per page, whatever screen is shown);
 //! - [`on_server`] asks a server what no conversation does: whether it
 //!   answers, and who has been seen on it;
 //! - [`context`] is what the pieces of a conversation screen share;
@@ -24,8 +26,16 @@ pub mod escalation;
 pub mod focus;
 pub mod hooks;
 pub mod http;
+#[cfg(feature = "inbox")]
+pub mod inbox_rows;
+#[cfg(feature = "inbox")]
+pub mod inbox_runner;
+#[cfg(feature = "inbox")]
+pub mod inbox_screen;
 pub mod joined;
 pub mod my_status;
+#[cfg(feature = "inbox")]
+pub mod new_conversation;
 pub mod notification_ask;
 pub mod on_server;
 pub mod paused_notice;
@@ -45,13 +55,15 @@ use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use conversation::ConversationScreen;
-use joined::Joined;
+use conversation::mount_conversation;
+#[cfg(feature = "inbox")]
+use inbox_screen::InboxScreen;
+use joined::Screen;
 use sign_in::SignIn;
 use update_prompt::UpdatePrompt;
 
 /// Starts the app: a `<main>` on the page's body, showing the sign-in form,
-/// or the conversation a link asks for.
+/// or the conversation or inbox a link asks for.
 pub fn start() {
     // A panic aborts the app: say why in the console.
     std::panic::set_hook(Box::new(|info| {
@@ -66,7 +78,7 @@ pub fn start() {
         return;
     };
     PAGE.with(|page| page.borrow_mut().main = Some(main));
-    show(Joined::from_url());
+    show(Screen::from_url());
     // Over whichever screen is shown, for as long as the page lives.
     if let Some(body) = document().body() {
         mount_to(body, || view! { <UpdatePrompt /> }).forget();
@@ -95,14 +107,13 @@ fn app_element() -> Option<web_sys::HtmlElement> {
     main.dyn_into().ok()
 }
 
-/// Shows the sign-in form (`None`) or the conversation `joined`, in place
-/// of what was shown.
+/// Shows `screen` in place of what was shown.
 ///
 /// Each screen is a root of its own, mounted whole and dropped whole, rather
 /// than one `App` whose view switches between them: a view that can switch
 /// carries the code to redraw each screen in place, which the app never
 /// does (about 10 KB of the download).
-fn show(joined: Option<Joined>) {
+fn show(screen: Screen) {
     let (main, old) = PAGE.with(|page| {
         let mut page = page.borrow_mut();
         (page.main.clone(), page.screen.take())
@@ -112,10 +123,17 @@ fn show(joined: Option<Joined>) {
     let Some(main) = main else {
         return;
     };
-    joined::show_in_address(joined.as_ref());
-    let screen: Box<dyn Any> = match joined {
-        None => Box::new(mount_to(main, || view! { <SignIn on_join=join /> })),
-        Some(joined) => {
+    joined::show_in_address(&screen);
+    // The inbox runs for whoever is signed in, whatever the screen.
+    #[cfg(feature = "inbox")]
+    let timing = storage::preferences().timing;
+    let mounted: Box<dyn Any> = match screen {
+        Screen::SignIn => {
+            #[cfg(feature = "inbox")]
+            inbox_runner::stop();
+            Box::new(mount_to(main, || view! { <SignIn on_join=join /> }))
+        }
+        Screen::Conversation(joined) => {
             // Remembered however it was opened (form or link), so that the
             // form comes back filled in after "Switch colleague".
             storage::remember_sign_in(&storage::SignIn {
@@ -123,21 +141,33 @@ fn show(joined: Option<Joined>) {
                 peer: joined.pair.peer.typed().to_owned(),
                 server: joined.server.clone(),
             });
+            #[cfg(feature = "inbox")]
+            inbox_runner::run(&joined.pair.me, &joined.server, timing);
+            mount_conversation(main, joined, leave, false)
+        }
+        #[cfg(feature = "inbox")]
+        Screen::Inbox { me, server, open } => {
+            storage::remember_sign_in(&storage::SignIn {
+                me: me.typed().to_owned(),
+                peer: String::new(),
+                server: server.clone(),
+            });
+            let view = inbox_runner::run(&me, &server, timing);
             Box::new(mount_to(main, move || {
-                view! { <ConversationScreen joined on_leave=leave /> }
+                view! { <InboxScreen me server view open on_leave=leave /> }
             }))
         }
     };
-    PAGE.with(|page| page.borrow_mut().screen = Some(screen));
+    PAGE.with(|page| page.borrow_mut().screen = Some(mounted));
 }
 
-/// Opens the conversation. The switch waits until the event that asked for
-/// it is handled: its screen is about to go.
-fn join(joined: Joined) {
-    leptos::task::spawn_local(async move { show(Some(joined)) });
+/// Opens what the sign-in form asked for. The switch waits until the event
+/// that asked for it is handled: its screen is about to go.
+fn join(screen: Screen) {
+    leptos::task::spawn_local(async move { show(screen) });
 }
 
 /// Back to the sign-in form (after the event that asked for it).
 fn leave() {
-    leptos::task::spawn_local(async { show(None) });
+    leptos::task::spawn_local(async { show(Screen::SignIn) });
 }

@@ -1,15 +1,17 @@
-//! The sign-in form: your name, your colleague's (with suggestions of the
-//! people seen on the server, and a warning about a name nobody has used
-//! there), the server, and a plain answer to "does the server answer?".
+//! The sign-in form: your name, your colleague's if you want that
+//! conversation at once (with suggestions of the people seen on the
+//! server, and a warning about a name nobody has used there; left out,
+//! your inbox opens), the server, and a plain answer to "does the server
+//! answer?".
 
 use leptos::html::{Button, Input};
 use leptos::prelude::*;
 
-use super::joined::{server_or_default, Joined};
+use super::joined::{server_or_default, Joined, Screen};
 use super::on_server;
 use super::storage;
 use crate::core::participants::MAX_NAME_CHARS;
-use crate::core::{Name, Pair};
+use crate::core::{Name, NameError, Pair};
 use crate::display::{name_hint, ServerCheck};
 use crate::presence::never_used;
 
@@ -51,10 +53,13 @@ fn NameField(
     value: String,
     error: RwSignal<Option<String>>,
     field: NodeRef<Input>,
+    /// The field may be left empty.
+    #[prop(optional)]
+    optional: bool,
 ) -> impl IntoView {
     view! {
         <label for=id>{label}</label>
-        <input id=id data-testid=id name=id autocomplete=autocomplete list=list required
+        <input id=id data-testid=id name=id autocomplete=autocomplete list=list required=!optional
             maxlength=MAX_NAME_CHARS aria-describedby=format!("{hint_id} {error_id}")
             value=value node_ref=field />
         <p id=hint_id class="field-hint">{name_hint()}</p>
@@ -107,9 +112,65 @@ pub fn suggest(list: &str, names: &str) {
     }
 }
 
+/// `me`'s inbox on `server`, or what is wrong with the name.
+#[cfg(feature = "inbox")]
+fn inbox_of(me: &str, server: String) -> Result<Screen, [Option<NameError>; 2]> {
+    Name::parse(me)
+        .map(|me| Screen::Inbox {
+            me,
+            server,
+            open: None,
+        })
+        .map_err(|e| [Some(e), None])
+}
+
+/// Without the inbox, no screen opens without a colleague (never called:
+/// the form asks for the colleague's name first).
+#[cfg(not(feature = "inbox"))]
+fn inbox_of(_me: &str, _server: String) -> Result<Screen, [Option<NameError>; 2]> {
+    Err([None, Some(NameError::Empty)])
+}
+
+/// Lists the people seen on `server` (one listing, now) as the
+/// suggestions of the `<datalist>` whose id is `list`; gives the warning
+/// about the name in `typed` while nobody by that name is among them
+/// (nothing until the list is in): the sign-in form's colleague, and the
+/// inbox's new conversation.
+pub fn never_used_warning(
+    server: String,
+    list: &'static str,
+    typed: RwSignal<String>,
+) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+    let people = RwSignal::new(None::<String>);
+    leptos::task::spawn_local(async move {
+        let found = on_server::people(&server).await;
+        if let Some(names) = &found {
+            suggest(list, names);
+        }
+        people.set(found);
+    });
+    move || {
+        let name = Name::parse(&typed.get()).ok()?;
+        people
+            .with(|p| {
+                p.as_ref()
+                    .is_some_and(|p| !p.lines().any(|n| n == name.normal()))
+            })
+            .then(|| never_used(name.typed()))
+    }
+}
+
+/// The colleague's field: optional with the inbox (left empty, the inbox
+/// opens).
+const PEER_LABEL: &str = if cfg!(feature = "inbox") {
+    "Your colleague's name (leave empty for all your conversations)"
+} else {
+    "Your colleague's name"
+};
+
 /// The sign-in form.
 #[component]
-pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl IntoView {
+pub fn SignIn(on_join: impl Fn(Screen) + Clone + Send + Sync + 'static) -> impl IntoView {
     let last = storage::last_sign_in().unwrap_or_default();
     let server = server_or_default(&last.server);
     let (me_field, peer_field, server_field) = (NodeRef::new(), NodeRef::new(), NodeRef::new());
@@ -136,35 +197,24 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
 
     // The people seen on this server (one listing, now): suggestions for
     // the colleague's name, and a warning about a name nobody has used.
-    let people = RwSignal::new(None::<String>);
-    let listed = server.clone();
-    leptos::task::spawn_local(async move {
-        let found = on_server::people(&listed).await;
-        if let Some(names) = &found {
-            suggest("people", names);
-        }
-        people.set(found);
-    });
     let peer_typed = RwSignal::new(last.peer.clone());
-    let unknown_peer = move || {
-        let name = Name::parse(&peer_typed.get()).ok()?;
-        people
-            .with(|p| {
-                p.as_ref()
-                    .is_some_and(|p| !p.lines().any(|n| n == name.normal()))
-            })
-            .then(|| never_used(name.typed()))
-    };
+    let unknown_peer = never_used_warning(server.clone(), "people", peer_typed);
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         me_error.set(None);
         peer_error.set(None);
-        match Pair::check(&text_of(me_field), &text_of(peer_field)) {
-            Ok(pair) => on_join(Joined {
-                pair,
-                server: server_or_default(&text_of(server_field)),
-            }),
+        let server = server_or_default(&text_of(server_field));
+        let (me, peer) = (text_of(me_field), text_of(peer_field));
+        // No colleague: the inbox (with the `inbox` feature; without it,
+        // the colleague's name is asked for).
+        let checked = if cfg!(feature = "inbox") && peer.trim().is_empty() {
+            inbox_of(&me, server)
+        } else {
+            Pair::check(&me, &peer).map(|pair| Screen::Conversation(Joined { pair, server }))
+        };
+        match checked {
+            Ok(screen) => on_join(screen),
             // Each field says what is wrong with it; the focus goes to the
             // first that does.
             Err([me, peer]) => {
@@ -183,8 +233,8 @@ pub fn SignIn(on_join: impl Fn(Joined) + Clone + Send + Sync + 'static) -> impl 
                 on:input=move |_| peer_typed.set(text_of(peer_field))>
                 <NameField id="me" label="Your name" hint_id="me-hint" error_id="me-error"
                     autocomplete=Some("name") value=last.me error=me_error field=me_field />
-                <NameField id="peer" label="Your colleague's name" hint_id="peer-hint" error_id="peer-error"
-                    autocomplete=None list="people" value=last.peer error=peer_error field=peer_field />
+                <NameField id="peer" label=PEER_LABEL hint_id="peer-hint" error_id="peer-error"
+                    autocomplete=None list="people" value=last.peer error=peer_error field=peer_field optional=cfg!(feature = "inbox") />
                 <datalist id="people"></datalist>
                 <p class="field-hint colleague-note" role="status" data-testid="unknown-colleague">{unknown_peer}</p>
 

@@ -1,7 +1,8 @@
 //! What the browser keeps between visits, in `localStorage`: the sign-in,
 //! settings, per conversation the escalations noted, and per conversation
 //! and device the protocol state (outbox and transcript), the draft, and
-//! the lease of the tab using that device; per person the on-duty status;
+//! the lease of the tab using that device; per person the on-duty status
+//! and the inbox's rows;
 //! and in `sessionStorage` (one tab's own) which
 //! device the tab used.
 //!
@@ -16,6 +17,7 @@ use crate::core::claim::Lease;
 use crate::core::codec;
 use crate::core::directory::Entry;
 use crate::core::escalation::Note;
+use crate::core::inbox::Rows;
 use crate::core::journal::{self, Change, Journal};
 use crate::core::log::MessageLog;
 pub use crate::core::settings::{Preferences, SignIn};
@@ -324,4 +326,20 @@ impl crate::driver::Storage for ChatStorage {
 /// directory entry).
 fn status_key(person: &Name) -> String {
     format!("bleep.status.{}", person.normal())
+}
+
+/// Where this browser keeps a person's inbox (PROTOCOL.md, "The inbox").
+fn inbox_key(person: &Name) -> String {
+    format!("bleep.inbox.{}", person.normal())
+}
+
+/// `person`'s inbox rows as this browser last kept them; `None` if none
+/// were, or they do not read (the inbox then reads the page again).
+pub fn inbox_rows(person: &Name) -> Option<Rows> {
+    read_json::<Rows>(&inbox_key(person)).filter(|rows| rows.me().normal() == person.normal())
+}
+
+/// Keeps `rows` for their person; says whether they were kept.
+pub fn save_inbox_rows(rows: &Rows) -> bool {
+    write_json(&inbox_key(rows.me()), rows)
 }

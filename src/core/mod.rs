@@ -23,7 +23,7 @@
 //! - [`directory`]: who uses Bleep here and their on-duty status, one
 //!   entry per person;
 //! - [`inbox`]: the conversations a person has, learnt through a doorbell
-//!   (issue 17: designed and tested natively, not yet used by the app);
+//!   (issue 17; run by the app only when built with the `inbox` feature);
 //! - [`codec`]: how all of it is written as JSON (serde_json), on the server
 //!   and in the browser.
 //!

@@ -1,9 +1,9 @@
 //! The inbox (issue 17; PROTOCOL.md, "The inbox"): how a device learns of
 //! new conversations, and of new messages in conversations that are not
 //! open, polling a constant two small requests whatever the number of
-//! conversations. **Designed and tested natively; the app does not use it
-//! yet** (the browser download is at its cap), so nothing here is linked
-//! into the browser build.
+//! conversations. Tested natively; the app runs it (`src/app/inbox_runner.rs`)
+//! only when built with the `inbox` feature: the download that ships has no
+//! room for it yet (Cargo.toml).
 //!
 //! - [`keys`]: the doorbell's key, the parts' names, the acknowledgements'
 //!   keys;

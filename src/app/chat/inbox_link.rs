@@ -1,0 +1,62 @@
+//! What a [`Chat`] tells the page's inbox (`super::super::inbox_runner`):
+//! each of its messages once read back (the inbox rings the colleague's
+//! doorbell and the row shows it), and whether the conversation is on a
+//! visible screen (nothing in it then counts as unread in the inbox).
+
+use super::Chat;
+use crate::app::inbox_runner;
+use crate::core::{Delivery, Envelope};
+
+/// How many of the newest messages are looked through for this device's
+/// newest read back: older ones were told before (or at the opening).
+const LOOK_BACK: usize = 64;
+
+impl Chat {
+    /// The newest of this device's messages that is read back (sent or
+    /// read), if one is among the newest.
+    pub(super) fn newest_stored(&self) -> Option<Envelope> {
+        let session = self.driver.session();
+        let device = session.device();
+        let newest = session
+            .messages()
+            .rev()
+            .take(LOOK_BACK)
+            .find(|m| {
+                m.mine
+                    && &m.envelope.device == device
+                    && matches!(m.delivery, Some(Delivery::Sent | Delivery::Read))
+            })
+            .map(|m| m.envelope.clone());
+        newest
+    }
+
+    /// Once open: messages read back before count as told (rung when
+    /// sent, or lost with a reload: PROTOCOL.md says so), and the inbox
+    /// learns whether this conversation is on screen.
+    pub(super) fn join_inbox(&self) {
+        self.rung.set(self.newest_stored().map_or(0, |e| e.seq));
+        self.tell_shown(!super::is_hidden());
+    }
+
+    /// Tells the inbox of a message of ours newly read back.
+    pub(super) fn tell_inbox(&self) {
+        let Some(envelope) = self.newest_stored() else {
+            return;
+        };
+        if envelope.seq <= self.rung.get() {
+            return;
+        }
+        self.rung.set(envelope.seq);
+        let pair = self.driver.session().pair().clone();
+        inbox_runner::stored(&pair.me, &pair.peer, &envelope);
+    }
+
+    /// Tells the inbox whether this conversation is on a visible screen.
+    pub(super) fn tell_shown(&self, visible: bool) {
+        if self.background {
+            return;
+        }
+        let pair = self.driver.session().pair().clone();
+        inbox_runner::shown(&pair.me, &pair.peer, visible);
+    }
+}
