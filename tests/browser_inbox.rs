@@ -20,14 +20,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::browser::{run, Stack, Window, WindowOptions, WAIT};
+use support::browser::{run, Stack, Window, WindowOptions, RECORD_NOTIFICATIONS, WAIT};
 
 /// Polls every half second (the conversations' and the inbox's), and
 /// keeps what the page writes to the console as errors (`__errors`), to
 /// say why when the inbox does not come.
 const QUICK_POLLS: &str = r#"
 localStorage.setItem('bleep.preferences', JSON.stringify({ timing: {
-  waiting_poll_ms: 500, idle_poll_ms: 500, hidden_poll_ms: 500 } }));
+  waiting_poll_ms: 500, idle_poll_ms: 500, hidden_poll_ms: 500 },
+  sound: false, notifications: true, asked_notifications: true }));
 window.__errors = [];
 const consoleError = console.error;
 console.error = (...args) => { window.__errors.push(args.join(' ')); consoleError(...args); };
@@ -60,6 +61,7 @@ fn inbox_dist() -> PathBuf {
 async fn person(stack: &Stack, me: &str) -> Window {
     let window = stack.window(WindowOptions::new(me).size(1280, 800)).await;
     window.before_each_page(QUICK_POLLS).await;
+    window.before_each_page(RECORD_NOTIFICATIONS).await;
     window
 }
 
@@ -246,6 +248,28 @@ fn conversations_started_by_others_appear_in_the_inbox_and_are_answered_from_it(
         assert!(
             title.as_str().is_some_and(|t| t.starts_with("(1)")),
             "Alice's title: {title}"
+        );
+        let badge = alice
+            .script(
+                "return document.getElementById('favicon').href.startsWith('data:');",
+                vec![],
+            )
+            .await;
+        assert_eq!(badge, json!(true), "no badge on Alice's favicon");
+        // A notification for Bob's reply, which is not on screen; none for
+        // Carol's, which is.
+        let notes = alice
+            .wait_for_script(
+                "a notification of Bob's reply",
+                WAIT,
+                "return window.__notes.map((n) => [n[0], n[1]]);",
+                |v| v.as_array().is_some_and(|a| !a.is_empty()),
+            )
+            .await;
+        assert_eq!(
+            notes,
+            json!([["Bleep: reply from Bob", "On my way"]]),
+            "Alice's notifications"
         );
 
         // A reload keeps everything: the rows, the counts, the open
