@@ -20,21 +20,23 @@ use std::rc::Rc;
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::attention::alert;
 use super::chat::is_hidden;
-use super::clock::now_ms;
+use super::clock::{clock_time, now_ms};
 use super::hooks::listen_weak;
 use super::http::BrowserTransport;
 use super::storage;
 use crate::core::directory::{entry_key, Entry};
 use crate::core::inbox::page::rows_from_page;
-use crate::core::inbox::{Inbox, Row, Rows};
+use crate::core::inbox::{Inbox, Rows};
 use crate::core::{Envelope, Millis, Name, Settings};
 use crate::display::reply_notification;
 use crate::imserver::answer::Answer;
 use crate::imserver::{ImClient, ImError, Request};
-use crate::inbox_list::{newly_unread, tag_of, unread_counts, unread_elsewhere};
+use crate::inbox_list::{list_html, newly_unread, tag_of, unread_counts, unread_elsewhere, Line};
+use crate::presence::status_line;
 
 /// Reading the page (a new device) is tried this many times before the
 /// inbox starts without it: new conversations still appear.
@@ -44,11 +46,10 @@ const PAGE_TRIES: u32 = 3;
 /// (their on-duty status), one `get` each: not part of the steady poll.
 const STATUS_EVERY_MS: Millis = 300_000;
 
-/// What the inbox shows, as signals.
+/// What the inbox shows, as signals (the list itself is drawn by
+/// [`redraw`]).
 #[derive(Clone, Copy)]
 pub struct InboxView {
-    /// Every conversation with its tag, newest activity first.
-    pub rows: RwSignal<Vec<(String, Row)>>,
     /// Unread messages over every conversation.
     pub total: RwSignal<u64>,
     /// Unread messages outside the conversation on screen.
@@ -57,9 +58,6 @@ pub struct InboxView {
     pub loading: RwSignal<bool>,
     /// What went wrong, in plain words (empty: nothing).
     pub problem: RwSignal<String>,
-    /// The colleagues' directory entries, by normal name (none: not read,
-    /// or no entry).
-    pub statuses: RwSignal<Vec<(String, Option<Entry>)>>,
 }
 
 /// The inbox of one person on one server. See the module documentation.
@@ -80,7 +78,12 @@ struct Runner {
     /// The inbox's request under way (its id), if one is.
     in_flight: Cell<Option<u64>>,
     timer: RefCell<Option<Timeout>>,
+    /// The colleagues' directory entries, by normal name (none: not read
+    /// yet, or no entry).
+    statuses: RefCell<Vec<(String, Option<Entry>)>>,
     statuses_at: Cell<Millis>,
+    /// The open conversation the list last showed as open.
+    drawn_open: RefCell<Option<String>>,
     /// How many times the page was tried (a new device).
     page_tries: Cell<u32>,
     /// Colleagues whose directory entry is still to be read, and whether
@@ -115,12 +118,10 @@ pub fn run(me: &Name, server: &str, settings: Settings) -> InboxView {
     // Signals that live as long as the runner: no screen owns them.
     let owner = Owner::new();
     let view = owner.with(|| InboxView {
-        rows: RwSignal::new(Vec::new()),
         total: RwSignal::new(0),
         elsewhere: RwSignal::new(0),
         loading: RwSignal::new(false),
         problem: RwSignal::new(String::new()),
-        statuses: RwSignal::new(Vec::new()),
     });
     let timeout = u32::try_from(settings.request_timeout_ms).unwrap_or(u32::MAX);
     let runner = Rc::new(Runner {
@@ -135,7 +136,9 @@ pub fn run(me: &Name, server: &str, settings: Settings) -> InboxView {
         counts: RefCell::new(Vec::new()),
         in_flight: Cell::new(None),
         timer: RefCell::new(None),
+        statuses: RefCell::new(Vec::new()),
         statuses_at: Cell::new(0),
+        drawn_open: RefCell::new(None),
         page_tries: Cell::new(0),
         status_queue: RefCell::new(Vec::new()),
         reading_status: Cell::new(false),
@@ -205,6 +208,13 @@ pub fn start(me: &Name, peer: &Name) {
             inbox.start(peer);
         }
         runner.after_change();
+    }
+}
+
+/// Draws the running inbox's list (the inbox screen is now up).
+pub fn redraw() {
+    if let Some(runner) = current() {
+        runner.draw();
     }
 }
 
@@ -333,8 +343,8 @@ impl Runner {
     /// message elsewhere notifies.
     fn after_change(self: &Rc<Self>) {
         let open = self.open.borrow().clone();
-        let mut inbox = self.inbox.borrow_mut();
-        let Some(inbox) = inbox.as_mut() else {
+        let mut guard = self.inbox.borrow_mut();
+        let Some(inbox) = guard.as_mut() else {
             return;
         };
         if let (Some(tag), false) = (&open, is_hidden()) {
@@ -348,6 +358,10 @@ impl Runner {
             if self.view.elsewhere.get_untracked() != elsewhere {
                 self.view.elsewhere.set(elsewhere);
             }
+            drop(guard);
+            if *self.drawn_open.borrow() != open {
+                self.draw();
+            }
             return;
         }
         // The first rows shown are not news; a row that grows later is.
@@ -360,21 +374,17 @@ impl Runner {
         }
         let fresh = newly_unread(&self.counts.borrow(), rows, open.as_deref());
         *self.counts.borrow_mut() = unread_counts(rows);
-        let list: Vec<(String, Row)> = rows
+        self.view.total.set(rows.total_unread());
+        self.view
+            .elsewhere
+            .set(unread_elsewhere(rows, open.as_deref()));
+        let statuses = self.statuses.borrow();
+        let ask_statuses = rows
             .newest_first()
-            .into_iter()
-            .map(|(tag, row)| (tag.to_owned(), row.clone()))
-            .collect();
-        let total = rows.total_unread();
-        let elsewhere = unread_elsewhere(rows, open.as_deref());
-        let ask_statuses = list.iter().any(|(_, row)| {
-            self.view
-                .statuses
-                .with_untracked(|s| !s.iter().any(|(n, _)| n == row.peer.normal()))
-        });
-        self.view.rows.set(list);
-        self.view.total.set(total);
-        self.view.elsewhere.set(elsewhere);
+            .iter()
+            .any(|(_, row)| !statuses.iter().any(|(n, _)| n == row.peer.normal()));
+        drop((statuses, guard));
+        self.draw();
         if !first {
             let preferences = storage::preferences();
             for (peer, text) in fresh {
@@ -384,6 +394,53 @@ impl Runner {
         if ask_statuses {
             self.read_statuses(false);
         }
+    }
+
+    /// Draws the list, if the inbox screen is up: its items' markup (the
+    /// focus kept on the item that had it), and the line said when there
+    /// are none.
+    fn draw(&self) {
+        let document = document();
+        let Some(list) = document.get_element_by_id("inbox-list") else {
+            return;
+        };
+        let inbox = self.inbox.borrow();
+        let open = self.open.borrow().clone();
+        let statuses = self.statuses.borrow();
+        let now = now_ms();
+        let rows = inbox
+            .as_ref()
+            .map(|inbox| inbox.rows().newest_first())
+            .unwrap_or_default();
+        let lines: Vec<Line<'_>> = rows
+            .iter()
+            .map(|&(tag, row)| Line {
+                row,
+                status: statuses
+                    .iter()
+                    .find(|(n, _)| n == row.peer.normal())
+                    .and_then(|(_, e)| e.as_ref())
+                    .map(|e| status_line(e, now))
+                    .unwrap_or_default(),
+                time: row
+                    .last
+                    .as_ref()
+                    .map(|l| clock_time(l.sent_at))
+                    .unwrap_or_default(),
+                open: open.as_deref() == Some(tag),
+            })
+            .collect();
+        let focused = document
+            .active_element()
+            .and_then(|e| e.get_attribute("data-peer"));
+        list.set_inner_html(&list_html(&lines));
+        if let Some(peer) = focused {
+            focus_item(&list, &peer);
+        }
+        if let Some(empty) = document.get_element_by_id("inbox-empty") {
+            empty.set_text_content((rows.is_empty() && inbox.is_some()).then_some(NO_ROWS));
+        }
+        *self.drawn_open.borrow_mut() = open;
     }
 
     /// Keeps the rows now (the page goes).
@@ -404,23 +461,24 @@ impl Runner {
             }
             self.statuses_at.set(now);
         }
-        let statuses = self.view.statuses;
-        let peers: Vec<Name> = self.view.rows.with_untracked(|rows| {
-            rows.iter()
+        let peers: Vec<Name> = {
+            let inbox = self.inbox.borrow();
+            let mut statuses = self.statuses.borrow_mut();
+            let peers: Vec<Name> = inbox
+                .iter()
+                .flat_map(|inbox| inbox.rows().newest_first())
                 .map(|(_, row)| row.peer.clone())
-                .filter(|peer| {
-                    all || statuses.with_untracked(|s| !s.iter().any(|(n, _)| n == peer.normal()))
-                })
-                .collect()
-        });
-        // Noted at once as asked, so that a change meanwhile asks no twice.
-        statuses.update(|s| {
+                .filter(|peer| all || !statuses.iter().any(|(n, _)| n == peer.normal()))
+                .collect();
+            // Noted at once as asked, so that a change meanwhile asks no
+            // twice.
             for peer in &peers {
-                if !s.iter().any(|(n, _)| n == peer.normal()) {
-                    s.push((peer.normal().to_owned(), None));
+                if !statuses.iter().any(|(n, _)| n == peer.normal()) {
+                    statuses.push((peer.normal().to_owned(), None));
                 }
             }
-        });
+            peers
+        };
         self.status_queue.borrow_mut().extend(peers);
         self.next_status();
     }
@@ -442,11 +500,17 @@ impl Runner {
             };
             if let Ok(Answer::Value(value)) = answer {
                 let entry = value.and_then(|v| Entry::decode(&v, &peer));
-                runner.view.statuses.update(|s| {
-                    if let Some(slot) = s.iter_mut().find(|(n, _)| n == peer.normal()) {
-                        slot.1 = entry;
-                    }
-                });
+                if let Some(slot) = runner
+                    .statuses
+                    .borrow_mut()
+                    .iter_mut()
+                    .find(|(n, _)| n == peer.normal())
+                {
+                    slot.1 = entry;
+                }
+                if runner.status_queue.borrow().is_empty() {
+                    runner.draw();
+                }
             }
             runner.next_status();
         });
@@ -478,5 +542,26 @@ impl Runner {
             }),
             listener(&window(), "pagehide", |runner| runner.save()),
         ];
+    }
+}
+
+/// What the list says when there is no conversation.
+const NO_ROWS: &str =
+    "No conversations yet. Start one above; a colleague's first message appears here.";
+
+/// Focuses the item of the colleague `peer` in `list` (its markup was just
+/// drawn again under the user's focus).
+fn focus_item(list: &web_sys::Element, peer: &str) {
+    // Each item is a button in an `<li>`.
+    let mut next = list.first_element_child();
+    while let Some(li) = next {
+        let item = li.first_element_child();
+        if let Some(item) = item.filter(|e| e.get_attribute("data-peer").as_deref() == Some(peer)) {
+            if let Ok(item) = item.dyn_into::<web_sys::HtmlElement>() {
+                let _ = item.focus();
+            }
+            return;
+        }
+        next = li.next_element_sibling();
     }
 }

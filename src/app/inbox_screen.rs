@@ -161,7 +161,7 @@ pub fn InboxScreen(
                 </header>
                 <NewConversation page server />
                 <p class="inbox-note" role="status">{loading}{move || problem.get()}</p>
-                <ConversationList page view />
+                <ConversationList page />
             </div>
             <div class="pane" node_ref=page.pane></div>
         </section>
