@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::inbox_runner;
-use super::inbox_screen::InboxPage;
+use super::inbox_screen::open_pane;
 use crate::core::Name;
 
 /// The colleague of the item the click `ev` fell in, if any.
@@ -25,7 +25,7 @@ fn clicked_peer(ev: &leptos::ev::MouseEvent) -> Option<Name> {
 
 /// Every conversation, newest activity first.
 #[component]
-pub fn ConversationList(page: InboxPage) -> impl IntoView {
+pub fn ConversationList() -> impl IntoView {
     // Once the list is on the page.
     leptos::task::spawn_local(async { inbox_runner::redraw() });
     view! {
@@ -33,7 +33,7 @@ pub fn ConversationList(page: InboxPage) -> impl IntoView {
         <ul class="inbox" id="inbox-list" data-testid="inbox" aria-labelledby="inbox-heading"
             on:click=move |ev| {
                 if let Some(peer) = clicked_peer(&ev) {
-                    page.open(Some(peer), true);
+                    open_pane(Some(peer), true);
                 }
             }></ul>
         <p class="inbox-empty" id="inbox-empty"></p>

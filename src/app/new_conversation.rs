@@ -9,21 +9,23 @@ use leptos::html::Input;
 use leptos::prelude::*;
 
 use super::inbox_runner;
-use super::inbox_screen::InboxPage;
+use super::inbox_screen::{open_pane, signed_in};
 use super::sign_in::never_used_warning;
 use crate::core::participants::MAX_NAME_CHARS;
 use crate::core::{Name, NameError};
 
 /// The field and its button, above the list.
 #[component]
-pub fn NewConversation(page: InboxPage, server: String) -> impl IntoView {
+pub fn NewConversation(server: String) -> impl IntoView {
     let field = NodeRef::<Input>::new();
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let unknown = never_used_warning(server, "colleagues", typed);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let me = page.me();
+        let Some(me) = signed_in() else {
+            return;
+        };
         match Name::parse(&typed.get_untracked()) {
             Ok(peer) if peer.normal() == me.normal() => {
                 error.set(Some(NameError::SameAsColleague.to_string()));
@@ -35,7 +37,7 @@ pub fn NewConversation(page: InboxPage, server: String) -> impl IntoView {
                 if let Some(field) = field.get_untracked() {
                     field.set_value("");
                 }
-                page.open(Some(peer), true);
+                open_pane(Some(peer), true);
             }
             Err(e) => error.set(Some(e.to_string())),
         }
