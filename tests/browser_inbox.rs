@@ -299,6 +299,24 @@ fn conversations_started_by_others_appear_in_the_inbox_and_are_answered_from_it(
             "axe-core, inbox with a conversation: {violations:?}"
         );
 
+        // A new device of Bob's (nothing kept in its browser) takes his
+        // conversations from the page: Alice's, read on his other device.
+        let bob_again = person(&stack, "Bob, second device").await;
+        open_inbox(&bob_again, &stack.url("index.html?me=Bob")).await;
+        wait_for_rows(
+            &bob_again,
+            "Bob's rows from the page",
+            json!([["Alice", "0"]]),
+        )
+        .await;
+        let row = bob_again.script(ROWS, vec![]).await;
+        assert!(
+            row[0][3]
+                .as_str()
+                .is_some_and(|t| t.contains("You: On my way")),
+            "Bob's last message not in his new device's row: {row}"
+        );
+
         // A phone: two views, and the back button returns to the list.
         bob.set_size(360, 740).await;
         assert_eq!(
