@@ -317,8 +317,6 @@ impl Chat {
             self.unchecked.borrow_mut().hidden(now);
         }
         self.driver.set_visible(visible && !self.background);
-        #[cfg(feature = "inbox")]
-        self.tell_shown(visible);
         self.after_change();
         self.pump();
     }

@@ -9,8 +9,8 @@
 //! shown: the conversations on screen (and an escalation's, with no
 //! screen) tell it when one of their messages was read back
 //! ([`stored`], which rings the colleague's doorbell) and which
-//! conversation is on a visible screen ([`shown`]: nothing in it is
-//! unread). A browser with no rows kept for the person (a new device)
+//! conversation is on screen ([`shown`]: its own screen counts and alerts
+//! for it, and while the tab is visible nothing in it is unread). A browser with no rows kept for the person (a new device)
 //! rebuilds them from the page once, before the first poll; never per
 //! poll.
 
@@ -69,7 +69,7 @@ struct Runner {
     inbox: RefCell<Option<Inbox>>,
     /// Messages read back before the inbox was ready: rung once it is.
     pending: RefCell<Vec<(Name, Envelope)>>,
-    /// The conversation on a visible screen (its tag).
+    /// The conversation on screen (its tag), visible or not.
     open: RefCell<Option<String>>,
     settings: Settings,
     saved_revision: Cell<u64>,
@@ -183,16 +183,18 @@ pub fn stored(me: &Name, peer: &Name, envelope: &Envelope) {
     runner.pump();
 }
 
-/// `me`'s conversation with `peer` is on a visible screen (`true`), or no
-/// longer (`false`): while it is, nothing in it counts as unread.
-pub fn shown(me: &Name, peer: &Name, visible: bool) {
+/// `me`'s conversation with `peer` is on screen (`true`), or no longer
+/// (`false`): while it is, its own screen counts and alerts for it (a
+/// hidden tab too), and once the tab is visible nothing in it counts as
+/// unread here.
+pub fn shown(me: &Name, peer: &Name, on_screen: bool) {
     let Some(runner) = runner_of(me) else {
         return;
     };
     let tag = tag_of(me, peer);
     {
         let mut open = runner.open.borrow_mut();
-        if visible {
+        if on_screen {
             *open = tag;
         } else if *open == tag {
             *open = None;

@@ -1,7 +1,8 @@
 //! What a [`Chat`] tells the page's inbox (`super::super::inbox_runner`):
 //! each of its messages once read back (the inbox rings the colleague's
-//! doorbell and the row shows it), and whether the conversation is on a
-//! visible screen (nothing in it then counts as unread in the inbox).
+//! doorbell and the row shows it), and whether the conversation is on
+//! screen (its own screen counts and alerts for it; once the tab is
+//! visible, nothing in it counts as unread in the inbox).
 
 use super::Chat;
 use crate::app::inbox_runner;
@@ -32,10 +33,10 @@ impl Chat {
 
     /// Once open: messages read back before count as told (rung when
     /// sent, or lost with a reload: PROTOCOL.md says so), and the inbox
-    /// learns whether this conversation is on screen.
+    /// learns that this conversation is on screen.
     pub(super) fn join_inbox(&self) {
         self.rung.set(self.newest_stored().map_or(0, |e| e.seq));
-        self.tell_shown(!super::is_hidden());
+        self.tell_shown(true);
     }
 
     /// Tells the inbox of a message of ours newly read back.
@@ -51,12 +52,13 @@ impl Chat {
         inbox_runner::stored(&pair.me, &pair.peer, &envelope);
     }
 
-    /// Tells the inbox whether this conversation is on a visible screen.
-    pub(super) fn tell_shown(&self, visible: bool) {
+    /// Tells the inbox whether this conversation is on screen (in a
+    /// hidden tab too: its own screen alerts for it).
+    pub(super) fn tell_shown(&self, on_screen: bool) {
         if self.background {
             return;
         }
         let pair = self.driver.session().pair().clone();
-        inbox_runner::shown(&pair.me, &pair.peer, visible);
+        inbox_runner::shown(&pair.me, &pair.peer, on_screen);
     }
 }
