@@ -283,6 +283,8 @@ impl Chat {
     pub fn remove_from_this_device(&self) {
         self.stop();
         storage::forget_conversation(&self.storage_key.conversation);
+        #[cfg(feature = "inbox")]
+        self.tell_removed();
     }
 
     /// Shows `more` earlier messages above the transcript.

@@ -203,6 +203,17 @@ pub fn shown(me: &Name, peer: &Name, on_screen: bool) {
     runner.after_change();
 }
 
+/// `me` removed the conversation with `peer` from this device: its row
+/// goes too, with what it said.
+pub fn forget(me: &Name, peer: &Name) {
+    if let Some(runner) = runner_of(me) {
+        if let Some(inbox) = runner.inbox.borrow_mut().as_mut() {
+            inbox.forget(peer);
+        }
+        runner.after_change();
+    }
+}
+
 /// The user starts a conversation with `peer`: its row appears.
 pub fn start(me: &Name, peer: &Name) {
     if let Some(runner) = runner_of(me) {

@@ -52,6 +52,13 @@ impl Chat {
         inbox_runner::stored(&pair.me, &pair.peer, &envelope);
     }
 
+    /// Tells the inbox that this conversation was removed from the device:
+    /// its row goes too.
+    pub(super) fn tell_removed(&self) {
+        let pair = self.driver.session().pair().clone();
+        inbox_runner::forget(&pair.me, &pair.peer);
+    }
+
     /// Tells the inbox whether this conversation is on screen (in a
     /// hidden tab too: its own screen alerts for it).
     pub(super) fn tell_shown(&self, on_screen: bool) {

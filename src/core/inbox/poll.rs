@@ -151,6 +151,16 @@ impl Inbox {
         }
     }
 
+    /// The user removed the conversation with `peer` from this device: its
+    /// row goes (a later message of theirs brings it back).
+    pub fn forget(&mut self, peer: &Name) {
+        if let Some(tag) = tag_between(&self.me, peer) {
+            if self.rows.forget(&tag) {
+                self.revision += 1;
+            }
+        }
+    }
+
     /// The user starts a conversation with `peer`: its row appears.
     pub fn start(&mut self, peer: &Name) {
         if self.rows.open_with(peer).is_some() {

@@ -240,6 +240,13 @@ impl Rows {
         }
     }
 
+    /// Forgets conversation `tag` on this device (the user removed it from
+    /// the device); says whether there was a row. A later message rings
+    /// it back.
+    pub fn forget(&mut self, tag: &str) -> bool {
+        self.rows.remove(&tag.to_owned()).is_some()
+    }
+
     /// This person has read `device`'s messages up to `seq` in conversation
     /// `tag` (a receipt from the conversation's record, say).
     pub fn read_up_to(&mut self, tag: &str, device: &DeviceId, seq: u64) {
@@ -332,6 +339,18 @@ mod tests {
         rows.learn(&tag, &envelope("Dr A", 'q', u64::MAX, 3, "flood"), 40);
         assert_eq!(rows.get(&tag).unwrap().unread(), MAX_UNREAD);
         assert!(rows.total_unread() <= 3 * MAX_UNREAD);
+    }
+
+    #[test]
+    fn a_forgotten_conversation_leaves_the_rows_until_it_changes_again() {
+        let mut rows = Rows::new(name("Nurse Jo"));
+        let tag = tag_between(&name("Nurse Jo"), &name("Dr Patel")).unwrap();
+        rows.learn(&tag, &envelope("Dr Patel", 'p', 1, 5, "Bed 4?"), 100);
+        assert!(rows.forget(&tag));
+        assert!(!rows.forget(&tag));
+        assert!(rows.is_empty() && rows.total_unread() == 0);
+        assert!(rows.learn(&tag, &envelope("Dr Patel", 'p', 2, 6, "Now?"), 200));
+        assert_eq!(rows.get(&tag).unwrap().unread(), 2);
     }
 
     #[test]
