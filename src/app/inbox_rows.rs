@@ -12,8 +12,8 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::inbox_pane::open_pane;
 use super::inbox_runner;
-use super::inbox_screen::open_pane;
 use crate::core::Name;
 
 /// The colleague of the item the click `ev` fell in, if any.

@@ -22,7 +22,7 @@ use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::attention::alert;
+use super::alerts::alert;
 use super::chat::is_hidden;
 use super::clock::{clock_time, now_ms};
 use super::hooks::listen_weak;

@@ -10,6 +10,7 @@
 //! - the other modules are the pieces of the screens, each named for what
 //!   the clinician sees.
 
+pub mod alerts;
 pub mod attention;
 pub mod browser_notice;
 pub mod browser_support;
@@ -26,6 +27,8 @@ pub mod escalation;
 pub mod focus;
 pub mod hooks;
 pub mod http;
+#[cfg(feature = "inbox")]
+pub mod inbox_pane;
 #[cfg(feature = "inbox")]
 pub mod inbox_rows;
 #[cfg(feature = "inbox")]

@@ -8,8 +8,8 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
+use super::inbox_pane::{open_pane, signed_in};
 use super::inbox_runner;
-use super::inbox_screen::{open_pane, signed_in};
 use super::sign_in::never_used_warning;
 use crate::core::participants::MAX_NAME_CHARS;
 use crate::core::{Name, NameError};

@@ -1,4 +1,5 @@
-//! What Bleep stores on the server: message envelopes and participant records.
+//! What Bleep stores on the server: message envelopes and participant
+//! records; and a message as the screen shows it ([`MessageView`]).
 //!
 //! Both are JSON in which `<`, `>` and `&` are always written as `\u003c`,
 //! `\u003e` and `\u0026`, so a stored value never contains `<?` (the course
@@ -12,6 +13,7 @@ use super::codec;
 use super::escalation::Escalated;
 use super::participants::DeviceId;
 use super::small_map::SmallMap;
+use super::types::Delivery;
 
 /// The envelope format written by this version.
 pub const ENVELOPE_VERSION: u32 = 1;
@@ -172,6 +174,24 @@ pub fn merge_max(into: &mut SmallMap<DeviceId, u64>, from: &SmallMap<DeviceId, u
         }
     }
     grew
+}
+
+/// One message as the screen shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageView<'a> {
+    pub envelope: &'a Envelope,
+    /// Sent by you (from any of your windows).
+    pub mine: bool,
+    /// For your own messages: how far it got.
+    pub delivery: Option<Delivery>,
+}
+
+impl MessageView<'_> {
+    /// Sent as urgent (on its sender's turn, or as a follow-up while they
+    /// waited for a reply).
+    pub fn urgent(&self) -> bool {
+        self.envelope.urgent
+    }
 }
 
 #[cfg(test)]

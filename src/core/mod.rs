@@ -49,11 +49,10 @@ pub mod trust;
 pub mod types;
 pub mod unchecked;
 
-pub use envelope::Envelope;
+pub use envelope::{Envelope, MessageView};
 pub use participants::{DeviceId, Field, KeyLayout, Name, NameError, Pair};
 pub use session::{Saved, Session};
 pub use settings::Settings;
 pub use types::{
-    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, TrustNotice,
-    Turn,
+    Budget, Connection, Delivery, Event, Millis, Outgoing, SendError, TrustNotice, Turn,
 };

@@ -7,7 +7,6 @@
 
 use std::fmt;
 
-use super::envelope::Envelope;
 use crate::imserver::wire::Request;
 
 /// Milliseconds since 1970 (the caller's clock).
@@ -101,24 +100,6 @@ pub struct Budget {
 impl Budget {
     pub fn fits(self) -> bool {
         self.used <= self.limit
-    }
-}
-
-/// One message as the screen shows it.
-#[derive(Clone, Copy, Debug)]
-pub struct MessageView<'a> {
-    pub envelope: &'a Envelope,
-    /// Sent by you (from any of your windows).
-    pub mine: bool,
-    /// For your own messages: how far it got.
-    pub delivery: Option<Delivery>,
-}
-
-impl MessageView<'_> {
-    /// Sent as urgent (on its sender's turn, or as a follow-up while they
-    /// waited for a reply).
-    pub fn urgent(&self) -> bool {
-        self.envelope.urgent
     }
 }
 

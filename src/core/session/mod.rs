@@ -52,15 +52,13 @@ mod trust;
 mod urgency;
 
 use super::directory::entry_key;
-use super::envelope::{Envelope, ENVELOPE_VERSION};
+use super::envelope::{Envelope, MessageView, ENVELOPE_VERSION};
 use super::escalation::Escalated;
 use super::journal::Change;
 use super::log::{Inserted, MessageLog};
 use super::participants::{DeviceId, KeyLayout, Pair};
 use super::settings::Settings;
-use super::types::{
-    Budget, Connection, Delivery, Event, MessageView, Millis, Outgoing, SendError, Turn,
-};
+use super::types::{Budget, Connection, Delivery, Event, Millis, Outgoing, SendError, Turn};
 use crate::imserver::wire::{self, Request};
 
 use directory::Directory;
