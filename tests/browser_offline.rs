@@ -13,22 +13,9 @@ use std::fs;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::browser::{dist_dir, run, Stack, Window, WindowOptions};
-use support::TempDir;
+use support::browser::{dist_copy, run, Stack, Window, WindowOptions};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A copy of the built app that a test may change.
-fn dist_copy() -> TempDir {
-    let copy = TempDir::new("offline-dist");
-    for entry in fs::read_dir(dist_dir()).expect("the built app (dist/)") {
-        let path = entry.expect("a file of dist/").path();
-        if path.is_file() {
-            copy.copy_in(&path, path.file_name().expect("a file name"));
-        }
-    }
-    copy
-}
 
 /// Waits until the service worker controls the page and has kept the
 /// app's files; returns the names of the caches.
@@ -58,7 +45,7 @@ const KEPT_URLS: &str = "return (async () => {
 #[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
 fn with_no_network_bleep_starts_shows_the_conversation_and_keeps_a_message_pending() {
     run(Duration::from_secs(180), async {
-        let dist = dist_copy();
+        let dist = dist_copy("offline-dist");
         let mut stack = Stack::serving(dist.path());
         let (alice, bob) = stack.alice_and_bob().await;
         support::browser::say(&alice, &bob, "Bed 2: BP 90/60, repeat in 15").await;
@@ -119,7 +106,7 @@ fn with_no_network_bleep_starts_shows_the_conversation_and_keeps_a_message_pendi
 #[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
 fn a_new_release_is_offered_and_reload_moves_the_page_onto_it() {
     run(Duration::from_secs(180), async {
-        let dist = dist_copy();
+        let dist = dist_copy("offline-dist");
         let stack = Stack::serving(dist.path());
         let alice = stack
             .conversation(WindowOptions::new("alice"), "Alice", "Bob")

@@ -118,6 +118,19 @@ pub fn dist_dir() -> PathBuf {
     dir
 }
 
+/// A copy of the built app ([`dist_dir`]) in a folder of its own, which a
+/// test may change (`label` names the folder).
+pub fn dist_copy(label: &str) -> TempDir {
+    let copy = TempDir::new(label);
+    for entry in fs::read_dir(dist_dir()).expect("the built app (dist/)") {
+        let path = entry.expect("a file of dist/").path();
+        if path.is_file() {
+            copy.copy_in(&path, path.file_name().expect("a file name"));
+        }
+    }
+    copy
+}
+
 /// `$CHROMEDRIVER`, else `chromedriver` from the PATH.
 fn chromedriver_program() -> PathBuf {
     std::env::var_os("CHROMEDRIVER")
