@@ -384,6 +384,12 @@ pub fn remove_from_device_question(peer: &str, unsent: bool) -> String {
     )
 }
 
+/// The sign-in form's note after another tab removed the conversation with
+/// `peer` from this browser, the tab on screen with it.
+pub fn removed_elsewhere(peer: &str) -> String {
+    format!("The conversation with {peer} was removed from this browser in another tab. Its messages are still with {peer} and on the server.")
+}
+
 /// An API Bleep can do without, missing from this browser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Missing {
@@ -568,6 +574,7 @@ mod tests {
         );
         assert!(!question.contains("lost"), "{question}");
         assert!(remove_from_device_question("Bob", true).ends_with("will be lost."));
+        assert!(removed_elsewhere("Bob").contains("still with Bob and on the server"));
         assert_eq!(name_hint(), "Up to 40 characters.");
     }
 

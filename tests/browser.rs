@@ -1157,6 +1157,72 @@ fn removing_a_conversation_from_this_device_asks_first_and_leaves_the_server_and
     });
 }
 
+#[test]
+#[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
+fn a_conversation_removed_in_one_tab_leaves_the_other_tab_and_stays_removed() {
+    run(Duration::from_secs(150), async {
+        let stack = Stack::start();
+        let (alice, bob) = stack.alice_and_bob().await;
+        let texts = ["Bed 9: potassium 6.1", "Repeat it and call me"];
+        exchange(&alice, &bob, &texts).await;
+
+        // The same conversation in a second tab of Alice's browser.
+        let first = alice.client().window().await.expect("Alice's tab");
+        let second = alice.client().new_window(true).await.expect("a new tab");
+        alice
+            .client()
+            .switch_to_window(second.handle.clone())
+            .await
+            .expect("to the second tab");
+        alice.goto(&stack.conversation_url("Alice", "Bob")).await;
+        alice
+            .wait_until("both messages in the second tab", DELIVERY, |s| {
+                s.messages.len() == texts.len()
+            })
+            .await;
+
+        // Removed in the first tab ...
+        alice
+            .client()
+            .switch_to_window(first)
+            .await
+            .expect("back to the first tab");
+        alice.click("settings").await;
+        alice.click("remove-from-device").await;
+        alice.open_dialog().await.expect("no confirmation asked");
+        alice.client().accept_alert().await.expect("accept");
+        alice.wait_for_testid("sign-in", WAIT).await;
+
+        // ... the second tab stops, says why, and writes nothing back.
+        alice
+            .client()
+            .switch_to_window(second.handle)
+            .await
+            .expect("to the second tab again");
+        let note = alice
+            .wait_for_text(
+                "sign-in-note",
+                "removed from this browser in another tab",
+                WAIT,
+            )
+            .await;
+        assert!(
+            note.contains("still with Bob and on the server"),
+            "{note:?}"
+        );
+        alice.wait_for_testid("sign-in", WAIT).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        for text in texts {
+            assert_eq!(
+                alice.script(KEYS_HOLDING, vec![text.into()]).await,
+                serde_json::json!([]),
+                "the browser keeps {text:?} again"
+            );
+        }
+        assert_eq!(stack.message_keys().len(), 2, "{:?}", stack.stored_keys());
+    });
+}
+
 /// Sets the field `id` to `text` as typing and leaving it does (one change
 /// event), then returns what the field shows.
 const CHANGE_FIELD: &str = "const [id, text] = arguments; \

@@ -33,6 +33,7 @@ use crate::driver::{Driver, Step, Window};
 mod background;
 #[cfg(feature = "inbox")]
 mod inbox_link;
+mod removed_elsewhere;
 
 /// How long after a change the transcript is saved (it can be large).
 const TRANSCRIPT_SAVE_DELAY_MS: u32 = 500;
@@ -82,6 +83,8 @@ pub struct ChatView {
     pub paused: RwSignal<String>,
     /// What the directory says of the colleague.
     pub colleague: RwSignal<Colleague>,
+    /// Removed from this browser in another tab: stopped, the screen leaves.
+    pub removed: RwSignal<bool>,
 }
 
 impl ChatView {
@@ -97,6 +100,7 @@ impl ChatView {
             earlier: RwSignal::new(0),
             storage_failed: RwSignal::new(false),
             paused: RwSignal::new(String::new()),
+            removed: RwSignal::new(false),
         }
     }
 }
@@ -282,7 +286,7 @@ impl Chat {
     /// here. What the server and the colleague have is untouched.
     pub fn remove_from_this_device(&self) {
         self.stop();
-        storage::forget_conversation(&self.storage_key.conversation);
+        storage::forget_conversation(&self.storage_key);
         #[cfg(feature = "inbox")]
         self.tell_removed();
     }
@@ -578,8 +582,8 @@ impl Chat {
     }
 
     /// Listens for the tab being hidden or shown, the network coming back,
-    /// and the tab closing or reloading (which saves the state and the
-    /// transcript at once).
+    /// the tab closing or reloading (which saves the state and the
+    /// transcript at once), and another tab removing the conversation.
     fn listen(self: &Rc<Self>) {
         let listener =
             |target: &web_sys::EventTarget, event, act| listen_weak(target, event, self, act);
@@ -592,6 +596,7 @@ impl Chat {
                 chat.driver.save_transcript();
                 chat.save_state();
             }),
+            self.follow_removal(),
         ];
     }
 }

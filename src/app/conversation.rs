@@ -22,10 +22,12 @@ use super::joined::Joined;
 use super::notification_ask::NotificationAsk;
 use super::paused_notice::PausedNotice;
 use super::settings_panel::{SettingsPanel, SettingsSheet};
+use super::sign_in::say_next_time;
 use super::storage;
 use super::transcript::Transcript;
 use super::turn_banner::TurnBanner;
 use super::unsent_line::UnsentLine;
+use crate::display::removed_elsewhere;
 
 /// Mounts the conversation `joined` into `parent` (the page's `<main>`, or
 /// the pane beside the inbox); dropping what it gives takes it off the
@@ -82,6 +84,16 @@ pub fn ConversationScreen(
     };
     let (me, peer) = (conversation.me.clone(), conversation.peer.clone());
     provide_conversation(conversation);
+    // Removed from this browser in another tab: the chat has stopped.
+    let (removed, colleague) = (view.removed, peer.clone());
+    Effect::new(move || {
+        if removed.get() {
+            if !in_inbox {
+                say_next_time(removed_elsewhere(&colleague));
+            }
+            on_leave();
+        }
+    });
     let settings = SettingsSheet::default();
     let leave = on_leave;
 

@@ -4,6 +4,8 @@
 //! your inbox opens), the server, and a plain answer to "does the server
 //! answer?".
 
+use std::cell::RefCell;
+
 use leptos::html::{Button, Input};
 use leptos::prelude::*;
 
@@ -14,6 +16,17 @@ use crate::core::participants::MAX_NAME_CHARS;
 use crate::core::{Name, NameError, Pair};
 use crate::display::{name_hint, ServerCheck};
 use crate::presence::never_used;
+
+thread_local! {
+    /// What the form says once, the next time it shows: why the
+    /// conversation on screen left it.
+    static NOTE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Has the sign-in form say `text` the next time it shows, once.
+pub fn say_next_time(text: String) {
+    NOTE.with(|note| *note.borrow_mut() = text);
+}
 
 /// Whether the server at `server` answers (the chat shell asks it).
 pub async fn check_server(server: &str) -> ServerCheck {
@@ -178,6 +191,7 @@ pub fn SignIn(on_join: impl Fn(Screen) + Clone + Send + Sync + 'static) -> impl 
     let peer_error = RwSignal::new(None::<String>);
     let check = RwSignal::new(ServerCheck::Checking);
     let join_button = NodeRef::<Button>::new();
+    let note = NOTE.with(|note| note.take());
     // Once the form is on the page.
     Effect::new(move || focus_first_empty([me_field, peer_field], join_button));
 
@@ -229,6 +243,9 @@ pub fn SignIn(on_join: impl Fn(Screen) + Clone + Send + Sync + 'static) -> impl 
         <section class="sign-in-screen">
             <h1 class="brand">"Bleep"</h1>
             <p class="tagline">"Messages between colleagues, one turn at a time."</p>
+            {(!note.is_empty()).then(move || view! {
+                <p class="banner notice" role="status" data-testid="sign-in-note">{note}</p>
+            })}
             <form class="sign-in card" data-testid="sign-in" on:submit=submit novalidate
                 on:input=move |_| peer_typed.set(text_of(peer_field))>
                 <NameField id="me" label="Your name" hint_id="me-hint" error_id="me-error"

@@ -235,9 +235,17 @@ pub fn save_escalations(conversation: &str, notes: &[Note]) {
     write_json(&escalations_key(conversation), notes);
 }
 
-/// Forgets everything this browser kept of a conversation, for every device.
-pub fn forget_conversation(conversation: &str) {
-    for device in saved_devices(conversation) {
+/// Forgets everything this browser kept of `chat`'s conversation, for every
+/// device.
+pub fn forget_conversation(chat: &ChatKey) {
+    let conversation = &chat.conversation;
+    // This tab's device too, whose state is no longer saved if another tab
+    // removed it first (its last transcript may have been saved since).
+    let mut devices = saved_devices(conversation);
+    if !devices.contains(&chat.device) {
+        devices.push(chat.device.clone());
+    }
+    for device in devices {
         let chat = ChatKey {
             conversation: conversation.to_owned(),
             device,
@@ -248,6 +256,11 @@ pub fn forget_conversation(conversation: &str) {
         forget_transcript(&chat);
     }
     remove(&escalations_key(conversation));
+}
+
+/// Whether `key` is where `chat`'s state is saved.
+pub fn is_session_key(key: &str, chat: &ChatKey) -> bool {
+    key == conversation_key("session", chat)
 }
 
 pub fn draft(chat: &ChatKey) -> String {
