@@ -1,5 +1,5 @@
-//! The browser shell around the [`Driver`]: timers, animation frames, page
-//! listeners and signals.
+//! The browser shell around the [`Driver`]: timers, animation frames and
+//! signals; the page's events it follows are in `chat/page_events.rs`.
 //!
 //! [`Chat`] opens the conversation's driver (requests with `fetch`, storage
 //! in `localStorage`, the browser's clock), steps it when the session is due
@@ -20,7 +20,6 @@ use leptos::prelude::*;
 
 use super::clock::{clock_time, now_ms, BrowserClock};
 use super::device::DeviceClaim;
-use super::hooks::listen_weak;
 use super::http::BrowserTransport;
 use super::storage::{self, ChatKey, ChatStorage};
 use crate::core::directory::{Colleague, Entry, Status, TextError};
@@ -33,6 +32,7 @@ use crate::driver::{Driver, Step, Window};
 mod background;
 #[cfg(feature = "inbox")]
 mod inbox_link;
+mod page_events;
 mod removed_elsewhere;
 
 /// How long after a change the transcript is saved (it can be large).
@@ -579,25 +579,6 @@ impl Chat {
         if self.view.messages.with_untracked(|old| old != &rows) {
             self.view.messages.set(rows);
         }
-    }
-
-    /// Listens for the tab being hidden or shown, the network coming back,
-    /// the tab closing or reloading (which saves the state and the
-    /// transcript at once), and another tab removing the conversation.
-    fn listen(self: &Rc<Self>) {
-        let listener =
-            |target: &web_sys::EventTarget, event, act| listen_weak(target, event, self, act);
-        *self.listeners.borrow_mut() = vec![
-            listener(&document(), "visibilitychange", |chat| {
-                chat.set_visible(!is_hidden())
-            }),
-            listener(&window(), "online", |chat| chat.retry_now()),
-            listener(&window(), "pagehide", |chat| {
-                chat.driver.save_transcript();
-                chat.save_state();
-            }),
-            self.follow_removal(),
-        ];
     }
 }
 
