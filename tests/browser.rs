@@ -1092,6 +1092,26 @@ fn settings_open_over_the_transcript_close_with_esc_and_put_the_server_under_adv
 const KEYS_HOLDING: &str = "const [text] = arguments; \
     return Object.keys(localStorage).filter((k) => localStorage.getItem(k).includes(text));";
 
+/// "Remove from this device" in `window`'s open settings, the question
+/// confirmed; waits for the sign-in form that follows.
+async fn confirm_removal(window: &Window) {
+    window.click("remove-from-device").await;
+    window.open_dialog().await.expect("no confirmation asked");
+    window.client().accept_alert().await.expect("accept");
+    window.wait_for_testid("sign-in", WAIT).await;
+}
+
+/// Asserts that `window`'s browser keeps none of `texts` in local storage.
+async fn assert_kept_nowhere(window: &Window, texts: &[&str]) {
+    for text in texts {
+        assert_eq!(
+            window.script(KEYS_HOLDING, vec![(*text).into()]).await,
+            serde_json::json!([]),
+            "this browser still keeps {text:?}"
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
 fn removing_a_conversation_from_this_device_asks_first_and_leaves_the_server_and_the_colleague_alone(
@@ -1128,18 +1148,9 @@ fn removing_a_conversation_from_this_device_asks_first_and_leaves_the_server_and
         );
 
         // Confirmed: this browser forgets it and shows the sign-in form ...
-        alice.click("remove-from-device").await;
-        alice.open_dialog().await.expect("no confirmation asked");
-        alice.client().accept_alert().await.expect("accept");
-        alice.wait_for_testid("sign-in", WAIT).await;
+        confirm_removal(&alice).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
-        for text in texts {
-            assert_eq!(
-                alice.script(KEYS_HOLDING, vec![text.into()]).await,
-                serde_json::json!([]),
-                "this browser still keeps {text:?}"
-            );
-        }
+        assert_kept_nowhere(&alice, &texts).await;
         // ... while the server and Bob keep every message, and Bob goes on.
         assert_eq!(stack.message_keys().len(), 2, "{:?}", stack.stored_keys());
         assert_eq!(bob.snapshot().await.lines(), expected, "Bob's transcript");
@@ -1188,10 +1199,7 @@ fn a_conversation_removed_in_one_tab_leaves_the_other_tab_and_stays_removed() {
             .await
             .expect("back to the first tab");
         alice.click("settings").await;
-        alice.click("remove-from-device").await;
-        alice.open_dialog().await.expect("no confirmation asked");
-        alice.client().accept_alert().await.expect("accept");
-        alice.wait_for_testid("sign-in", WAIT).await;
+        confirm_removal(&alice).await;
 
         // ... the second tab stops, says why, and writes nothing back.
         alice
@@ -1212,13 +1220,7 @@ fn a_conversation_removed_in_one_tab_leaves_the_other_tab_and_stays_removed() {
         );
         alice.wait_for_testid("sign-in", WAIT).await;
         tokio::time::sleep(Duration::from_secs(3)).await;
-        for text in texts {
-            assert_eq!(
-                alice.script(KEYS_HOLDING, vec![text.into()]).await,
-                serde_json::json!([]),
-                "the browser keeps {text:?} again"
-            );
-        }
+        assert_kept_nowhere(&alice, &texts).await;
         assert_eq!(stack.message_keys().len(), 2, "{:?}", stack.stored_keys());
     });
 }

@@ -32,7 +32,8 @@ impl Chat {
                 && event
                     .key()
                     .is_none_or(|key| storage::is_session_key(&key, &chat.storage_key));
-            if removed && !chat.view.removed.get_untracked() {
+            // Once: stopping takes this listener away.
+            if removed {
                 chat.remove_from_this_device();
                 chat.view.removed.set(true);
             }
