@@ -1,21 +1,29 @@
-//! A probe for the benchmark of issue 15's budget ("encrypting and signing
-//! cost ≤ 5 ms per message on this machine's Chromium"; `scripts/bench
-//! --only 8`).
+//! The probe build's exports: what a page of the benchmark or of a browser
+//! test calls in the release app, and the app that ships never has.
 //!
-//! Only in builds with the `bench-probe` feature, which the benchmark turns
-//! on for a build of its own: the app that ships has none of it. That build
-//! is the whole release app (same profile, same wasm-opt pass, the app still
-//! starts) with one more export, [`SealProbe`], which calls the functions
-//! the session uses for every message ([`crate::core::trust::message`]) on
-//! fresh keys, with the platform's CSPRNG. The page times each call with
-//! `performance.now()`, so no clock is read inside what is measured.
+//! Only in builds with the `bench-probe` feature (`scripts/bench` builds
+//! one for budget 8, `scripts/test` one for `tests/browser_webcrypto.rs`).
+//! That build is the whole release app (same profile, same wasm-opt pass,
+//! the app still starts) with two more exports:
+//! - [`SealProbe`], for issue 15's budget ("encrypting and signing cost
+//!   ≤ 5 ms per message on this machine's Chromium"; `scripts/bench --only
+//!   8`): it calls the functions the session uses for every message
+//!   ([`crate::core::trust::message`]) on fresh keys, with the platform's
+//!   CSPRNG. The page times each call with `performance.now()`, so no clock
+//!   is read inside what is measured.
+//! - [`WebCryptoCheck`]: the known answers of every primitive
+//!   (`core::trust::primitive_vectors`, which `cargo test` runs through the
+//!   RustCrypto crates) run through the browser's WebCrypto
+//!   (`app::webcrypto`).
 
 use wasm_bindgen::prelude::*;
 
+use crate::app::webcrypto::{self, CryptoError};
 use crate::core::envelope::{Envelope, ENVELOPE_VERSION};
 use crate::core::participants::{DeviceId, Name};
+use crate::core::trust::primitive_vectors::{self, Op};
 use crate::core::trust::{
-    message, Conversation, IdentityKey, IdentityPublic, OsEntropy, SenderKey,
+    encoding, message, Conversation, IdentityKey, IdentityPublic, OsEntropy, SenderKey,
 };
 
 /// One sending device's keys, and the messages it sealed so far.
@@ -107,5 +115,62 @@ impl SealProbe {
         let envelope = Envelope::decode(&plaintext, &self.device, seq as u64)
             .ok_or_else(|| failed("the opened envelope does not decode"))?;
         Ok(envelope.text.len())
+    }
+}
+
+/// The known answers of every primitive, run through WebCrypto.
+///
+/// A class rather than a free function: the release build's renaming of
+/// the wasm's exports (scripts/minify-release.mjs) needs the wasm's name of
+/// an export to differ from the page's (`webcryptocheck_run` and `run`).
+#[wasm_bindgen]
+pub struct WebCryptoCheck;
+
+#[wasm_bindgen]
+impl WebCryptoCheck {
+    /// Runs every known answer; resolves to the count of those run, then
+    /// one line for each that differs (none: all agree).
+    pub async fn run() -> Vec<String> {
+        let vectors = primitive_vectors::all();
+        let mut report = vec![vectors.len().to_string()];
+        for vector in &vectors {
+            let got = match &vector.op {
+                Op::Sha512 { data } => webcrypto::sha512(data).await,
+                Op::Hkdf { salt, ikm, info } => webcrypto::hkdf(salt, ikm, info).await,
+                Op::Seal {
+                    key,
+                    nonce,
+                    aad,
+                    plaintext,
+                } => webcrypto::seal(key, nonce, aad, plaintext).await,
+                Op::Open {
+                    key,
+                    nonce,
+                    aad,
+                    sealed,
+                } => webcrypto::open(key, nonce, aad, sealed).await,
+                Op::SigningPublic { seed } => webcrypto::signing_public(seed).await,
+                Op::Sign { seed, message } => webcrypto::sign(seed, message).await,
+                Op::Verify {
+                    public,
+                    message,
+                    signature,
+                } => webcrypto::verify(public, message, signature)
+                    .await
+                    .map(|()| Vec::new()),
+                Op::AgreementPublic { secret } => webcrypto::agreement_public(secret).await,
+                Op::Agree { secret, public } => webcrypto::agree(secret, public).await,
+            };
+            let got = match got {
+                Ok(bytes) => Some(encoding::encode(&bytes)),
+                Err(CryptoError::Refused) => None,
+                Err(CryptoError::Unavailable(why)) => {
+                    report.push(format!("{}: the browser could not: {why}", vector.name));
+                    continue;
+                }
+            };
+            report.extend(primitive_vectors::mismatch(vector, &got));
+        }
+        report
     }
 }

@@ -15,7 +15,8 @@
 //! - `app` (browser builds only): the Leptos screens and the thin shell that
 //!   runs the core with real requests, timers and storage;
 //! - `bench_probe` (browser builds with the `bench-probe` feature, for the
-//!   benchmark only): sealing and opening a message, timed by the page.
+//!   benchmark and one browser test): sealing and opening a message, timed
+//!   by the page, and the primitives' known answers through WebCrypto.
 
 pub mod core;
 pub mod display;

@@ -16,11 +16,12 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::browser::{run, Stack, Window, WindowOptions, RECORD_NOTIFICATIONS, WAIT};
+use support::browser::{
+    feature_dist, run, Stack, Window, WindowOptions, RECORD_NOTIFICATIONS, WAIT,
+};
 
 /// Polls every half second (the conversations' and the inbox's), and
 /// keeps what the page writes to the console as errors (`__errors`), to
@@ -41,21 +42,6 @@ const APPEARS: Duration = Duration::from_secs(30);
 /// Every row of the inbox: [colleague, unread, turn, text].
 const ROWS: &str = "return [...document.querySelectorAll('[data-testid=inbox-item]')].map((e) => \
     [e.dataset.peer, e.dataset.unread, e.dataset.turn, e.textContent]);";
-
-/// The app built with the inbox: `$BLEEP_INBOX_DIST`, else
-/// `target/dist-inbox`.
-fn inbox_dist() -> PathBuf {
-    let dir = std::env::var_os("BLEEP_INBOX_DIST").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/dist-inbox"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("index.html").is_file() && dir.join("IMserver.php").is_file(),
-        "no app built with the inbox in {}: run scripts/build --features inbox --dist target/dist-inbox",
-        dir.display()
-    );
-    dir
-}
 
 /// A window of `me` with quick polls, showing nothing yet.
 async fn person(stack: &Stack, me: &str) -> Window {
@@ -157,7 +143,7 @@ async fn views(window: &Window) -> Value {
 #[ignore = "needs the built app, PHP and Chromium: run scripts/test"]
 fn conversations_started_by_others_appear_in_the_inbox_and_are_answered_from_it() {
     run(Duration::from_secs(240), async {
-        let stack = Stack::serving(&inbox_dist());
+        let stack = Stack::serving(&feature_dist("BLEEP_INBOX_DIST", "dist-inbox", "inbox"));
         let (alice, bob, carol) = (
             person(&stack, "Alice").await,
             person(&stack, "Bob").await,

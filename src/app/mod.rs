@@ -6,6 +6,8 @@
 //!   [`inbox_runner`] the inbox (one per page, whatever screen is shown);
 //! - [`on_server`] asks a server what no conversation does: whether it
 //!   answers, and who has been seen on it;
+//! - `webcrypto` (probe builds only, for now) is the browser's WebCrypto
+//!   for version 2's primitives;
 //! - [`context`] is what the pieces of a conversation screen share;
 //! - the other modules are the pieces of the screens, each named for what
 //!   the clinician sees.
@@ -50,6 +52,10 @@ pub mod transcript;
 pub mod turn_banner;
 pub mod unsent_line;
 pub mod update_prompt;
+// WebCrypto for version 2's primitives: checked against the native
+// known answers through the probe build, not yet what the app seals with.
+#[cfg(feature = "bench-probe")]
+pub mod webcrypto;
 
 use std::any::Any;
 use std::cell::RefCell;

@@ -118,6 +118,20 @@ pub fn dist_dir() -> PathBuf {
     dir
 }
 
+/// A second build of the app, with the cargo feature `feature`:
+/// `$<variable>`, else `target/<folder>` (where `scripts/test` builds it).
+/// Panics with the command that builds it when it is missing.
+pub fn feature_dist(variable: &str, folder: &str, feature: &str) -> PathBuf {
+    let dir = std::env::var_os(variable)
+        .map_or_else(|| repo_root().join("target").join(folder), PathBuf::from);
+    assert!(
+        dir.join("index.html").is_file() && dir.join("IMserver.php").is_file(),
+        "no app built with the `{feature}` feature in {}: run scripts/build --features {feature} --dist target/{folder}",
+        dir.display()
+    );
+    dir
+}
+
 /// A copy of the built app ([`dist_dir`]) in a folder of its own, which a
 /// test may change (`label` names the folder).
 pub fn dist_copy(label: &str) -> TempDir {

@@ -22,7 +22,9 @@
 //! - [`keyring`]: the keys and pins a browser keeps, and their stored forms;
 //! - [`encoding`]: base64url text of every value;
 //! - [`random`]: the platform's CSPRNG (and a seeded source for tests);
-//! - [`error`]: why a value was refused, in a clinician's words.
+//! - [`error`]: why a value was refused, in a clinician's words;
+//! - `primitive_vectors` (tests and the probe build): each primitive's
+//!   known answers, which the browser's WebCrypto must give too.
 //!
 //! Primitives are the audited RustCrypto crates (`ed25519-dalek`,
 //! `x25519-dalek`, `aes-gcm`, `hkdf`, `sha2`); AES-256-GCM rather than
@@ -38,6 +40,8 @@ pub mod identity;
 pub mod keyring;
 pub mod known_keys;
 pub mod message;
+#[cfg(any(test, feature = "bench-probe"))]
+pub mod primitive_vectors;
 pub mod random;
 pub mod receipt;
 pub mod safety;
