@@ -21,9 +21,11 @@ use wasm_bindgen::prelude::*;
 use crate::app::webcrypto::{self, CryptoError};
 use crate::core::envelope::{Envelope, ENVELOPE_VERSION};
 use crate::core::participants::{DeviceId, Name};
+use crate::core::trust::deferred::Deferred;
 use crate::core::trust::primitive_vectors::{self, Op};
+use crate::core::trust::vectors;
 use crate::core::trust::{
-    encoding, message, Conversation, IdentityKey, IdentityPublic, OsEntropy, SenderKey,
+    encoding, message, Conversation, IdentityKey, IdentityPublic, OsEntropy, RustCrypto, SenderKey,
 };
 
 /// One sending device's keys, and the messages it sealed so far.
@@ -89,6 +91,7 @@ impl SealProbe {
             &self.sender_key,
             &self.identity,
             &mut OsEntropy,
+            &mut RustCrypto,
         )
         .map_err(failed)?;
         let len = value.len();
@@ -110,6 +113,7 @@ impl SealProbe {
             seq as u64,
             &self.sender_key,
             &self.public,
+            &mut RustCrypto,
         )
         .map_err(failed)?;
         let envelope = Envelope::decode(&plaintext, &self.device, seq as u64)
@@ -170,6 +174,23 @@ impl WebCryptoCheck {
                 }
             };
             report.extend(primitive_vectors::mismatch(vector, &got));
+        }
+        report
+    }
+
+    /// Makes every stored form of version 2 with WebCrypto's primitives
+    /// (the keys from the same seeds), then opens the pinned ones with
+    /// them; resolves to one line for each that is not as pinned (none:
+    /// all are).
+    pub async fn stored_forms() -> Vec<String> {
+        let mut deferred = Deferred::new();
+        let mut report = match webcrypto::complete(&mut deferred, |d| vectors::make(d)).await {
+            Ok(made) => made.differences(),
+            Err(error) => vec![format!("could not make the stored forms: {error}")],
+        };
+        match webcrypto::complete(&mut deferred, |d| vectors::open_all(d)).await {
+            Ok(wrong) => report.extend(wrong),
+            Err(error) => report.push(format!("could not open the stored forms: {error}")),
         }
         report
     }

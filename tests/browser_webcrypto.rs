@@ -3,7 +3,10 @@
 //! `cargo test` runs through the RustCrypto crates: SHA-512, HKDF-SHA256,
 //! AES-256-GCM, Ed25519 and X25519, refusals included (a changed tag or
 //! signature, other associated data, an unreduced signature scalar, a
-//! low-order key), in Chromium and in Firefox. Issue 15: where the browser and the native tests use
+//! low-order key), in Chromium and in Firefox. And the core's own
+//! compositions, run over WebCrypto through the port's jobs, make every
+//! stored form of version 2 byte for byte as pinned
+//! (`src/core/trust/vectors.rs`) and open the pinned values. Issue 15: where the browser and the native tests use
 //! different implementations, the same vectors run through both.
 //!
 //! Runs against the probe build (`scripts/build --features bench-probe
@@ -60,6 +63,18 @@ async fn run_the_vectors(stack: &Stack, window: &Window) -> (usize, Vec<String>)
 const NOT_STRICT: &str =
     "Ed25519 refuses a low-order public key: expected a refusal, got an empty answer";
 
+/// Runs the core's compositions over the page's WebCrypto: one line for
+/// each stored form not as pinned, or not opened as it should be.
+async fn make_the_stored_forms(window: &Window) -> Vec<String> {
+    let report = window
+        .script(
+            "return window.wasmBindings.WebCryptoCheck.stored_forms();",
+            vec![],
+        )
+        .await;
+    serde_json::from_value(report.clone()).unwrap_or_else(|e| panic!("{e}: {report}"))
+}
+
 /// Every known answer was run, and each agreed but [`NOT_STRICT`].
 fn assert_all_agree(browser: &str, (run, failures): (usize, Vec<String>)) {
     assert_eq!(run, 20, "{browser}: not every known answer was run");
@@ -72,21 +87,23 @@ fn assert_all_agree(browser: &str, (run, failures): (usize, Vec<String>)) {
 
 #[test]
 #[ignore = "needs the probe build, PHP and Chromium: run scripts/test"]
-fn chromium_gives_every_known_answer_of_the_native_crates() {
+fn chromium_gives_every_known_answer_and_makes_every_stored_form() {
     run(Duration::from_secs(60), async {
         let stack = Stack::serving(&probe_dist());
         let window = stack.window(WindowOptions::new("webcrypto")).await;
         assert_all_agree("Chromium", run_the_vectors(&stack, &window).await);
+        assert_eq!(make_the_stored_forms(&window).await, Vec::<String>::new());
     });
 }
 
 #[test]
 #[ignore = "needs the probe build, PHP, Firefox and geckodriver: run scripts/test"]
-fn firefox_gives_every_known_answer_of_the_native_crates() {
+fn firefox_gives_every_known_answer_and_makes_every_stored_form() {
     run(Duration::from_secs(90), async {
         let stack = Stack::serving(&probe_dist());
         let window = firefox::open(WindowOptions::new("webcrypto (Firefox)")).await;
         assert_all_agree("Firefox", run_the_vectors(&stack, &window).await);
+        assert_eq!(make_the_stored_forms(&window).await, Vec::<String>::new());
     });
 }
 
@@ -108,6 +125,17 @@ fn without_webcrypto_every_primitive_says_so_and_none_refuses() {
                 .iter()
                 .all(|l| l.contains("the browser could not") && l.contains("secure context")),
             "{lines:#?}"
+        );
+        let stored = make_the_stored_forms(&window).await;
+        assert_eq!(
+            stored,
+            [
+                "could not make the stored forms: This browser cannot encrypt on this page: \
+              open Bleep over HTTPS, in an up-to-date browser.",
+                "could not open the stored forms: This browser cannot encrypt on this page: \
+              open Bleep over HTTPS, in an up-to-date browser."
+            ],
+            "a browser without WebCrypto must say so, not refuse"
         );
     });
 }

@@ -3,14 +3,18 @@
 //! Ed25519 and X25519, with the inputs and outputs the RustCrypto crates
 //! of `core::trust` take and give, byte for byte.
 //!
-//! Not yet what the app seals with: the core still calls the crates, whose
+//! The core asks for primitives through a port (`core::trust::primitives`);
+//! [`complete`] runs a composition of the core over the port's jobs
+//! (`core::trust::deferred`), carrying each job out here, until it is done.
+//!
+//! Not yet what the app seals with: the app still links the crates, whose
 //! code and tables are most of version 2's cost in the download
-//! (BENCHMARKS.md, "Where issues 15's and 17's bytes go"). This is the
-//! other implementation the core's primitives can move to. Both run the
-//! same known answers (`core::trust::primitive_vectors`): natively in
-//! `cargo test`, and through this module in Chromium
-//! (`tests/browser_webcrypto.rs`, through the probe build's
-//! `WebCryptoCheck.run`).
+//! (BENCHMARKS.md, "Where issues 15's and 17's bytes go"). Both
+//! implementations run the same known answers, of each primitive
+//! (`core::trust::primitive_vectors`) and of every stored form
+//! (`core::trust::vectors`): natively in `cargo test`, and through this
+//! module in Chromium and Firefox (`tests/browser_webcrypto.rs`, through the
+//! probe build's `WebCryptoCheck`).
 //!
 //! WebCrypto is asynchronous, so every function here is. It exists only in
 //! a secure context: a page served over HTTPS or from the machine itself
@@ -27,7 +31,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
 
-use crate::core::trust::encoding;
+use crate::core::trust::deferred::{Deferred, Job, Outcome};
+use crate::core::trust::{encoding, TrustError};
 
 /// Why a primitive gave no answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -260,4 +265,59 @@ pub async fn agree(secret: &[u8], public: &[u8]) -> Answer<Vec<u8>> {
         return Err(CryptoError::Refused);
     }
     Ok(shared)
+}
+
+/// Carries out one job of the core's deferred primitives.
+pub async fn carry_out(job: &Job) -> Outcome {
+    let answer = match job {
+        Job::Seal {
+            key,
+            nonce,
+            aad,
+            plaintext,
+        } => seal(key, nonce, aad, plaintext).await,
+        Job::Open {
+            key,
+            nonce,
+            aad,
+            sealed,
+        } => open(key, nonce, aad, sealed).await,
+        Job::Sign { seed, message } => sign(seed, message).await,
+        Job::Verify {
+            public,
+            message,
+            signature,
+        } => verify(public, message, signature)
+            .await
+            .map(|()| Vec::new()),
+        Job::Agree { secret, public } => agree(secret, public).await,
+    };
+    match answer {
+        Ok(bytes) => Outcome::Done(bytes),
+        Err(CryptoError::Refused) => Outcome::Refused,
+        Err(CryptoError::Unavailable(_)) => Outcome::Unavailable,
+    }
+}
+
+/// Runs `composition` over `deferred` until it no longer answers
+/// [`TrustError::Later`], carrying its jobs out with WebCrypto in between;
+/// then forgets the answers.
+pub async fn complete<T>(
+    deferred: &mut Deferred,
+    mut composition: impl FnMut(&mut Deferred) -> Result<T, TrustError>,
+) -> Result<T, TrustError> {
+    loop {
+        match composition(deferred) {
+            Err(TrustError::Later) => {
+                for job in deferred.take_jobs() {
+                    let outcome = carry_out(&job).await;
+                    deferred.answer(job, outcome);
+                }
+            }
+            done => {
+                deferred.clear();
+                return done;
+            }
+        }
+    }
 }

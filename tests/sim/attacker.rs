@@ -46,8 +46,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use bleep::core::envelope::{Envelope, Record, ENVELOPE_VERSION};
 use bleep::core::participants::KeyKind;
 use bleep::core::trust::{
-    message, Announcement, Conversation, DeviceKey, IdentityKey, Receipt, SeededEntropy, SenderKey,
-    Side,
+    message, Announcement, Conversation, DeviceKey, IdentityKey, Receipt, RustCrypto,
+    SeededEntropy, SenderKey, Side,
 };
 use bleep::core::{DeviceId, KeyLayout, Name};
 
@@ -296,7 +296,7 @@ impl Attacker {
         if self.v2 {
             let key = self.key_of(&Slot::Announcement(device.clone()));
             let text = std::str::from_utf8(server.value(key.as_bytes())?).ok()?;
-            let a = Announcement::read(text, &self.conversation, device).ok()?;
+            let a = Announcement::read(text, &self.conversation, device, &mut RustCrypto).ok()?;
             return Some(usize::from(a.side == Side::Second));
         }
         (0..2).find(|&side| {
@@ -530,6 +530,7 @@ impl Attacker {
             key,
             &self.identities[side],
             &mut self.entropy,
+            &mut RustCrypto,
         )
         .expect("seeded bytes")
         .into_bytes()
@@ -567,7 +568,9 @@ impl Attacker {
                 side_byte,
                 &self.identities[side],
                 &self.device_key,
-            );
+                &mut RustCrypto,
+            )
+            .expect("the crates sign at once");
             let key = self.key_of(&Slot::Announcement(device));
             self.put(server, key.as_bytes(), value.into_bytes(), false);
         } else {
@@ -599,7 +602,8 @@ impl Attacker {
             else {
                 continue;
             };
-            let Ok(a) = Announcement::read(text, &self.conversation, &recipient) else {
+            let Ok(a) = Announcement::read(text, &self.conversation, &recipient, &mut RustCrypto)
+            else {
                 continue;
             };
             let Ok(share) = key.share(
@@ -610,6 +614,7 @@ impl Attacker {
                 &recipient,
                 &a.device_key,
                 &mut self.entropy,
+                &mut RustCrypto,
             ) else {
                 continue;
             };
@@ -640,6 +645,7 @@ impl Attacker {
             key,
             &self.identities[identity_side],
             &mut self.entropy,
+            &mut RustCrypto,
         ) else {
             return;
         };
@@ -686,7 +692,9 @@ impl Attacker {
                 if side == 0 { Side::First } else { Side::Second },
                 &self.identities[identity_side],
                 &self.device_key,
-            );
+                &mut RustCrypto,
+            )
+            .expect("the crates sign at once");
             let key = self.key_of(&Slot::Announcement(device.clone()));
             self.put(server, key.as_bytes(), announcement.into_bytes(), false);
             let sender_key = self.sender_key.clone();
@@ -734,7 +742,9 @@ impl Attacker {
                 if side == 0 { Side::First } else { Side::Second },
                 &self.identities[side],
                 &self.device_key,
-            );
+                &mut RustCrypto,
+            )
+            .expect("the crates sign at once");
             let key = self.key_of(&Slot::Announcement(device.clone()));
             self.put(server, key.as_bytes(), announcement.into_bytes(), false);
             let substitute_key = self.substitute_key.clone();
@@ -830,6 +840,7 @@ impl Attacker {
                         &key,
                         &self.identities[side],
                         &mut self.entropy,
+                        &mut RustCrypto,
                     )
                     .ok()?;
                 record.insert(device, sealed);

@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 use super::super::participants::{DeviceId, Pair};
 use super::super::trust::keyring::{DeviceKeys, PersonKeys};
 use super::super::trust::{
-    Announcement, Conversation, DeviceNews, IdentityPublic, KeyNews, SafetyNumber, Side,
+    Announcement, Conversation, DeviceNews, IdentityPublic, KeyNews, RustCrypto, SafetyNumber,
+    Side, TrustError,
 };
 use super::super::types::TrustNotice;
 use super::Session;
@@ -119,14 +120,17 @@ impl Trust {
         self.revision
     }
 
-    /// The value of our own `k.<device>`.
-    pub fn announcement(&self, device: &DeviceId) -> String {
+    /// The value of our own `k.<device>`. Signed by the RustCrypto crates
+    /// while version 2 is not on the wire (the integration chooses the
+    /// implementation: `trust::primitives`).
+    pub fn announcement(&self, device: &DeviceId) -> Result<String, TrustError> {
         Announcement::write(
             &self.conversation,
             device,
             self.side,
             &self.person.identity,
             &self.device.device_key,
+            &mut RustCrypto,
         )
     }
 
@@ -158,7 +162,7 @@ impl Trust {
     ) -> (Option<Side>, bool) {
         let read = std::str::from_utf8(text)
             .ok()
-            .and_then(|t| Announcement::read(t, &self.conversation, device).ok());
+            .and_then(|t| Announcement::read(t, &self.conversation, device, &mut RustCrypto).ok());
         let Some(announcement) = read else {
             return (None, self.refuse(key, text));
         };
@@ -265,8 +269,8 @@ mod tests {
         let patel = someone("dr  PATEL", "nurse jo", "ptrewqasdf", 2);
         let (mut a, mut b) = (trust(&jo), trust(&patel));
         assert_eq!(a.safety_number(&jo.pair), None);
-        let from_b = b.announcement(&patel.device);
-        let from_a = a.announcement(&jo.device);
+        let from_b = b.announcement(&patel.device).unwrap();
+        let from_a = a.announcement(&jo.device).unwrap();
         assert_eq!(
             a.check_announcement(
                 &jo.pair,
@@ -301,7 +305,7 @@ mod tests {
         let patel = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 4);
         let mut a = trust(&jo);
         let b = trust(&patel);
-        let genuine = b.announcement(&patel.device);
+        let genuine = b.announcement(&patel.device).unwrap();
         let mut altered = genuine.clone().into_bytes();
         altered[40] = if altered[40] == b'A' { b'B' } else { b'A' };
         let k = key(&patel.device);
@@ -329,7 +333,7 @@ mod tests {
             .is_some());
         let number = a.safety_number(&jo.pair);
         let intruder = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 5);
-        let forged = trust(&intruder).announcement(&patel.device);
+        let forged = trust(&intruder).announcement(&patel.device).unwrap();
         assert_eq!(
             a.check_announcement(&jo.pair, &patel.device, &k, forged.as_bytes())
                 .0,
@@ -344,7 +348,7 @@ mod tests {
         let jo = someone("Nurse Jo", "Dr Patel", "qhxvbnmkaz", 6);
         let patel = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 7);
         let mut a = trust(&jo);
-        let first = trust(&patel).announcement(&patel.device);
+        let first = trust(&patel).announcement(&patel.device).unwrap();
         a.check_announcement(
             &jo.pair,
             &patel.device,
@@ -360,7 +364,9 @@ mod tests {
             device_key: DeviceKey::generate(&mut rng).unwrap(),
             ..patel.keys.clone()
         };
-        let second = Trust::new(&patel.pair, patel.person.clone(), tab_keys).announcement(&tab);
+        let second = Trust::new(&patel.pair, patel.person.clone(), tab_keys)
+            .announcement(&tab)
+            .unwrap();
         a.check_announcement(&jo.pair, &tab, &key(&tab), second.as_bytes());
         assert_eq!(
             a.notices(),
@@ -372,7 +378,7 @@ mod tests {
 
         // A new browser (or someone posing as one): a changed key.
         let reset = someone("Dr Patel", "Nurse Jo", "newnewnewn", 8);
-        let third = trust(&reset).announcement(&reset.device);
+        let third = trust(&reset).announcement(&reset.device).unwrap();
         a.check_announcement(
             &jo.pair,
             &reset.device,
@@ -389,7 +395,7 @@ mod tests {
 
         // Someone else signing in as Nurse Jo elsewhere.
         let mine = someone("Nurse Jo", "Dr Patel", "otherjoabc", 9);
-        let fourth = trust(&mine).announcement(&mine.device);
+        let fourth = trust(&mine).announcement(&mine.device).unwrap();
         a.check_announcement(
             &jo.pair,
             &mine.device,
@@ -412,7 +418,7 @@ mod tests {
         // device we do not know is our other tab; with Dr Patel's identity
         // it is refused once Dr Patel's key is known.
         let patel = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 11);
-        let genuine = trust(&patel).announcement(&patel.device);
+        let genuine = trust(&patel).announcement(&patel.device).unwrap();
         a.check_announcement(
             &jo.pair,
             &patel.device,
@@ -426,8 +432,9 @@ mod tests {
         };
         let mut posing_person = posing.person.clone();
         posing_person.identity = patel.person.identity.clone();
-        let forged =
-            Trust::new(&jo.pair, posing_person, posing.keys.clone()).announcement(&posing.device);
+        let forged = Trust::new(&jo.pair, posing_person, posing.keys.clone())
+            .announcement(&posing.device)
+            .unwrap();
         let (side, noticed) = a.check_announcement(
             &jo.pair,
             &posing.device,

@@ -17,6 +17,7 @@ use super::conversation::{Conversation, Side, VERSION};
 use super::encoding::{self, Reader};
 use super::error::{TrustError, ValueKind};
 use super::identity::{DeviceKey, DevicePublic, IdentityKey, IdentityPublic, SIGNATURE_LEN};
+use super::primitives::Primitives;
 use super::sealed::{Binding, Kind};
 use crate::core::participants::DeviceId;
 
@@ -42,16 +43,17 @@ impl Announcement {
         side: Side,
         identity: &IdentityKey,
         device_key: &DeviceKey,
-    ) -> String {
+        crypto: &mut dyn Primitives,
+    ) -> Result<String, TrustError> {
         let fields = fields(side, &identity.public(), &device_key.public());
         let binding = Binding::new(conversation, Kind::Announcement, device, 0);
-        let signature = identity.sign(&binding.signed(&fields));
+        let signature = identity.sign(&binding.signed(&fields), crypto)?;
         let mut out = Vec::with_capacity(LEN);
         out.push(VERSION);
         out.push(b'k');
         out.extend_from_slice(&fields);
         out.extend_from_slice(&signature);
-        encoding::encode(&out)
+        Ok(encoding::encode(&out))
     }
 
     /// Reads and checks the value of `k.<device>`.
@@ -59,6 +61,7 @@ impl Announcement {
         text: &str,
         conversation: &Conversation,
         device: &DeviceId,
+        crypto: &mut dyn Primitives,
     ) -> Result<Announcement, TrustError> {
         let rejected = TrustError::Rejected(ValueKind::DeviceKey);
         let bytes = encoding::decode(text).ok_or(rejected)?;
@@ -78,7 +81,7 @@ impl Announcement {
         let signature: [u8; SIGNATURE_LEN] = r.array().ok_or(rejected)?;
         let binding = Binding::new(conversation, Kind::Announcement, device, 0);
         let signed = binding.signed(&fields(side, &identity, &device_key));
-        if !identity.verifies(&signed, &signature) {
+        if !identity.verifies(&signed, &signature, crypto)? {
             return Err(rejected);
         }
         Ok(Announcement {
@@ -102,6 +105,7 @@ mod tests {
     use super::*;
     use crate::core::participants::Name;
     use crate::core::trust::random::SeededEntropy;
+    use crate::core::trust::RustCrypto;
 
     fn conversation(a: &str, b: &str) -> Conversation {
         Conversation::new(&Name::parse(a).unwrap(), &Name::parse(b).unwrap(), None)
@@ -114,25 +118,52 @@ mod tests {
         let device_key = DeviceKey::generate(&mut rng).unwrap();
         let conv = conversation("Alice", "Bob");
         let device = DeviceId::parse("aaaaaaaaaa").unwrap();
-        let text = Announcement::write(&conv, &device, Side::First, &identity, &device_key);
+        let text = Announcement::write(
+            &conv,
+            &device,
+            Side::First,
+            &identity,
+            &device_key,
+            &mut RustCrypto,
+        )
+        .unwrap();
         assert_eq!(
             text,
-            Announcement::write(&conv, &device, Side::First, &identity, &device_key)
+            Announcement::write(
+                &conv,
+                &device,
+                Side::First,
+                &identity,
+                &device_key,
+                &mut RustCrypto
+            )
+            .unwrap()
         );
-        let read = Announcement::read(&text, &conv, &device).unwrap();
+        let read = Announcement::read(&text, &conv, &device, &mut RustCrypto).unwrap();
         assert_eq!(read.side, Side::First);
         assert_eq!(read.identity, identity.public());
         assert_eq!(read.device_key, device_key.public());
 
         let refused = Err(TrustError::Rejected(ValueKind::DeviceKey));
         let other_device = DeviceId::parse("bbbbbbbbbb").unwrap();
-        assert_eq!(Announcement::read(&text, &conv, &other_device), refused);
         assert_eq!(
-            Announcement::read(&text, &conversation("Alice", "Carol"), &device),
+            Announcement::read(&text, &conv, &other_device, &mut RustCrypto),
+            refused
+        );
+        assert_eq!(
+            Announcement::read(
+                &text,
+                &conversation("Alice", "Carol"),
+                &device,
+                &mut RustCrypto
+            ),
             refused
         );
         for cut in 0..text.len() {
-            assert_eq!(Announcement::read(&text[..cut], &conv, &device), refused);
+            assert_eq!(
+                Announcement::read(&text[..cut], &conv, &device, &mut RustCrypto),
+                refused
+            );
         }
         let mut bytes = encoding::decode(&text).unwrap();
         for i in 0..bytes.len() {
@@ -140,7 +171,7 @@ mod tests {
                 bytes[i] ^= bit;
                 let flipped = encoding::encode(&bytes);
                 assert_eq!(
-                    Announcement::read(&flipped, &conv, &device),
+                    Announcement::read(&flipped, &conv, &device, &mut RustCrypto),
                     refused,
                     "byte {i}"
                 );
@@ -158,18 +189,36 @@ mod tests {
         let conv = conversation("Alice", "Bob");
         let device = DeviceId::parse("mmmmmmmmmm").unwrap();
         // Mallory signs an announcement that names Alice's identity.
-        let text = Announcement::write(&conv, &device, Side::First, &mallory, &device_key);
+        let text = Announcement::write(
+            &conv,
+            &device,
+            Side::First,
+            &mallory,
+            &device_key,
+            &mut RustCrypto,
+        )
+        .unwrap();
         let mut bytes = encoding::decode(&text).unwrap();
         bytes[3..35].copy_from_slice(&alice.public().to_bytes());
         let forged = encoding::encode(&bytes);
         assert_eq!(
-            Announcement::read(&forged, &conv, &device),
+            Announcement::read(&forged, &conv, &device, &mut RustCrypto),
             Err(TrustError::Rejected(ValueKind::DeviceKey))
         );
         // Moving Alice's announcement to the other side fails too.
-        let genuine = Announcement::write(&conv, &device, Side::First, &alice, &device_key);
+        let genuine = Announcement::write(
+            &conv,
+            &device,
+            Side::First,
+            &alice,
+            &device_key,
+            &mut RustCrypto,
+        )
+        .unwrap();
         let mut bytes = encoding::decode(&genuine).unwrap();
         bytes[2] = Side::Second.byte();
-        assert!(Announcement::read(&encoding::encode(&bytes), &conv, &device).is_err());
+        assert!(
+            Announcement::read(&encoding::encode(&bytes), &conv, &device, &mut RustCrypto).is_err()
+        );
     }
 }

@@ -39,6 +39,13 @@ pub enum TrustError {
     DamagedTeamLink,
     /// The value would not fit in one request to the server.
     TooLong,
+    /// An asynchronous implementation of the primitives (WebCrypto) has
+    /// started on what was asked: run the same step again once it is done
+    /// (`primitives`). Never shown: the step runs again at once.
+    Later,
+    /// The browser cannot do the cryptography (no WebCrypto: the page is
+    /// not in a secure context, or the browser is too old).
+    NoCrypto,
 }
 
 impl fmt::Display for TrustError {
@@ -70,6 +77,11 @@ impl fmt::Display for TrustError {
             TrustError::TooLong => {
                 f.write_str("This message is too long for the server: shorten it or split it.")
             }
+            TrustError::Later => f.write_str("Encryption is still at work: a moment, please."),
+            TrustError::NoCrypto => f.write_str(
+                "This browser cannot encrypt on this page: open Bleep over HTTPS, \
+                 in an up-to-date browser.",
+            ),
         }
     }
 }
@@ -91,6 +103,8 @@ mod tests {
             TrustError::DamagedSavedKey,
             TrustError::DamagedTeamLink,
             TrustError::TooLong,
+            TrustError::Later,
+            TrustError::NoCrypto,
         ];
         for e in all {
             let text = e.to_string();

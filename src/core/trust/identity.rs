@@ -17,15 +17,15 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use x25519_dalek::{PublicKey, StaticSecret};
 
 use super::encoding;
 use super::error::TrustError;
+use super::primitives::Primitives;
 use super::random::{self, Entropy};
 
-/// Bytes of an Ed25519 signature.
-pub const SIGNATURE_LEN: usize = 64;
+pub use super::primitives::SIGNATURE_LEN;
 
 /// A person's signing key in one browser. See the module documentation.
 #[derive(Clone)]
@@ -53,8 +53,12 @@ impl IdentityKey {
         Ok(IdentityKey(SigningKey::from_bytes(&seed)))
     }
 
-    pub(crate) fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
-        self.0.sign(message).to_bytes()
+    pub(crate) fn sign(
+        &self,
+        message: &[u8],
+        crypto: &mut dyn Primitives,
+    ) -> Result<[u8; SIGNATURE_LEN], TrustError> {
+        crypto.sign(self.0.as_bytes(), message)
     }
 }
 
@@ -91,12 +95,15 @@ impl IdentityPublic {
         IdentityPublic::from_bytes(&bytes)
     }
 
-    /// Checks a signature by the strict rules (no malleable or small-order
-    /// forms accepted).
-    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
-        self.0
-            .verify_strict(message, &Signature::from_bytes(signature))
-            .is_ok()
+    /// Checks a signature (the key itself is not weak: [`Self::from_bytes`]
+    /// refused those).
+    pub(crate) fn verifies(
+        &self,
+        message: &[u8],
+        signature: &[u8; SIGNATURE_LEN],
+        crypto: &mut dyn Primitives,
+    ) -> Result<bool, TrustError> {
+        crypto.verify(self.0.as_bytes(), message, signature)
     }
 }
 
@@ -157,9 +164,12 @@ impl DeviceKey {
 
     /// X25519 with `theirs`; `None` when their key is one of the points that
     /// would give a secret anyone can compute.
-    pub(crate) fn agree(&self, theirs: &DevicePublic) -> Option<[u8; 32]> {
-        let shared = self.0.diffie_hellman(&theirs.0);
-        shared.was_contributory().then(|| shared.to_bytes())
+    pub(crate) fn agree(
+        &self,
+        theirs: &DevicePublic,
+        crypto: &mut dyn Primitives,
+    ) -> Result<Option<[u8; 32]>, TrustError> {
+        crypto.agree(self.0.as_bytes(), theirs.0.as_bytes())
     }
 }
 
@@ -203,6 +213,7 @@ impl fmt::Debug for DevicePublic {
 mod tests {
     use super::*;
     use crate::core::trust::random::{OsEntropy, SeededEntropy};
+    use crate::core::trust::RustCrypto;
 
     #[test]
     fn secrets_round_trip_through_their_saved_form() {
@@ -211,7 +222,11 @@ mod tests {
         assert_eq!(text.len(), 43);
         let back = IdentityKey::from_stored(&text).unwrap();
         assert_eq!(back.public(), identity.public());
-        assert!(back.public().verifies(b"x", &identity.sign(b"x")));
+        let signature = identity.sign(b"x", &mut RustCrypto).unwrap();
+        assert!(back
+            .public()
+            .verifies(b"x", &signature, &mut RustCrypto)
+            .unwrap());
 
         let device = DeviceKey::generate(&mut OsEntropy).unwrap();
         let back = DeviceKey::from_stored(&device.to_stored()).unwrap();
@@ -255,13 +270,25 @@ mod tests {
         let mut rng = SeededEntropy::new(4);
         let alice = IdentityKey::generate(&mut rng).unwrap();
         let mallory = IdentityKey::generate(&mut rng).unwrap();
-        let sig = alice.sign(b"give 10 mg");
-        assert!(alice.public().verifies(b"give 10 mg", &sig));
-        assert!(!alice.public().verifies(b"give 100 mg", &sig));
-        assert!(!mallory.public().verifies(b"give 10 mg", &sig));
+        let sig = alice.sign(b"give 10 mg", &mut RustCrypto).unwrap();
+        assert!(alice
+            .public()
+            .verifies(b"give 10 mg", &sig, &mut RustCrypto)
+            .unwrap());
+        assert!(!alice
+            .public()
+            .verifies(b"give 100 mg", &sig, &mut RustCrypto)
+            .unwrap());
+        assert!(!mallory
+            .public()
+            .verifies(b"give 10 mg", &sig, &mut RustCrypto)
+            .unwrap());
         let mut flipped = sig;
         flipped[10] ^= 1;
-        assert!(!alice.public().verifies(b"give 10 mg", &flipped));
+        assert!(!alice
+            .public()
+            .verifies(b"give 10 mg", &flipped, &mut RustCrypto)
+            .unwrap());
     }
 
     #[test]
@@ -269,11 +296,19 @@ mod tests {
         let mut rng = SeededEntropy::new(5);
         let a = DeviceKey::generate(&mut rng).unwrap();
         let b = DeviceKey::generate(&mut rng).unwrap();
-        let ab = a.agree(&b.public()).unwrap();
-        assert_eq!(Some(ab), b.agree(&a.public()));
-        assert_eq!(a.agree(&DevicePublic::from_bytes([0; 32])), None);
+        let ab = a.agree(&b.public(), &mut RustCrypto).unwrap().unwrap();
+        assert_eq!(Some(ab), b.agree(&a.public(), &mut RustCrypto).unwrap());
+        assert_eq!(
+            a.agree(&DevicePublic::from_bytes([0; 32]), &mut RustCrypto)
+                .unwrap(),
+            None
+        );
         let mut one = [0u8; 32];
         one[0] = 1;
-        assert_eq!(a.agree(&DevicePublic::from_bytes(one)), None);
+        assert_eq!(
+            a.agree(&DevicePublic::from_bytes(one), &mut RustCrypto)
+                .unwrap(),
+            None
+        );
     }
 }

@@ -168,6 +168,7 @@ impl DeviceKeys {
 mod tests {
     use super::*;
     use crate::core::participants::Name;
+    use crate::core::trust::RustCrypto;
     use crate::core::trust::{Announcement, Conversation, SeededEntropy, Side};
 
     #[test]
@@ -202,8 +203,17 @@ mod tests {
         );
         let identity = IdentityKey::generate(&mut rng).unwrap();
         let device_key = DeviceKey::generate(&mut rng).unwrap();
-        let text = Announcement::write(&conversation, &sender, Side::First, &identity, &device_key);
-        let announcement = Announcement::read(&text, &conversation, &sender).unwrap();
+        let text = Announcement::write(
+            &conversation,
+            &sender,
+            Side::First,
+            &identity,
+            &device_key,
+            &mut RustCrypto,
+        )
+        .unwrap();
+        let announcement =
+            Announcement::read(&text, &conversation, &sender, &mut RustCrypto).unwrap();
         keys.pins.observe(&sender, announcement);
 
         let stored = keys.to_stored();

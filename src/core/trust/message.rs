@@ -15,6 +15,7 @@ use super::conversation::Conversation;
 use super::encoding;
 use super::error::TrustError;
 use super::identity::{IdentityKey, IdentityPublic};
+use super::primitives::Primitives;
 use super::random::Entropy;
 use super::sealed::{self, Binding, Kind, Sealed};
 use super::sender_key::SenderKey;
@@ -27,6 +28,7 @@ pub const fn sealed_len(len: usize) -> usize {
 }
 
 /// The value of `m.<device>.<seq>` holding `plaintext`.
+#[allow(clippy::too_many_arguments)]
 pub fn seal(
     plaintext: &[u8],
     conversation: &Conversation,
@@ -35,9 +37,10 @@ pub fn seal(
     sender_key: &SenderKey,
     identity: &IdentityKey,
     rng: &mut dyn Entropy,
+    crypto: &mut dyn Primitives,
 ) -> Result<String, TrustError> {
     let binding = Binding::new(conversation, Kind::Message, device, sender_key.epoch()).seq(seq);
-    sealed::seal(&binding, sender_key.key(), plaintext, identity, rng)
+    sealed::seal(&binding, sender_key.key(), plaintext, identity, rng, crypto)
 }
 
 /// Which epoch's sender key a stored message needs; a value that is not a
@@ -55,10 +58,11 @@ pub fn open(
     seq: u64,
     sender_key: &SenderKey,
     sender: &IdentityPublic,
+    crypto: &mut dyn Primitives,
 ) -> Result<Vec<u8>, TrustError> {
     let sealed = Sealed::parse(text, Kind::Message)?;
     let binding = Binding::new(conversation, Kind::Message, device, sealed.epoch()).seq(seq);
-    sealed.open(&binding, sender_key.key(), sender)
+    sealed.open(&binding, sender_key.key(), sender, crypto)
 }
 
 #[cfg(test)]
@@ -67,6 +71,7 @@ mod tests {
     use crate::core::participants::Name;
     use crate::core::trust::error::ValueKind;
     use crate::core::trust::random::{OsEntropy, SeededEntropy};
+    use crate::core::trust::RustCrypto;
     use proptest::prelude::*;
 
     const REFUSED: Result<Vec<u8>, TrustError> = Err(TrustError::Rejected(ValueKind::Message));
@@ -102,6 +107,7 @@ mod tests {
                 &self.key,
                 &self.alice,
                 &mut OsEntropy,
+                &mut RustCrypto,
             )
             .unwrap()
         }
@@ -114,6 +120,7 @@ mod tests {
                 seq,
                 &self.key,
                 &self.alice.public(),
+                &mut RustCrypto,
             )
         }
     }
@@ -168,7 +175,15 @@ mod tests {
         assert_eq!(f.open(&value, 4), REFUSED);
         let other = DeviceId::parse("zzzzzzzzzz").unwrap();
         assert_eq!(
-            open(&value, &f.conv, &other, 3, &f.key, &f.alice.public()),
+            open(
+                &value,
+                &f.conv,
+                &other,
+                3,
+                &f.key,
+                &f.alice.public(),
+                &mut RustCrypto
+            ),
             REFUSED
         );
         // Another conversation of the same sender.
@@ -178,7 +193,15 @@ mod tests {
             None,
         );
         assert_eq!(
-            open(&value, &elsewhere, &f.device, 3, &f.key, &f.alice.public()),
+            open(
+                &value,
+                &elsewhere,
+                &f.device,
+                3,
+                &f.key,
+                &f.alice.public(),
+                &mut RustCrypto
+            ),
             REFUSED
         );
         // Another version: the byte is covered by the signature.
@@ -191,7 +214,15 @@ mod tests {
         let epoch2 = SenderKey::generate(2, &mut SeededEntropy::new(9)).unwrap();
         let value2 = encoding::encode(&bytes);
         assert_eq!(
-            open(&value2, &f.conv, &f.device, 3, &epoch2, &f.alice.public()),
+            open(
+                &value2,
+                &f.conv,
+                &f.device,
+                3,
+                &epoch2,
+                &f.alice.public(),
+                &mut RustCrypto
+            ),
             REFUSED
         );
     }
@@ -209,6 +240,7 @@ mod tests {
             &f.key,
             &bob,
             &mut OsEntropy,
+            &mut RustCrypto,
         )
         .unwrap();
         assert_eq!(f.open(&forged, 9), REFUSED);
@@ -222,6 +254,7 @@ mod tests {
             &stranger_key,
             &bob,
             &mut OsEntropy,
+            &mut RustCrypto,
         )
         .unwrap();
         assert_eq!(f.open(&planted, 9), REFUSED);
@@ -234,7 +267,8 @@ mod tests {
                 &f.device,
                 9,
                 &stranger_key,
-                &f.alice.public()
+                &f.alice.public(),
+                &mut RustCrypto
             ),
             REFUSED
         );

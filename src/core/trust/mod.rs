@@ -20,11 +20,15 @@
 //! - [`safety`]: the safety number compared in person;
 //! - [`known_keys`]: trust on first use, and key-change news;
 //! - [`keyring`]: the keys and pins a browser keeps, and their stored forms;
+//! - [`primitives`]: the cryptographic primitives as a port, which the
+//!   crates ([`rust_crypto`]) implement at once, and [`deferred`] as jobs
+//!   carried out later (by the browser's WebCrypto);
 //! - [`encoding`]: base64url text of every value;
 //! - [`random`]: the platform's CSPRNG (and a seeded source for tests);
 //! - [`error`]: why a value was refused, in a clinician's words;
-//! - `primitive_vectors` (tests and the probe build): each primitive's
-//!   known answers, which the browser's WebCrypto must give too.
+//! - `primitive_vectors` and `vectors` (tests and the probe build): each
+//!   primitive's known answers, and every stored form's, which the
+//!   browser's WebCrypto must give too.
 //!
 //! Primitives are the audited RustCrypto crates (`ed25519-dalek`,
 //! `x25519-dalek`, `aes-gcm`, `hkdf`, `sha2`); AES-256-GCM rather than
@@ -34,6 +38,7 @@
 
 pub mod announce;
 pub mod conversation;
+pub mod deferred;
 pub mod encoding;
 pub mod error;
 pub mod identity;
@@ -42,14 +47,16 @@ pub mod known_keys;
 pub mod message;
 #[cfg(any(test, feature = "bench-probe"))]
 pub mod primitive_vectors;
+pub mod primitives;
 pub mod random;
 pub mod receipt;
+pub mod rust_crypto;
 pub mod safety;
 pub(crate) mod sealed;
 pub mod sender_key;
 
-#[cfg(test)]
-mod vectors;
+#[cfg(any(test, feature = "bench-probe"))]
+pub mod vectors;
 #[cfg(test)]
 mod walkthrough;
 
@@ -59,8 +66,10 @@ pub use error::{TrustError, ValueKind};
 pub use identity::{DeviceKey, DevicePublic, IdentityKey, IdentityPublic};
 pub use keyring::{DeviceKeys, PersonKeys};
 pub use known_keys::{DeviceNews, DevicePins, KeyNews, KnownKeys};
+pub use primitives::Primitives;
 pub use random::{Entropy, OsEntropy, SeededEntropy};
 pub use receipt::Receipt;
+pub use rust_crypto::RustCrypto;
 pub use safety::SafetyNumber;
 pub use sealed::OVERHEAD;
 pub use sender_key::SenderKey;

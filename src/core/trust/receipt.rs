@@ -14,6 +14,7 @@
 //! first and last number. Entries are sorted and ranges merged, so one
 //! receipt has one form; a form that is not canonical is refused.
 
+use super::primitives::Primitives;
 use std::collections::BTreeMap;
 
 use super::conversation::Conversation;
@@ -66,10 +67,18 @@ impl Receipt {
         sender_key: &SenderKey,
         identity: &IdentityKey,
         rng: &mut dyn Entropy,
+        crypto: &mut dyn Primitives,
     ) -> Result<String, TrustError> {
         let plaintext = self.encode().ok_or(TrustError::TooLong)?;
         let binding = Binding::new(conversation, Kind::Receipt, device, sender_key.epoch());
-        sealed::seal(&binding, sender_key.key(), &plaintext, identity, rng)
+        sealed::seal(
+            &binding,
+            sender_key.key(),
+            &plaintext,
+            identity,
+            rng,
+            crypto,
+        )
     }
 
     /// Which epoch's sender key a stored receipt needs.
@@ -85,10 +94,11 @@ impl Receipt {
         device: &DeviceId,
         sender_key: &SenderKey,
         writer: &IdentityPublic,
+        crypto: &mut dyn Primitives,
     ) -> Result<Receipt, TrustError> {
         let sealed = Sealed::parse(text, Kind::Receipt)?;
         let binding = Binding::new(conversation, Kind::Receipt, device, sealed.epoch());
-        let plaintext = sealed.open(&binding, sender_key.key(), writer)?;
+        let plaintext = sealed.open(&binding, sender_key.key(), writer, crypto)?;
         Receipt::decode(&plaintext).ok_or(TrustError::Rejected(ValueKind::Receipt))
     }
 
@@ -162,6 +172,7 @@ mod tests {
     use crate::core::participants::Name;
     use crate::core::trust::encoding;
     use crate::core::trust::random::SeededEntropy;
+    use crate::core::trust::RustCrypto;
 
     fn device(id: &str) -> DeviceId {
         DeviceId::parse(id).unwrap()
@@ -191,10 +202,18 @@ mod tests {
         let key = SenderKey::generate(1, &mut rng).unwrap();
         let bob_device = device("bbbbbbbbbb");
         let text = receipt()
-            .seal(&conv(), &bob_device, &key, &bob, &mut rng)
+            .seal(&conv(), &bob_device, &key, &bob, &mut rng, &mut RustCrypto)
             .unwrap();
         assert_eq!(Receipt::epoch_of(&text), Ok(1));
-        let read = Receipt::open(&text, &conv(), &bob_device, &key, &bob.public()).unwrap();
+        let read = Receipt::open(
+            &text,
+            &conv(),
+            &bob_device,
+            &key,
+            &bob.public(),
+            &mut RustCrypto,
+        )
+        .unwrap();
         assert_eq!(read.lost, vec![(2, 4), (6, 6)]);
         assert_eq!(read.seen_of(&device("aaaaaaaaaa")), 4);
         assert_eq!(read.seen_of(&device("zzzzzzzzzz")), 0);
@@ -208,10 +227,17 @@ mod tests {
         );
         // An empty receipt (a device that has shown nothing yet) too.
         let empty = Receipt::default()
-            .seal(&conv(), &bob_device, &key, &bob, &mut rng)
+            .seal(&conv(), &bob_device, &key, &bob, &mut rng, &mut RustCrypto)
             .unwrap();
         assert_eq!(
-            Receipt::open(&empty, &conv(), &bob_device, &key, &bob.public()),
+            Receipt::open(
+                &empty,
+                &conv(),
+                &bob_device,
+                &key,
+                &bob.public(),
+                &mut RustCrypto
+            ),
             Ok(Receipt::default())
         );
     }
@@ -231,19 +257,40 @@ mod tests {
             ..Receipt::default()
         };
         let forged = raised
-            .seal(&conv(), &bob_device, &key, &mallory, &mut rng)
+            .seal(
+                &conv(),
+                &bob_device,
+                &key,
+                &mallory,
+                &mut rng,
+                &mut RustCrypto,
+            )
             .unwrap();
         assert_eq!(
-            Receipt::open(&forged, &conv(), &bob_device, &key, &bob.public()),
+            Receipt::open(
+                &forged,
+                &conv(),
+                &bob_device,
+                &key,
+                &bob.public(),
+                &mut RustCrypto
+            ),
             refused
         );
         // Bob's genuine receipt moved to his other device's entry, to another
         // conversation, or opened as a message.
         let text = receipt()
-            .seal(&conv(), &bob_device, &key, &bob, &mut rng)
+            .seal(&conv(), &bob_device, &key, &bob, &mut rng, &mut RustCrypto)
             .unwrap();
         assert_eq!(
-            Receipt::open(&text, &conv(), &bob_other, &key, &bob.public()),
+            Receipt::open(
+                &text,
+                &conv(),
+                &bob_other,
+                &key,
+                &bob.public(),
+                &mut RustCrypto
+            ),
             refused
         );
         let elsewhere = Conversation::new(
@@ -252,7 +299,14 @@ mod tests {
             None,
         );
         assert_eq!(
-            Receipt::open(&text, &elsewhere, &bob_device, &key, &bob.public()),
+            Receipt::open(
+                &text,
+                &elsewhere,
+                &bob_device,
+                &key,
+                &bob.public(),
+                &mut RustCrypto
+            ),
             refused
         );
         assert!(crate::core::trust::message::open(
@@ -261,7 +315,8 @@ mod tests {
             &bob_device,
             1,
             &key,
-            &bob.public()
+            &bob.public(),
+            &mut RustCrypto
         )
         .is_err());
         let mut bytes = encoding::decode(&text).unwrap();
@@ -273,7 +328,8 @@ mod tests {
                     &conv(),
                     &bob_device,
                     &key,
-                    &bob.public()
+                    &bob.public(),
+                    &mut RustCrypto
                 ),
                 refused
             );

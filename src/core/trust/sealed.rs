@@ -25,8 +25,6 @@
 //! signature is checked before decryption: a colleague who holds a sender
 //! key can decrypt, but cannot write in the sender's name.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
 use sha2::Sha256;
 
@@ -34,10 +32,10 @@ use super::conversation::{Conversation, VERSION};
 use super::encoding::{self, Reader};
 use super::error::{TrustError, ValueKind};
 use super::identity::{IdentityKey, IdentityPublic, SIGNATURE_LEN};
-use super::random::{self, Entropy};
+use super::primitives::{Primitives, NONCE_LEN};
+use super::random::Entropy;
 use crate::core::participants::DeviceId;
 
-const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + 1 + 4;
 
@@ -149,28 +147,20 @@ pub(crate) fn seal(
     plaintext: &[u8],
     signer: &IdentityKey,
     rng: &mut dyn Entropy,
+    crypto: &mut dyn Primitives,
 ) -> Result<String, TrustError> {
     if encoding::encoded_len(plaintext.len() + OVERHEAD) > encoding::MAX_TEXT {
         return Err(TrustError::TooLong);
     }
-    let nonce: [u8; NONCE_LEN] = random::bytes(rng)?;
-    let cipher = Aes256Gcm::new(&binding.value_key(base_key).into());
-    let ciphertext = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad: &binding.bytes,
-            },
-        )
-        .map_err(|_| TrustError::TooLong)?;
+    let (nonce, ciphertext) =
+        crypto.seal(&binding.value_key(base_key), &binding.bytes, plaintext, rng)?;
     let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD);
     out.push(VERSION);
     out.push(binding.kind.byte());
     out.extend_from_slice(&binding.epoch.to_be_bytes());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ciphertext);
-    let signature = signer.sign(&binding.signed(&out[HEADER_LEN..]));
+    let signature = signer.sign(&binding.signed(&out[HEADER_LEN..]), crypto)?;
     out.extend_from_slice(&signature);
     Ok(encoding::encode(&out))
 }
@@ -221,24 +211,25 @@ impl Sealed {
         binding: &Binding,
         base_key: &[u8],
         signer: &IdentityPublic,
+        crypto: &mut dyn Primitives,
     ) -> Result<Vec<u8>, TrustError> {
         let rejected = binding.rejected();
         if binding.kind != self.kind
             || binding.epoch != self.epoch
-            || !signer.verifies(&binding.signed(&self.body), &self.signature)
+            || !signer.verifies(&binding.signed(&self.body), &self.signature, crypto)?
         {
             return Err(rejected);
         }
         let (nonce, ciphertext) = self.body.split_at(NONCE_LEN);
-        Aes256Gcm::new(&binding.value_key(base_key).into())
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: &binding.bytes,
-                },
-            )
-            .map_err(|_| rejected)
+        let nonce: &[u8; NONCE_LEN] = nonce.try_into().map_err(|_| rejected)?;
+        crypto
+            .open(
+                &binding.value_key(base_key),
+                nonce,
+                &binding.bytes,
+                ciphertext,
+            )?
+            .ok_or(rejected)
     }
 }
 
@@ -247,6 +238,7 @@ mod tests {
     use super::*;
     use crate::core::participants::Name;
     use crate::core::trust::random::SeededEntropy;
+    use crate::core::trust::RustCrypto;
 
     fn setup() -> (Conversation, DeviceId, IdentityKey, SeededEntropy) {
         let conversation = Conversation::new(
@@ -269,23 +261,35 @@ mod tests {
         let (conversation, device, signer, mut rng) = setup();
         let key = [7u8; 32];
         let binding = Binding::new(&conversation, Kind::Message, &device, 1).seq(4);
-        let text = seal(&binding, &key, b"bed 4", &signer, &mut rng).unwrap();
+        let text = seal(&binding, &key, b"bed 4", &signer, &mut rng, &mut RustCrypto).unwrap();
         assert_eq!(text.len(), encoding::encoded_len(5 + OVERHEAD));
         let sealed = Sealed::parse(&text, Kind::Message).unwrap();
         assert_eq!(sealed.epoch(), 1);
         assert_eq!(
-            sealed.open(&binding, &key, &signer.public()),
+            sealed.open(&binding, &key, &signer.public(), &mut RustCrypto),
             Ok(b"bed 4".to_vec())
         );
 
         let refused = Err(TrustError::Rejected(ValueKind::Message));
-        assert_eq!(sealed.open(&binding, &[8u8; 32], &signer.public()), refused);
+        assert_eq!(
+            sealed.open(&binding, &[8u8; 32], &signer.public(), &mut RustCrypto),
+            refused
+        );
         let other_signer = IdentityKey::generate(&mut rng).unwrap();
-        assert_eq!(sealed.open(&binding, &key, &other_signer.public()), refused);
+        assert_eq!(
+            sealed.open(&binding, &key, &other_signer.public(), &mut RustCrypto),
+            refused
+        );
         let other_seq = Binding::new(&conversation, Kind::Message, &device, 1).seq(5);
-        assert_eq!(sealed.open(&other_seq, &key, &signer.public()), refused);
+        assert_eq!(
+            sealed.open(&other_seq, &key, &signer.public(), &mut RustCrypto),
+            refused
+        );
         let other_epoch = Binding::new(&conversation, Kind::Message, &device, 2).seq(4);
-        assert_eq!(sealed.open(&other_epoch, &key, &signer.public()), refused);
+        assert_eq!(
+            sealed.open(&other_epoch, &key, &signer.public(), &mut RustCrypto),
+            refused
+        );
         assert!(Sealed::parse(&text, Kind::Receipt).is_err());
     }
 
@@ -293,13 +297,31 @@ mod tests {
     fn two_seals_of_one_plaintext_differ_and_both_open() {
         let (conversation, device, signer, mut rng) = setup();
         let binding = Binding::new(&conversation, Kind::Receipt, &device, 3);
-        let a = seal(&binding, &[1; 32], b"same", &signer, &mut rng).unwrap();
-        let b = seal(&binding, &[1; 32], b"same", &signer, &mut rng).unwrap();
+        let a = seal(
+            &binding,
+            &[1; 32],
+            b"same",
+            &signer,
+            &mut rng,
+            &mut RustCrypto,
+        )
+        .unwrap();
+        let b = seal(
+            &binding,
+            &[1; 32],
+            b"same",
+            &signer,
+            &mut rng,
+            &mut RustCrypto,
+        )
+        .unwrap();
         assert_ne!(a, b, "fresh nonces");
         for text in [a, b] {
             let sealed = Sealed::parse(&text, Kind::Receipt).unwrap();
             assert_eq!(
-                sealed.open(&binding, &[1; 32], &signer.public()).unwrap(),
+                sealed
+                    .open(&binding, &[1; 32], &signer.public(), &mut RustCrypto)
+                    .unwrap(),
                 b"same"
             );
         }
@@ -331,7 +353,7 @@ mod tests {
         let binding = Binding::new(&conversation, Kind::Message, &device, 1).seq(1);
         let big = vec![b'x'; encoding::MAX_TEXT];
         assert_eq!(
-            seal(&binding, &[0; 32], &big, &signer, &mut rng),
+            seal(&binding, &[0; 32], &big, &signer, &mut rng, &mut RustCrypto),
             Err(TrustError::TooLong)
         );
     }

@@ -16,6 +16,7 @@
 //! Someone who holds neither device secret cannot open a share or make one
 //! that opens; a share moved to another recipient or epoch fails its check.
 
+use super::primitives::Primitives;
 use std::fmt;
 
 use super::announce::Announcement;
@@ -81,12 +82,13 @@ impl SenderKey {
         recipient: &DeviceId,
         recipient_key: &DevicePublic,
         rng: &mut dyn Entropy,
+        crypto: &mut dyn Primitives,
     ) -> Result<String, TrustError> {
-        let base = pairwise(device_key, &device_key.public(), recipient_key)
+        let base = pairwise(device_key, &device_key.public(), recipient_key, crypto)?
             .ok_or(TrustError::Rejected(ValueKind::DeviceKey))?;
         let binding =
             Binding::new(conversation, Kind::Share, sender, self.epoch).recipient(recipient);
-        sealed::seal(&binding, &base, &self.key, identity, rng)
+        sealed::seal(&binding, &base, &self.key, identity, rng, crypto)
     }
 
     /// Opens the value of `x.<sender>.<recipient>.<epoch>` as `recipient`
@@ -98,6 +100,7 @@ impl SenderKey {
         sender_announcement: &Announcement,
         recipient: &DeviceId,
         device_key: &DeviceKey,
+        crypto: &mut dyn Primitives,
     ) -> Result<SenderKey, TrustError> {
         let rejected = TrustError::Rejected(ValueKind::KeyShare);
         let sealed = Sealed::parse(text, Kind::Share)?;
@@ -105,11 +108,12 @@ impl SenderKey {
             device_key,
             &sender_announcement.device_key,
             &device_key.public(),
-        )
+            crypto,
+        )?
         .ok_or(rejected)?;
         let binding =
             Binding::new(conversation, Kind::Share, sender, sealed.epoch()).recipient(recipient);
-        let key = sealed.open(&binding, &base, &sender_announcement.identity)?;
+        let key = sealed.open(&binding, &base, &sender_announcement.identity, crypto)?;
         Ok(SenderKey {
             epoch: sealed.epoch(),
             key: key.try_into().map_err(|_| rejected)?,
@@ -126,17 +130,24 @@ impl fmt::Debug for SenderKey {
 
 /// The base key of a share: the X25519 secret with both public keys,
 /// sender's first. `None` for a recipient key that gives no secret.
-fn pairwise(mine: &DeviceKey, sender: &DevicePublic, recipient: &DevicePublic) -> Option<Vec<u8>> {
+fn pairwise(
+    mine: &DeviceKey,
+    sender: &DevicePublic,
+    recipient: &DevicePublic,
+    crypto: &mut dyn Primitives,
+) -> Result<Option<Vec<u8>>, TrustError> {
     let theirs = if mine.public() == *sender {
         recipient
     } else {
         sender
     };
-    let secret = mine.agree(theirs)?;
+    let Some(secret) = mine.agree(theirs, crypto)? else {
+        return Ok(None);
+    };
     let mut base = secret.to_vec();
     base.extend_from_slice(&sender.to_bytes());
     base.extend_from_slice(&recipient.to_bytes());
-    Some(base)
+    Ok(Some(base))
 }
 
 #[cfg(test)]
@@ -145,6 +156,7 @@ mod tests {
     use crate::core::participants::Name;
     use crate::core::trust::conversation::Side;
     use crate::core::trust::random::SeededEntropy;
+    use crate::core::trust::RustCrypto;
 
     struct Device {
         id: DeviceId,
@@ -157,8 +169,8 @@ mod tests {
         let id = DeviceId::parse(id).unwrap();
         let identity = IdentityKey::generate(rng).unwrap();
         let key = DeviceKey::generate(rng).unwrap();
-        let text = Announcement::write(conv, &id, side, &identity, &key);
-        let announcement = Announcement::read(&text, conv, &id).unwrap();
+        let text = Announcement::write(conv, &id, side, &identity, &key, &mut RustCrypto).unwrap();
+        let announcement = Announcement::read(&text, conv, &id, &mut RustCrypto).unwrap();
         Device {
             id,
             identity,
@@ -190,6 +202,7 @@ mod tests {
             &to.id,
             &to.announcement.device_key,
             rng,
+            &mut RustCrypto,
         )
         .unwrap()
     }
@@ -200,7 +213,15 @@ mod tests {
         to: &Device,
         c: &Conversation,
     ) -> Result<SenderKey, TrustError> {
-        SenderKey::open_share(text, c, &from.id, &from.announcement, &to.id, &to.key)
+        SenderKey::open_share(
+            text,
+            c,
+            &from.id,
+            &from.announcement,
+            &to.id,
+            &to.key,
+            &mut RustCrypto,
+        )
     }
 
     #[test]
@@ -223,7 +244,8 @@ mod tests {
                 &alice.id,
                 &alice.announcement,
                 &bob2.id,
-                &bob.key
+                &bob.key,
+                &mut RustCrypto
             ),
             refused
         );
@@ -272,6 +294,7 @@ mod tests {
                 &bob.id,
                 &bob.announcement.device_key,
                 &mut rng,
+                &mut RustCrypto,
             )
             .unwrap();
         assert!(open(&forged, &alice, &bob, &c).is_err());

@@ -22,7 +22,8 @@ fn device(id: &str, name: &Name, identity: &IdentityKey, conv: &Conversation) ->
     let key = DeviceKey::generate(&mut OsEntropy).unwrap();
     let side = conv.side_of(name).unwrap();
     Device {
-        announcement: Announcement::write(conv, &id, side, identity, &key),
+        announcement: Announcement::write(conv, &id, side, identity, &key, &mut RustCrypto)
+            .unwrap(),
         sender: SenderKey::generate(1, &mut OsEntropy).unwrap(),
         id,
         name: name.clone(),
@@ -51,7 +52,7 @@ impl View {
         text: &str,
     ) -> Result<(), TrustError> {
         let refused = Err(TrustError::Rejected(ValueKind::DeviceKey));
-        let announcement = Announcement::read(text, conv, id)?;
+        let announcement = Announcement::read(text, conv, id, &mut RustCrypto)?;
         if self
             .pins
             .get(id)
@@ -116,10 +117,21 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
                 &to.id,
                 &to.key.public(),
                 &mut OsEntropy,
+                &mut RustCrypto,
             )
             .unwrap();
-        let announcement = Announcement::read(&from.announcement, &conv, &from.id).unwrap();
-        SenderKey::open_share(&text, &conv, &from.id, &announcement, &to.id, &to.key).unwrap()
+        let announcement =
+            Announcement::read(&from.announcement, &conv, &from.id, &mut RustCrypto).unwrap();
+        SenderKey::open_share(
+            &text,
+            &conv,
+            &from.id,
+            &announcement,
+            &to.id,
+            &to.key,
+            &mut RustCrypto,
+        )
+        .unwrap()
     };
     for from in &everyone {
         for to in everyone.iter().filter(|t| t.id != from.id) {
@@ -137,6 +149,7 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
         &jo.sender,
         &jo.identity,
         &mut OsEntropy,
+        &mut RustCrypto,
     )
     .unwrap();
     for (tab, view) in patel_tabs.iter().zip(&views[1..]) {
@@ -149,6 +162,7 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
             1,
             &share(&jo, tab),
             &writer.identity,
+            &mut RustCrypto,
         )
         .unwrap();
         assert_eq!(opened, text.as_bytes());
@@ -175,6 +189,7 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
             &patel_tabs[0].sender,
             &patel_identity,
             &mut OsEntropy,
+            &mut RustCrypto,
         )
         .unwrap();
     let reader = views[0].pins.get(&patel_tabs[0].id).unwrap();
@@ -185,6 +200,7 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
         &patel_tabs[0].id,
         &share(&patel_tabs[0], &jo),
         &reader.identity,
+        &mut RustCrypto,
     )
     .unwrap();
     assert_eq!(read.seen_of(&jo.id), 1);
@@ -221,6 +237,7 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
         &mallory.sender,
         &mallory_identity,
         &mut OsEntropy,
+        &mut RustCrypto,
     )
     .unwrap();
     let tab = views[0].pins.get(&patel_tabs[0].id).unwrap();
@@ -230,7 +247,8 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
         &patel_tabs[0].id,
         2,
         &share(&patel_tabs[0], &jo),
-        &tab.identity
+        &tab.identity,
+        &mut RustCrypto
     )
     .is_err());
     // Nor can she take over the tab's id with her announcement.
@@ -240,7 +258,9 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
         Side::Second,
         &mallory_identity,
         &mallory.key,
-    );
+        &mut RustCrypto,
+    )
+    .unwrap();
     assert_eq!(
         views[0].learn(&conv, names, &patel_tabs[0].id, &takeover),
         Err(TrustError::Rejected(ValueKind::DeviceKey))
@@ -282,6 +302,7 @@ fn cost_of_one_message() {
                 &sender,
                 &identity,
                 &mut OsEntropy,
+                &mut RustCrypto,
             )
             .unwrap(),
         );
@@ -289,7 +310,16 @@ fn cost_of_one_message() {
     let sealing = start.elapsed() / rounds;
     let start = Instant::now();
     for (seq, value) in (1..).zip(&values) {
-        message::open(value, &conv, &device, seq, &sender, &identity.public()).unwrap();
+        message::open(
+            value,
+            &conv,
+            &device,
+            seq,
+            &sender,
+            &identity.public(),
+            &mut RustCrypto,
+        )
+        .unwrap();
     }
     let opening = start.elapsed() / rounds;
     let start = Instant::now();

@@ -1,0 +1,348 @@
+//! [`Primitives`] that answer later, as data: each primitive a composition
+//! asks for becomes a [`Job`], which whoever runs the core carries out (the
+//! browser with WebCrypto, `app::webcrypto::complete`) and hands back with
+//! [`Deferred::answer`]. Until then the composition gets
+//! [`TrustError::Later`]; run again, it finds its answers and goes further.
+//! The core stays synchronous and free of I/O, as it is with requests to
+//! the server.
+//!
+//! Answers are kept until [`Deferred::clear`], so that each run of a
+//! composition finds every answer of the runs before it. A seal's nonce is
+//! drawn when the job is first asked for, and the job is found again by its
+//! key, data and plaintext alone, so running again draws no other nonce:
+//! with a seeded source the values are the same bytes as [`RustCrypto`]'s
+//! (`vectors.rs` checks it).
+//!
+//! [`RustCrypto`]: super::rust_crypto::RustCrypto
+
+use super::error::TrustError;
+use super::primitives::{Primitives, NONCE_LEN, SIGNATURE_LEN};
+use super::random::{self, Entropy};
+
+/// One primitive to carry out, with its inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// AES-256-GCM: answers the ciphertext and tag.
+    Seal {
+        key: [u8; 32],
+        nonce: [u8; NONCE_LEN],
+        aad: Vec<u8>,
+        plaintext: Vec<u8>,
+    },
+    /// AES-256-GCM: answers the plaintext, or a refusal.
+    Open {
+        key: [u8; 32],
+        nonce: [u8; NONCE_LEN],
+        aad: Vec<u8>,
+        sealed: Vec<u8>,
+    },
+    /// Ed25519: answers the signature.
+    Sign { seed: [u8; 32], message: Vec<u8> },
+    /// Ed25519: answers nothing if the signature checks, else a refusal.
+    Verify {
+        public: [u8; 32],
+        message: Vec<u8>,
+        signature: Vec<u8>,
+    },
+    /// X25519: answers the shared secret, or a refusal.
+    Agree { secret: [u8; 32], public: [u8; 32] },
+}
+
+/// How a job came out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its output (empty for a signature that checks).
+    Done(Vec<u8>),
+    /// The input failed its check.
+    Refused,
+    /// The platform could not carry it out.
+    Unavailable,
+}
+
+/// Jobs asked for, and the answers handed back. See the module
+/// documentation.
+#[derive(Debug, Default)]
+pub struct Deferred {
+    asked: Vec<Job>,
+    answered: Vec<(Job, Outcome)>,
+}
+
+impl Deferred {
+    pub fn new() -> Deferred {
+        Deferred::default()
+    }
+
+    /// The jobs asked for since the last call, each handed out once.
+    pub fn take_jobs(&mut self) -> Vec<Job> {
+        std::mem::take(&mut self.asked)
+    }
+
+    /// How `job` came out.
+    pub fn answer(&mut self, job: Job, outcome: Outcome) {
+        self.answered.push((job, outcome));
+    }
+
+    /// Forgets every answer (the compositions that needed them are done).
+    pub fn clear(&mut self) {
+        self.asked.clear();
+        self.answered.clear();
+    }
+
+    /// The answer to the first job `matches` finds, else `job()` is asked
+    /// for (once) and the caller is told to come back later.
+    fn ask(
+        &mut self,
+        matches: impl Fn(&Job) -> bool,
+        job: impl FnOnce() -> Result<Job, TrustError>,
+    ) -> Result<Outcome, TrustError> {
+        if let Some((_, outcome)) = self.answered.iter().find(|(j, _)| matches(j)) {
+            return match outcome {
+                Outcome::Unavailable => Err(TrustError::NoCrypto),
+                outcome => Ok(outcome.clone()),
+            };
+        }
+        if !self.asked.iter().any(&matches) {
+            self.asked.push(job()?);
+        }
+        Err(TrustError::Later)
+    }
+
+    fn ask_for(&mut self, job: Job) -> Result<Outcome, TrustError> {
+        let wanted = job.clone();
+        self.ask(|j| *j == wanted, || Ok(job))
+    }
+}
+
+fn bytes<const N: usize>(outcome: Outcome) -> Result<[u8; N], TrustError> {
+    match outcome {
+        Outcome::Done(bytes) => bytes.try_into().map_err(|_| TrustError::NoCrypto),
+        _ => Err(TrustError::NoCrypto),
+    }
+}
+
+impl Primitives for Deferred {
+    fn seal(
+        &mut self,
+        key: &[u8; 32],
+        aad: &[u8],
+        plaintext: &[u8],
+        rng: &mut dyn Entropy,
+    ) -> Result<([u8; NONCE_LEN], Vec<u8>), TrustError> {
+        let same = |j: &Job| {
+            matches!(j, Job::Seal { key: k, aad: a, plaintext: p, .. }
+                if k == key && a == aad && p == plaintext)
+        };
+        let outcome = self.ask(same, || {
+            Ok(Job::Seal {
+                key: *key,
+                nonce: random::bytes(rng)?,
+                aad: aad.to_vec(),
+                plaintext: plaintext.to_vec(),
+            })
+        })?;
+        let nonce = self.answered.iter().find_map(|(j, _)| match j {
+            Job::Seal { nonce, .. } if same(j) => Some(*nonce),
+            _ => None,
+        });
+        match (nonce, outcome) {
+            (Some(nonce), Outcome::Done(sealed)) => Ok((nonce, sealed)),
+            _ => Err(TrustError::NoCrypto),
+        }
+    }
+
+    fn open(
+        &mut self,
+        key: &[u8; 32],
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>, TrustError> {
+        match self.ask_for(Job::Open {
+            key: *key,
+            nonce: *nonce,
+            aad: aad.to_vec(),
+            sealed: sealed.to_vec(),
+        })? {
+            Outcome::Done(plaintext) => Ok(Some(plaintext)),
+            _ => Ok(None),
+        }
+    }
+
+    fn sign(&mut self, seed: &[u8; 32], message: &[u8]) -> Result<[u8; SIGNATURE_LEN], TrustError> {
+        bytes(self.ask_for(Job::Sign {
+            seed: *seed,
+            message: message.to_vec(),
+        })?)
+    }
+
+    fn verify(
+        &mut self,
+        public: &[u8; 32],
+        message: &[u8],
+        signature: &[u8; SIGNATURE_LEN],
+    ) -> Result<bool, TrustError> {
+        let outcome = self.ask_for(Job::Verify {
+            public: *public,
+            message: message.to_vec(),
+            signature: signature.to_vec(),
+        })?;
+        Ok(outcome == Outcome::Done(Vec::new()))
+    }
+
+    fn agree(
+        &mut self,
+        secret: &[u8; 32],
+        public: &[u8; 32],
+    ) -> Result<Option<[u8; 32]>, TrustError> {
+        match self.ask_for(Job::Agree {
+            secret: *secret,
+            public: *public,
+        })? {
+            Outcome::Refused => Ok(None),
+            outcome => bytes(outcome).map(Some),
+        }
+    }
+}
+
+/// Carries `job` out with `crypto` (at once: the native tests' stand-in for
+/// the browser's WebCrypto).
+pub fn carry_out(job: &Job, crypto: &mut dyn Primitives) -> Outcome {
+    let answer = match job {
+        Job::Seal {
+            key,
+            nonce,
+            aad,
+            plaintext,
+        } => {
+            let mut nonce_source = Given(nonce.to_vec());
+            crypto
+                .seal(key, aad, plaintext, &mut nonce_source)
+                .map(|(_, sealed)| Some(sealed))
+        }
+        Job::Open {
+            key,
+            nonce,
+            aad,
+            sealed,
+        } => crypto.open(key, nonce, aad, sealed),
+        Job::Sign { seed, message } => crypto.sign(seed, message).map(|s| Some(s.to_vec())),
+        Job::Verify {
+            public,
+            message,
+            signature,
+        } => match signature.as_slice().try_into() {
+            Ok(signature) => crypto
+                .verify(public, message, signature)
+                .map(|ok| ok.then(Vec::new)),
+            Err(_) => Ok(None),
+        },
+        Job::Agree { secret, public } => {
+            crypto.agree(secret, public).map(|s| s.map(|s| s.to_vec()))
+        }
+    };
+    match answer {
+        Ok(Some(bytes)) => Outcome::Done(bytes),
+        Ok(None) => Outcome::Refused,
+        Err(_) => Outcome::Unavailable,
+    }
+}
+
+/// An entropy source that gives back the bytes it was made with (a job's
+/// nonce, already drawn).
+struct Given(Vec<u8>);
+
+impl Entropy for Given {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), TrustError> {
+        if out.len() > self.0.len() {
+            return Err(TrustError::NoRandomness);
+        }
+        let rest = self.0.split_off(out.len());
+        out.copy_from_slice(&self.0);
+        self.0 = rest;
+        Ok(())
+    }
+}
+
+/// Runs `composition` over `deferred` until it no longer answers
+/// [`TrustError::Later`], carrying each job out with `crypto` in between;
+/// then forgets the answers. The native form of what the browser does with
+/// WebCrypto.
+pub fn complete<T>(
+    deferred: &mut Deferred,
+    crypto: &mut dyn Primitives,
+    mut composition: impl FnMut(&mut Deferred) -> Result<T, TrustError>,
+) -> Result<T, TrustError> {
+    loop {
+        match composition(deferred) {
+            Err(TrustError::Later) => {
+                for job in deferred.take_jobs() {
+                    let outcome = carry_out(&job, crypto);
+                    deferred.answer(job, outcome);
+                }
+            }
+            done => {
+                deferred.clear();
+                return done;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::trust::random::SeededEntropy;
+    use crate::core::trust::RustCrypto;
+
+    #[test]
+    fn a_seal_asks_once_and_its_answer_is_found_with_the_nonce_drawn_then() {
+        let mut deferred = Deferred::new();
+        let mut rng = SeededEntropy::new(1);
+        let key = [7; 32];
+        assert_eq!(
+            deferred.seal(&key, b"aad", b"text", &mut rng),
+            Err(TrustError::Later)
+        );
+        // Asked again before it is carried out: no second job, no draw.
+        assert_eq!(
+            deferred.seal(&key, b"aad", b"text", &mut rng),
+            Err(TrustError::Later)
+        );
+        let jobs = deferred.take_jobs();
+        assert_eq!(jobs.len(), 1);
+        let Job::Seal { nonce, .. } = jobs[0].clone() else {
+            panic!("{jobs:?}")
+        };
+        let outcome = carry_out(&jobs[0], &mut RustCrypto);
+        deferred.answer(jobs[0].clone(), outcome);
+        let (got_nonce, sealed) = deferred
+            .seal(&key, b"aad", b"text", &mut SeededEntropy::new(99))
+            .unwrap();
+        assert_eq!(got_nonce, nonce);
+        assert_eq!(
+            RustCrypto.open(&key, &nonce, b"aad", &sealed),
+            Ok(Some(b"text".to_vec()))
+        );
+    }
+
+    #[test]
+    fn refusals_and_a_platform_that_cannot_come_back_as_such() {
+        let mut deferred = Deferred::new();
+        let job = Job::Agree {
+            secret: [1; 32],
+            public: [0; 32],
+        };
+        assert_eq!(deferred.agree(&[1; 32], &[0; 32]), Err(TrustError::Later));
+        deferred.take_jobs();
+        deferred.answer(job, Outcome::Refused);
+        assert_eq!(deferred.agree(&[1; 32], &[0; 32]), Ok(None));
+        let sign = Job::Sign {
+            seed: [2; 32],
+            message: b"m".to_vec(),
+        };
+        deferred.answer(sign, Outcome::Unavailable);
+        assert_eq!(deferred.sign(&[2; 32], b"m"), Err(TrustError::NoCrypto));
+        deferred.clear();
+        assert_eq!(deferred.agree(&[1; 32], &[0; 32]), Err(TrustError::Later));
+    }
+}
