@@ -17,7 +17,7 @@
 
 use super::error::TrustError;
 use super::primitives::{Primitives, NONCE_LEN, SIGNATURE_LEN};
-use super::random::{self, Entropy};
+use super::random::{self, Entropy, GivenBytes};
 
 /// One primitive to carry out, with its inputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,7 +214,7 @@ pub fn carry_out(job: &Job, crypto: &mut dyn Primitives) -> Outcome {
             aad,
             plaintext,
         } => {
-            let mut nonce_source = Given(nonce.to_vec());
+            let mut nonce_source = GivenBytes(nonce.to_vec());
             crypto
                 .seal(key, aad, plaintext, &mut nonce_source)
                 .map(|(_, sealed)| Some(sealed))
@@ -244,22 +244,6 @@ pub fn carry_out(job: &Job, crypto: &mut dyn Primitives) -> Outcome {
         Ok(Some(bytes)) => Outcome::Done(bytes),
         Ok(None) => Outcome::Refused,
         Err(_) => Outcome::Unavailable,
-    }
-}
-
-/// An entropy source that gives back the bytes it was made with (a job's
-/// nonce, already drawn).
-struct Given(Vec<u8>);
-
-impl Entropy for Given {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), TrustError> {
-        if out.len() > self.0.len() {
-            return Err(TrustError::NoRandomness);
-        }
-        let rest = self.0.split_off(out.len());
-        out.copy_from_slice(&self.0);
-        self.0 = rest;
-        Ok(())
     }
 }
 

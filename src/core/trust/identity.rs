@@ -11,7 +11,9 @@
 //!
 //! Secrets are stored as base64url text of their 32 bytes (in local storage
 //! with the device's saved state); public keys are written the same way.
-//! `Debug` never prints a secret.
+//! `Debug` never prints a secret. Signing, checking a signature and key
+//! agreement go through the primitives' port ([`super::primitives`]); the
+//! public halves are still computed here, by the crates.
 
 use std::cmp::Ordering;
 use std::fmt;

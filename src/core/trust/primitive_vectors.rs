@@ -18,6 +18,10 @@
 //! refuses such keys where they are read (`IdentityPublic::from_bytes`);
 //! an implementation on WebCrypto must keep that refusal.
 //!
+//! Natively, what the port ([`super::primitives`]) covers runs through
+//! [`super::RustCrypto`] as the jobs the browser gets (`deferred::carry_out`),
+//! and the rest through the crates directly.
+//!
 //! Every answer is base64url text ([`super::encoding`]); a check that
 //! passes answers the empty string, and a refusal is `None`.
 
@@ -305,87 +309,86 @@ fn said(answer: Option<&str>) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use aes_gcm::aead::{Aead, KeyInit, Payload};
-    use aes_gcm::{Aes256Gcm, Nonce};
-    use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+    use ed25519_dalek::SigningKey;
     use hkdf::Hkdf;
     use sha2::{Digest, Sha256, Sha512};
     use x25519_dalek::{PublicKey, StaticSecret};
 
     use super::*;
+    use crate::core::trust::deferred::{carry_out, Job, Outcome};
+    use crate::core::trust::random::GivenBytes;
+    use crate::core::trust::{Primitives, RustCrypto};
 
     fn array<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
         bytes.try_into().ok()
     }
 
-    /// The RustCrypto crates' answer, as the browser's is given.
+    /// The native answer, as the browser's is given: what the port does
+    /// through [`RustCrypto`] (as a job, as the browser carries one out),
+    /// the rest from the crates.
     fn native(op: &Op) -> Option<Vec<u8>> {
-        match op {
-            Op::Sha512 { data } => Some(Sha512::digest(data).to_vec()),
+        let job = match op {
+            Op::Sha512 { data } => return Some(Sha512::digest(data).to_vec()),
             Op::Hkdf { salt, ikm, info } => {
                 let mut out = [0; 32];
                 Hkdf::<Sha256>::new(Some(salt), ikm)
                     .expand(info, &mut out)
                     .ok()?;
-                Some(out.to_vec())
+                return Some(out.to_vec());
+            }
+            Op::SigningPublic { seed } => {
+                let key = SigningKey::from_bytes(&array(seed)?);
+                return Some(key.verifying_key().to_bytes().to_vec());
+            }
+            Op::AgreementPublic { secret } => {
+                let secret = StaticSecret::from(array::<32>(secret)?);
+                return Some(PublicKey::from(&secret).to_bytes().to_vec());
             }
             Op::Seal {
                 key,
                 nonce,
                 aad,
                 plaintext,
-            } => Aes256Gcm::new(&array(key)?.into())
-                .encrypt(
-                    Nonce::from_slice(nonce),
-                    Payload {
-                        msg: plaintext,
-                        aad,
-                    },
-                )
-                .ok(),
+            } => {
+                // Through the port itself too: its nonce from the source.
+                let (drawn, sealed) = RustCrypto
+                    .seal(&array(key)?, aad, plaintext, &mut GivenBytes(nonce.clone()))
+                    .ok()?;
+                assert_eq!(drawn.to_vec(), *nonce);
+                return Some(sealed);
+            }
             Op::Open {
                 key,
                 nonce,
                 aad,
                 sealed,
-            } => Aes256Gcm::new(&array(key)?.into())
-                .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad })
-                .ok(),
-            Op::SigningPublic { seed } => Some(
-                SigningKey::from_bytes(&array(seed)?)
-                    .verifying_key()
-                    .to_bytes()
-                    .to_vec(),
-            ),
-            Op::Sign { seed, message } => Some(
-                SigningKey::from_bytes(&array(seed)?)
-                    .sign(message)
-                    .to_bytes()
-                    .to_vec(),
-            ),
+            } => Job::Open {
+                key: array(key)?,
+                nonce: array(nonce)?,
+                aad: aad.clone(),
+                sealed: sealed.clone(),
+            },
+            Op::Sign { seed, message } => Job::Sign {
+                seed: array(seed)?,
+                message: message.clone(),
+            },
             Op::Verify {
                 public,
                 message,
                 signature,
-            } => {
-                let key = VerifyingKey::from_bytes(&array(public)?).ok()?;
-                let signature = Signature::from_bytes(&array(signature)?);
-                key.verify_strict(message, &signature)
-                    .ok()
-                    .map(|()| Vec::new())
-            }
-            Op::AgreementPublic { secret } => Some(
-                PublicKey::from(&StaticSecret::from(array::<32>(secret)?))
-                    .to_bytes()
-                    .to_vec(),
-            ),
-            Op::Agree { secret, public } => {
-                let shared = StaticSecret::from(array::<32>(secret)?)
-                    .diffie_hellman(&PublicKey::from(array::<32>(public)?));
-                shared
-                    .was_contributory()
-                    .then(|| shared.to_bytes().to_vec())
-            }
+            } => Job::Verify {
+                public: array(public)?,
+                message: message.clone(),
+                signature: signature.clone(),
+            },
+            Op::Agree { secret, public } => Job::Agree {
+                secret: array(secret)?,
+                public: array(public)?,
+            },
+        };
+        match carry_out(&job, &mut RustCrypto) {
+            Outcome::Done(bytes) => Some(bytes),
+            Outcome::Refused | Outcome::Unavailable => None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! same bytes from the same seed, for test vectors and reproducible
 //! simulations only: it is public because the simulation in `tests/` is a
 //! separate crate, and must never reach the browser build's call sites.
+//! [`GivenBytes`] gives back bytes drawn earlier.
 
 use sha2::{Digest, Sha512};
 
@@ -63,6 +64,24 @@ impl Entropy for SeededEntropy {
             *byte = self.buffer[self.used];
             self.used += 1;
         }
+        Ok(())
+    }
+}
+
+/// Bytes already drawn, given back in order: a deferred seal's nonce when
+/// its job is carried out, or a known-answer vector's. Runs out, rather
+/// than repeats.
+#[derive(Clone, Debug)]
+pub struct GivenBytes(pub Vec<u8>);
+
+impl Entropy for GivenBytes {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), TrustError> {
+        if out.len() > self.0.len() {
+            return Err(TrustError::NoRandomness);
+        }
+        let rest = self.0.split_off(out.len());
+        out.copy_from_slice(&self.0);
+        self.0 = rest;
         Ok(())
     }
 }
