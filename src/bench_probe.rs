@@ -9,14 +9,18 @@
 //!   ≤ 5 ms per message on this machine's Chromium"; `scripts/bench --only
 //!   8`): it calls the functions the session uses for every message
 //!   ([`crate::core::trust::message`]) on fresh keys, with the platform's
-//!   CSPRNG. The page times each call with `performance.now()`, so no clock
-//!   is read inside what is measured.
+//!   CSPRNG, through the RustCrypto crates (`seal`, `open`) and through the
+//!   browser's WebCrypto (`seal_webcrypto`, `open_webcrypto`). The page
+//!   times each call with `performance.now()`, so no clock is read inside
+//!   what is measured.
 //! - [`WebCryptoCheck`]: the known answers of every primitive
 //!   (`core::trust::primitive_vectors`, which `cargo test` runs through the
 //!   RustCrypto crates) run through the browser's WebCrypto
 //!   (`app::webcrypto`).
 
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 
 use crate::app::webcrypto::{self, CryptoError};
 use crate::core::envelope::{Envelope, ENVELOPE_VERSION};
@@ -71,20 +75,8 @@ impl SealProbe {
     /// stored length in characters.
     pub fn seal(&mut self) -> Result<usize, JsError> {
         let seq = self.sealed.len() as u64 + 1;
-        let envelope = Envelope {
-            version: ENVELOPE_VERSION,
-            from: "Nurse Jo".to_owned(),
-            device: self.device.clone(),
-            seq,
-            clock: seq,
-            sent_at: 1_764_600_000_000 + seq * 1_000,
-            text: self.text.clone(),
-            urgent: false,
-            unanswered: None,
-            original_at: None,
-        };
         let value = message::seal(
-            &envelope.encode(),
+            &self.envelope(seq).encode(),
             &self.conversation,
             &self.device,
             seq,
@@ -97,6 +89,66 @@ impl SealProbe {
         let len = value.len();
         self.sealed.push(value);
         Ok(len)
+    }
+
+    /// As [`Self::seal`], with the browser's WebCrypto through the port's
+    /// jobs (`app::webcrypto::complete`): resolves to the stored value (not
+    /// kept here) once sealed and signed.
+    pub fn seal_webcrypto(&self, seq: u64) -> Promise {
+        let plaintext = self.envelope(seq).encode();
+        let (conversation, device) = (self.conversation.clone(), self.device.clone());
+        let (sender_key, identity) = (self.sender_key.clone(), self.identity.clone());
+        future_to_promise(async move {
+            let mut deferred = Deferred::new();
+            let value = webcrypto::complete(&mut deferred, |d| {
+                message::seal(
+                    &plaintext,
+                    &conversation,
+                    &device,
+                    seq,
+                    &sender_key,
+                    &identity,
+                    &mut OsEntropy,
+                    d,
+                )
+            })
+            .await;
+            value.map(JsValue::from).map_err(|e| e.to_string().into())
+        })
+    }
+
+    /// As [`Self::open`], with WebCrypto: checks and opens `value`, stored
+    /// as message `seq`; resolves to the text's length.
+    pub fn open_webcrypto(&self, value: String, seq: u64) -> Promise {
+        let (conversation, device) = (self.conversation.clone(), self.device.clone());
+        let (sender_key, public) = (self.sender_key.clone(), self.public);
+        future_to_promise(async move {
+            let mut deferred = Deferred::new();
+            let plaintext = webcrypto::complete(&mut deferred, |d| {
+                message::open(&value, &conversation, &device, seq, &sender_key, &public, d)
+            })
+            .await
+            .map_err(|e| JsValue::from(e.to_string()))?;
+            let envelope = Envelope::decode(&plaintext, &device, seq)
+                .ok_or_else(|| JsValue::from("the opened envelope does not decode"))?;
+            Ok(JsValue::from(envelope.text.len() as u32))
+        })
+    }
+
+    /// The envelope of message `seq`, as the session writes it.
+    fn envelope(&self, seq: u64) -> Envelope {
+        Envelope {
+            version: ENVELOPE_VERSION,
+            from: "Nurse Jo".to_owned(),
+            device: self.device.clone(),
+            seq,
+            clock: seq,
+            sent_at: 1_764_600_000_000 + seq * 1_000,
+            text: self.text.clone(),
+            urgent: false,
+            unanswered: None,
+            original_at: None,
+        }
     }
 
     /// Checks and opens sealed message `seq` (1 = the first sealed) and
