@@ -6,9 +6,9 @@
 //! Two implementations give the same bytes for the same inputs:
 //! [`super::rust_crypto::RustCrypto`] (the audited RustCrypto crates,
 //! native and in the browser today) and the browser's WebCrypto
-//! (`app::webcrypto_port`), which the vectors in `vectors.rs` and
-//! `primitive_vectors.rs` check against each other in Chromium and Firefox
-//! (`tests/browser_webcrypto.rs`).
+//! (`app::webcrypto`, carrying out the jobs of [`super::deferred`]), which
+//! the vectors in `vectors.rs` and `primitive_vectors.rs` check against each
+//! other in Chromium and Firefox (`tests/browser_webcrypto.rs`).
 //!
 //! WebCrypto is asynchronous and the core is not: an implementation may
 //! answer [`TrustError::Later`] instead of computing at once, having noted
