@@ -212,15 +212,11 @@ pub async fn open(key: &[u8], nonce: &[u8], aad: &[u8], sealed: &[u8]) -> Answer
 /// low-order X25519 key here, where Chromium refuses its agreement) is a
 /// failed check like any other.
 async fn import_public(bytes: &[u8], algorithm: &str, uses: &[&str]) -> Answer<CryptoKey> {
-    let subtle = subtle()?;
-    let data = Uint8Array::from(bytes);
-    let call = subtle.import_key_with_str("raw", &data, algorithm, false, &usages(uses));
-    match settle(call).await {
-        Ok(key) => Ok(key.unchecked_into()),
+    match import("raw", bytes, algorithm, false, uses).await {
         Err(CryptoError::Unavailable(why)) if why.starts_with("DataError:") => {
             Err(CryptoError::Refused)
         }
-        Err(error) => Err(error),
+        imported => imported,
     }
 }
 
@@ -296,7 +292,7 @@ pub async fn carry_out(job: &Job) -> Outcome {
     match answer {
         Ok(bytes) => Outcome::Done(bytes),
         Err(CryptoError::Refused) => Outcome::Refused,
-        Err(CryptoError::Unavailable(_)) => Outcome::Unavailable,
+        Err(CryptoError::Unavailable(why)) => Outcome::Unavailable(why),
     }
 }
 

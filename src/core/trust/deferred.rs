@@ -55,8 +55,8 @@ pub enum Outcome {
     Done(Vec<u8>),
     /// The input failed its check.
     Refused,
-    /// The platform could not carry it out.
-    Unavailable,
+    /// The platform could not carry it out; its words, for a developer.
+    Unavailable(String),
 }
 
 /// Jobs asked for, and the answers handed back. See the module
@@ -88,17 +88,17 @@ impl Deferred {
         self.answered.clear();
     }
 
-    /// The answer to the first job `matches` finds, else `job()` is asked
-    /// for (once) and the caller is told to come back later.
+    /// Where the answer to the first job `matches` finds is, else `job()`
+    /// is asked for (once) and the caller is told to come back later.
     fn ask(
         &mut self,
         matches: impl Fn(&Job) -> bool,
         job: impl FnOnce() -> Result<Job, TrustError>,
-    ) -> Result<Outcome, TrustError> {
-        if let Some((_, outcome)) = self.answered.iter().find(|(j, _)| matches(j)) {
-            return match outcome {
-                Outcome::Unavailable => Err(TrustError::NoCrypto),
-                outcome => Ok(outcome.clone()),
+    ) -> Result<usize, TrustError> {
+        if let Some(at) = self.answered.iter().position(|(j, _)| matches(j)) {
+            return match self.answered[at].1 {
+                Outcome::Unavailable(_) => Err(TrustError::NoCrypto),
+                _ => Ok(at),
             };
         }
         if !self.asked.iter().any(&matches) {
@@ -107,9 +107,11 @@ impl Deferred {
         Err(TrustError::Later)
     }
 
+    /// The answer to `job`, once it came (see [`Self::ask`]).
     fn ask_for(&mut self, job: Job) -> Result<Outcome, TrustError> {
         let wanted = job.clone();
-        self.ask(|j| *j == wanted, || Ok(job))
+        let at = self.ask(|j| *j == wanted, || Ok(job))?;
+        Ok(self.answered[at].1.clone())
     }
 }
 
@@ -132,7 +134,7 @@ impl Primitives for Deferred {
             matches!(j, Job::Seal { key: k, aad: a, plaintext: p, .. }
                 if k == key && a == aad && p == plaintext)
         };
-        let outcome = self.ask(same, || {
+        let at = self.ask(same, || {
             Ok(Job::Seal {
                 key: *key,
                 nonce: random::bytes(rng)?,
@@ -140,12 +142,8 @@ impl Primitives for Deferred {
                 plaintext: plaintext.to_vec(),
             })
         })?;
-        let nonce = self.answered.iter().find_map(|(j, _)| match j {
-            Job::Seal { nonce, .. } if same(j) => Some(*nonce),
-            _ => None,
-        });
-        match (nonce, outcome) {
-            (Some(nonce), Outcome::Done(sealed)) => Ok((nonce, sealed)),
+        match &self.answered[at] {
+            (Job::Seal { nonce, .. }, Outcome::Done(sealed)) => Ok((*nonce, sealed.clone())),
             _ => Err(TrustError::NoCrypto),
         }
     }
@@ -243,7 +241,7 @@ pub fn carry_out(job: &Job, crypto: &mut dyn Primitives) -> Outcome {
     match answer {
         Ok(Some(bytes)) => Outcome::Done(bytes),
         Ok(None) => Outcome::Refused,
-        Err(_) => Outcome::Unavailable,
+        Err(error) => Outcome::Unavailable(error.to_string()),
     }
 }
 
@@ -324,7 +322,7 @@ mod tests {
             seed: [2; 32],
             message: b"m".to_vec(),
         };
-        deferred.answer(sign, Outcome::Unavailable);
+        deferred.answer(sign, Outcome::Unavailable("no WebCrypto".to_owned()));
         assert_eq!(deferred.sign(&[2; 32], b"m"), Err(TrustError::NoCrypto));
         deferred.clear();
         assert_eq!(deferred.agree(&[1; 32], &[0; 32]), Err(TrustError::Later));

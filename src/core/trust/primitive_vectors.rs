@@ -18,13 +18,16 @@
 //! refuses such keys where they are read (`IdentityPublic::from_bytes`);
 //! an implementation on WebCrypto must keep that refusal.
 //!
-//! Natively, what the port ([`super::primitives`]) covers runs through
-//! [`super::RustCrypto`] as the jobs the browser gets (`deferred::carry_out`),
-//! and the rest through the crates directly.
+//! What the port ([`super::primitives`]) covers runs on both sides as the
+//! job the core would ask for ([`Op::job`]), carried out natively through
+//! [`super::RustCrypto`] (`deferred::carry_out`) and in the browser through
+//! WebCrypto (`app::webcrypto::carry_out`); the rest through the crates and
+//! WebCrypto's own calls.
 //!
 //! Every answer is base64url text ([`super::encoding`]); a check that
 //! passes answers the empty string, and a refusal is `None`.
 
+use super::deferred::{Job, Outcome};
 use super::encoding;
 
 /// One primitive applied to fixed inputs.
@@ -286,6 +289,73 @@ fn add_group_order(s: &mut [u8]) {
     }
 }
 
+impl Op {
+    /// The port's job for this operation, as the core would ask for it
+    /// (`deferred`): for AES-256-GCM, signing, checking and agreeing. `None`
+    /// for what the port does not cover (SHA-512, HKDF, the public halves),
+    /// or for inputs of the wrong length (none in [`all`]).
+    pub fn job(&self) -> Option<Job> {
+        fn array<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
+            bytes.try_into().ok()
+        }
+        Some(match self {
+            Op::Seal {
+                key,
+                nonce,
+                aad,
+                plaintext,
+            } => Job::Seal {
+                key: array(key)?,
+                nonce: array(nonce)?,
+                aad: aad.clone(),
+                plaintext: plaintext.clone(),
+            },
+            Op::Open {
+                key,
+                nonce,
+                aad,
+                sealed,
+            } => Job::Open {
+                key: array(key)?,
+                nonce: array(nonce)?,
+                aad: aad.clone(),
+                sealed: sealed.clone(),
+            },
+            Op::Sign { seed, message } => Job::Sign {
+                seed: array(seed)?,
+                message: message.clone(),
+            },
+            Op::Verify {
+                public,
+                message,
+                signature,
+            } => Job::Verify {
+                public: array(public)?,
+                message: message.clone(),
+                signature: signature.clone(),
+            },
+            Op::Agree { secret, public } => Job::Agree {
+                secret: array(secret)?,
+                public: array(public)?,
+            },
+            Op::Sha512 { .. }
+            | Op::Hkdf { .. }
+            | Op::SigningPublic { .. }
+            | Op::AgreementPublic { .. } => return None,
+        })
+    }
+}
+
+/// A job's outcome as a vector's answer: base64url of its output, `None`
+/// for a refusal, or the platform's words when it could not.
+pub fn answer_of(outcome: Outcome) -> Result<Option<String>, String> {
+    match outcome {
+        Outcome::Done(bytes) => Ok(Some(encoding::encode(&bytes))),
+        Outcome::Refused => Ok(None),
+        Outcome::Unavailable(why) => Err(why),
+    }
+}
+
 /// What went wrong with one vector, or `None` when `got` is its answer.
 pub fn mismatch(vector: &Vector, got: &Option<String>) -> Option<String> {
     (got.as_deref() != vector.answer).then(|| {
@@ -315,7 +385,7 @@ mod tests {
     use x25519_dalek::{PublicKey, StaticSecret};
 
     use super::*;
-    use crate::core::trust::deferred::{carry_out, Job, Outcome};
+    use crate::core::trust::deferred::carry_out;
     use crate::core::trust::random::GivenBytes;
     use crate::core::trust::{Primitives, RustCrypto};
 
@@ -323,82 +393,80 @@ mod tests {
         bytes.try_into().ok()
     }
 
-    /// The native answer, as the browser's is given: what the port does
-    /// through [`RustCrypto`] (as a job, as the browser carries one out),
-    /// the rest from the crates.
-    fn native(op: &Op) -> Option<Vec<u8>> {
-        let job = match op {
-            Op::Sha512 { data } => return Some(Sha512::digest(data).to_vec()),
+    /// The native answer, as the browser's is given: what the port covers
+    /// as the job the browser gets, carried out through [`RustCrypto`]; the
+    /// rest from the crates.
+    fn native(op: &Op) -> Result<Option<String>, String> {
+        if let Some(job) = op.job() {
+            return answer_of(carry_out(&job, &mut RustCrypto));
+        }
+        let bytes = match op {
+            Op::Sha512 { data } => Sha512::digest(data).to_vec(),
             Op::Hkdf { salt, ikm, info } => {
                 let mut out = [0; 32];
                 Hkdf::<Sha256>::new(Some(salt), ikm)
                     .expand(info, &mut out)
-                    .ok()?;
-                return Some(out.to_vec());
+                    .map_err(|e| e.to_string())?;
+                out.to_vec()
             }
             Op::SigningPublic { seed } => {
-                let key = SigningKey::from_bytes(&array(seed)?);
-                return Some(key.verifying_key().to_bytes().to_vec());
+                let key = SigningKey::from_bytes(&array(seed).ok_or("a seed of 32 bytes")?);
+                key.verifying_key().to_bytes().to_vec()
             }
             Op::AgreementPublic { secret } => {
-                let secret = StaticSecret::from(array::<32>(secret)?);
-                return Some(PublicKey::from(&secret).to_bytes().to_vec());
+                let secret = StaticSecret::from(array::<32>(secret).ok_or("a secret of 32 bytes")?);
+                PublicKey::from(&secret).to_bytes().to_vec()
             }
-            Op::Seal {
-                key,
-                nonce,
-                aad,
-                plaintext,
-            } => {
-                // Through the port itself too: its nonce from the source.
-                let (drawn, sealed) = RustCrypto
-                    .seal(&array(key)?, aad, plaintext, &mut GivenBytes(nonce.clone()))
-                    .ok()?;
-                assert_eq!(drawn.to_vec(), *nonce);
-                return Some(sealed);
-            }
-            Op::Open {
-                key,
-                nonce,
-                aad,
-                sealed,
-            } => Job::Open {
-                key: array(key)?,
-                nonce: array(nonce)?,
-                aad: aad.clone(),
-                sealed: sealed.clone(),
-            },
-            Op::Sign { seed, message } => Job::Sign {
-                seed: array(seed)?,
-                message: message.clone(),
-            },
-            Op::Verify {
-                public,
-                message,
-                signature,
-            } => Job::Verify {
-                public: array(public)?,
-                message: message.clone(),
-                signature: signature.clone(),
-            },
-            Op::Agree { secret, public } => Job::Agree {
-                secret: array(secret)?,
-                public: array(public)?,
-            },
+            other => return Err(format!("inputs of the wrong length: {other:?}")),
         };
-        match carry_out(&job, &mut RustCrypto) {
-            Outcome::Done(bytes) => Some(bytes),
-            Outcome::Refused | Outcome::Unavailable => None,
-        }
+        Ok(Some(encoding::encode(&bytes)))
     }
 
     #[test]
     fn the_rustcrypto_crates_give_every_known_answer() {
         let failures: Vec<String> = all()
             .iter()
-            .filter_map(|v| mismatch(v, &native(&v.op).map(|b| encoding::encode(&b))))
+            .filter_map(|v| match native(&v.op) {
+                Ok(got) => mismatch(v, &got),
+                Err(why) => Some(format!("{}: {why}", v.name)),
+            })
             .collect();
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // A seal's job carries its nonce: the port seals with the nonce it
+        // is given, and says so.
+        for op in all().iter().map(|v| &v.op) {
+            if let Op::Seal {
+                key,
+                nonce,
+                aad,
+                plaintext,
+            } = op
+            {
+                let (drawn, _) = RustCrypto
+                    .seal(
+                        &array(key).unwrap(),
+                        aad,
+                        plaintext,
+                        &mut GivenBytes(nonce.clone()),
+                    )
+                    .unwrap();
+                assert_eq!(drawn.to_vec(), *nonce);
+            }
+        }
+    }
+
+    #[test]
+    fn every_operation_the_port_covers_is_a_job() {
+        for vector in all() {
+            let covered = !matches!(
+                vector.op,
+                Op::Sha512 { .. }
+                    | Op::Hkdf { .. }
+                    | Op::SigningPublic { .. }
+                    | Op::AgreementPublic { .. }
+            );
+            assert_eq!(vector.op.job().is_some(), covered, "{}", vector.name);
+        }
     }
 
     #[test]

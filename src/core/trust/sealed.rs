@@ -297,24 +297,18 @@ mod tests {
     fn two_seals_of_one_plaintext_differ_and_both_open() {
         let (conversation, device, signer, mut rng) = setup();
         let binding = Binding::new(&conversation, Kind::Receipt, &device, 3);
-        let a = seal(
-            &binding,
-            &[1; 32],
-            b"same",
-            &signer,
-            &mut rng,
-            &mut RustCrypto,
-        )
-        .unwrap();
-        let b = seal(
-            &binding,
-            &[1; 32],
-            b"same",
-            &signer,
-            &mut rng,
-            &mut RustCrypto,
-        )
-        .unwrap();
+        let mut seal_same = || {
+            seal(
+                &binding,
+                &[1; 32],
+                b"same",
+                &signer,
+                &mut rng,
+                &mut RustCrypto,
+            )
+            .unwrap()
+        };
+        let (a, b) = (seal_same(), seal_same());
         assert_ne!(a, b, "fresh nonces");
         for text in [a, b] {
             let sealed = Sealed::parse(&text, Kind::Receipt).unwrap();
