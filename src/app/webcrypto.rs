@@ -7,10 +7,11 @@
 //! [`complete`] runs a composition of the core over the port's jobs
 //! (`core::trust::deferred`), carrying each job out here, until it is done.
 //!
-//! Not yet what the app seals with: version 2 (branch `v2-main`) still
-//! links the crates, 13.6 KB of its 53 KB in the download; this layer, as
-//! written, costs 4.5 (BENCHMARKS.md, "What WebCrypto would save version
-//! 2, measured"). Both
+//! Not yet what the app seals with: version 2 is not on the wire yet
+//! (PROTOCOL.md, "Moving to version 2"). As measured on its integration
+//! branch, the crates were 13.6 KB of version 2's 53 KB in the download
+//! and this layer, as written, costs 4.5 (BENCHMARKS.md, "What WebCrypto
+//! would save version 2, measured"). Both
 //! implementations run the same known answers, of each primitive
 //! (`core::trust::primitive_vectors`) and of every stored form
 //! (`core::trust::vectors`): natively in `cargo test`, and through this

@@ -111,7 +111,7 @@ impl<T: Transport, S: Storage, C: Clock> Driver<T, S, C> {
         let saved_status = session.status_revision();
         // Protocol version 2's keys (`Session::use_keys`) are made, loaded
         // and kept (a Storage port of their own) only once version 2 is on
-        // the wire (branch `v2`, PROTOCOL.md "Moving to version 2"): on the
+        // the wire (PROTOCOL.md, "Moving to version 2"): on the
         // version 1 wire nothing reads them. Making them linked Ed25519,
         // X25519 and SHA-512 into the app (19.3 KB gzip), and keeping them
         // was another 2 KB of code that never ran (BENCHMARKS.md).

@@ -262,8 +262,8 @@ fn a_reopened_window_resumes_from_its_storage() {
     let storage = driver.into_storage().inner;
     let driver = open(&server, &log, storage);
     assert_eq!(driver.session().message_count(), 1);
-    // On the version 1 wire no version 2 keys are made (branch `v2` makes
-    // and keeps them).
+    // On the version 1 wire no version 2 keys are made (version 2 on the
+    // wire makes and keeps them).
     assert!(driver.session().person_keys().is_none());
     assert!(driver.session().device_keys().is_none());
     settle(&driver);
