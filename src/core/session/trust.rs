@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 use super::super::participants::{DeviceId, Pair};
 use super::super::trust::keyring::{DeviceKeys, PersonKeys};
 use super::super::trust::{
-    Announcement, Conversation, DeviceNews, IdentityPublic, KeyNews, RustCrypto, SafetyNumber,
-    Side, TrustError,
+    Announcement, Conversation, DeviceNews, IdentityPublic, KeyNews, Primitives, SafetyNumber,
+    Side, TrustError, ValueKind,
 };
 use super::super::types::TrustNotice;
 use super::Session;
@@ -120,17 +120,22 @@ impl Trust {
         self.revision
     }
 
-    /// The value of our own `k.<device>`. Signed by the RustCrypto crates
-    /// while version 2 is not on the wire (the integration chooses the
-    /// implementation: `trust::primitives`).
-    pub fn announcement(&self, device: &DeviceId) -> Result<String, TrustError> {
+    /// The value of our own `k.<device>`, signed through `crypto` (the
+    /// crates natively, the browser's WebCrypto through
+    /// `trust::deferred`, where it is [`TrustError::Later`] until the
+    /// signature is back).
+    pub fn announcement(
+        &self,
+        device: &DeviceId,
+        crypto: &mut dyn Primitives,
+    ) -> Result<String, TrustError> {
         Announcement::write(
             &self.conversation,
             device,
             self.side,
             &self.person.identity,
             &self.device.device_key,
-            &mut RustCrypto,
+            crypto,
         )
     }
 
@@ -150,22 +155,45 @@ impl Trust {
         true
     }
 
-    /// Checks `text`, read under `key` (`k.<device>`), and pins it. Returns
-    /// the side the device speaks for, or `None` if it was refused. The
-    /// second value says whether a notice was added.
+    /// Checks `text`, read under `key` (`k.<device>`), through `crypto`,
+    /// and pins it. Returns the side the device speaks for, or `None` if it
+    /// was refused; the second value says whether a notice was added.
+    ///
+    /// An error means the check could not be made yet, not that the value
+    /// failed it: [`TrustError::Later`] while an asynchronous
+    /// implementation works on the signature (check again once it is
+    /// done), [`TrustError::NoCrypto`] on a platform that cannot check.
+    /// Then nothing is pinned and nothing is refused.
     pub fn check_announcement(
         &mut self,
         pair: &Pair,
         device: &DeviceId,
         key: &str,
         text: &[u8],
-    ) -> (Option<Side>, bool) {
-        let read = std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| Announcement::read(t, &self.conversation, device, &mut RustCrypto).ok());
-        let Some(announcement) = read else {
-            return (None, self.refuse(key, text));
+        crypto: &mut dyn Primitives,
+    ) -> Result<(Option<Side>, bool), TrustError> {
+        let read = match std::str::from_utf8(text) {
+            Ok(text) => Announcement::read(text, &self.conversation, device, crypto),
+            Err(_) => Err(TrustError::Rejected(ValueKind::DeviceKey)),
         };
+        let announcement = match read {
+            Ok(announcement) => announcement,
+            Err(error) if error.is_rejection() => return Ok((None, self.refuse(key, text))),
+            Err(undecided) => return Err(undecided),
+        };
+        Ok(self.pin(pair, device, key, text, announcement))
+    }
+
+    /// Pins `announcement`, which checked, for `device` (see
+    /// [`Self::check_announcement`]).
+    fn pin(
+        &mut self,
+        pair: &Pair,
+        device: &DeviceId,
+        key: &str,
+        text: &[u8],
+        announcement: Announcement,
+    ) -> (Option<Side>, bool) {
         match self.device.pins.get(device) {
             Some(pinned) if *pinned == announcement => return (Some(announcement.side), false),
             Some(_) => return (None, self.refuse(key, text)),
@@ -216,7 +244,8 @@ impl Trust {
 mod tests {
     use super::*;
     use crate::core::participants::{KeyKind, KeyLayout};
-    use crate::core::trust::{DeviceKey, SeededEntropy};
+    use crate::core::trust::deferred::{self, Deferred, Outcome};
+    use crate::core::trust::{DeviceKey, RustCrypto, SeededEntropy};
 
     struct Someone {
         pair: Pair,
@@ -269,19 +298,28 @@ mod tests {
         let patel = someone("dr  PATEL", "nurse jo", "ptrewqasdf", 2);
         let (mut a, mut b) = (trust(&jo), trust(&patel));
         assert_eq!(a.safety_number(&jo.pair), None);
-        let from_b = b.announcement(&patel.device).unwrap();
-        let from_a = a.announcement(&jo.device).unwrap();
+        let from_b = b.announcement(&patel.device, &mut RustCrypto).unwrap();
+        let from_a = a.announcement(&jo.device, &mut RustCrypto).unwrap();
         assert_eq!(
             a.check_announcement(
                 &jo.pair,
                 &patel.device,
                 &key(&patel.device),
-                from_b.as_bytes()
-            ),
+                from_b.as_bytes(),
+                &mut RustCrypto
+            )
+            .unwrap(),
             (Some(b.side), false)
         );
         assert_eq!(
-            b.check_announcement(&patel.pair, &jo.device, &key(&jo.device), from_a.as_bytes()),
+            b.check_announcement(
+                &patel.pair,
+                &jo.device,
+                &key(&jo.device),
+                from_a.as_bytes(),
+                &mut RustCrypto
+            )
+            .unwrap(),
             (Some(a.side), false)
         );
         let number = a.safety_number(&jo.pair).unwrap();
@@ -295,7 +333,9 @@ mod tests {
             &patel.device,
             &key(&patel.device),
             from_b.as_bytes(),
-        );
+            &mut RustCrypto,
+        )
+        .unwrap();
         assert!(a.notices().is_empty());
     }
 
@@ -305,13 +345,14 @@ mod tests {
         let patel = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 4);
         let mut a = trust(&jo);
         let b = trust(&patel);
-        let genuine = b.announcement(&patel.device).unwrap();
+        let genuine = b.announcement(&patel.device, &mut RustCrypto).unwrap();
         let mut altered = genuine.clone().into_bytes();
         altered[40] = if altered[40] == b'A' { b'B' } else { b'A' };
         let k = key(&patel.device);
         for _ in 0..3 {
             assert_eq!(
-                a.check_announcement(&jo.pair, &patel.device, &k, &altered)
+                a.check_announcement(&jo.pair, &patel.device, &k, &altered, &mut RustCrypto)
+                    .unwrap()
                     .0,
                 None
             );
@@ -320,23 +361,46 @@ mod tests {
         // Under another device's key, the genuine one is refused too.
         let other = DeviceId::parse("zzzzzzzzzz").unwrap();
         assert_eq!(
-            a.check_announcement(&jo.pair, &other, &key(&other), genuine.as_bytes())
-                .0,
+            a.check_announcement(
+                &jo.pair,
+                &other,
+                &key(&other),
+                genuine.as_bytes(),
+                &mut RustCrypto
+            )
+            .unwrap()
+            .0,
             None
         );
         assert_eq!(a.notices().len(), 2);
         // The genuine one still pins; a different one under a pinned id
         // is refused and the first stays.
         assert!(a
-            .check_announcement(&jo.pair, &patel.device, &k, genuine.as_bytes())
+            .check_announcement(
+                &jo.pair,
+                &patel.device,
+                &k,
+                genuine.as_bytes(),
+                &mut RustCrypto
+            )
+            .unwrap()
             .0
             .is_some());
         let number = a.safety_number(&jo.pair);
         let intruder = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 5);
-        let forged = trust(&intruder).announcement(&patel.device).unwrap();
+        let forged = trust(&intruder)
+            .announcement(&patel.device, &mut RustCrypto)
+            .unwrap();
         assert_eq!(
-            a.check_announcement(&jo.pair, &patel.device, &k, forged.as_bytes())
-                .0,
+            a.check_announcement(
+                &jo.pair,
+                &patel.device,
+                &k,
+                forged.as_bytes(),
+                &mut RustCrypto
+            )
+            .unwrap()
+            .0,
             None
         );
         assert_eq!(a.notices().len(), 3);
@@ -348,13 +412,17 @@ mod tests {
         let jo = someone("Nurse Jo", "Dr Patel", "qhxvbnmkaz", 6);
         let patel = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 7);
         let mut a = trust(&jo);
-        let first = trust(&patel).announcement(&patel.device).unwrap();
+        let first = trust(&patel)
+            .announcement(&patel.device, &mut RustCrypto)
+            .unwrap();
         a.check_announcement(
             &jo.pair,
             &patel.device,
             &key(&patel.device),
             first.as_bytes(),
-        );
+            &mut RustCrypto,
+        )
+        .unwrap();
         let before = a.safety_number(&jo.pair).unwrap();
 
         // Another tab of the same browser: same identity, new device key.
@@ -365,9 +433,16 @@ mod tests {
             ..patel.keys.clone()
         };
         let second = Trust::new(&patel.pair, patel.person.clone(), tab_keys)
-            .announcement(&tab)
+            .announcement(&tab, &mut RustCrypto)
             .unwrap();
-        a.check_announcement(&jo.pair, &tab, &key(&tab), second.as_bytes());
+        a.check_announcement(
+            &jo.pair,
+            &tab,
+            &key(&tab),
+            second.as_bytes(),
+            &mut RustCrypto,
+        )
+        .unwrap();
         assert_eq!(
             a.notices(),
             &[TrustNotice::NewDevice {
@@ -378,13 +453,17 @@ mod tests {
 
         // A new browser (or someone posing as one): a changed key.
         let reset = someone("Dr Patel", "Nurse Jo", "newnewnewn", 8);
-        let third = trust(&reset).announcement(&reset.device).unwrap();
+        let third = trust(&reset)
+            .announcement(&reset.device, &mut RustCrypto)
+            .unwrap();
         a.check_announcement(
             &jo.pair,
             &reset.device,
             &key(&reset.device),
             third.as_bytes(),
-        );
+            &mut RustCrypto,
+        )
+        .unwrap();
         assert_eq!(
             a.notices().last(),
             Some(&TrustNotice::KeyChanged {
@@ -395,13 +474,17 @@ mod tests {
 
         // Someone else signing in as Nurse Jo elsewhere.
         let mine = someone("Nurse Jo", "Dr Patel", "otherjoabc", 9);
-        let fourth = trust(&mine).announcement(&mine.device).unwrap();
+        let fourth = trust(&mine)
+            .announcement(&mine.device, &mut RustCrypto)
+            .unwrap();
         a.check_announcement(
             &jo.pair,
             &mine.device,
             &key(&mine.device),
             fourth.as_bytes(),
-        );
+            &mut RustCrypto,
+        )
+        .unwrap();
         assert_eq!(
             a.notices().last(),
             Some(&TrustNotice::KeyChanged {
@@ -418,13 +501,17 @@ mod tests {
         // device we do not know is our other tab; with Dr Patel's identity
         // it is refused once Dr Patel's key is known.
         let patel = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 11);
-        let genuine = trust(&patel).announcement(&patel.device).unwrap();
+        let genuine = trust(&patel)
+            .announcement(&patel.device, &mut RustCrypto)
+            .unwrap();
         a.check_announcement(
             &jo.pair,
             &patel.device,
             &key(&patel.device),
             genuine.as_bytes(),
-        );
+            &mut RustCrypto,
+        )
+        .unwrap();
         let posing = Someone {
             pair: jo.pair.clone(),
             device: DeviceId::parse("posingxxxx").unwrap(),
@@ -433,15 +520,83 @@ mod tests {
         let mut posing_person = posing.person.clone();
         posing_person.identity = patel.person.identity.clone();
         let forged = Trust::new(&jo.pair, posing_person, posing.keys.clone())
-            .announcement(&posing.device)
+            .announcement(&posing.device, &mut RustCrypto)
             .unwrap();
-        let (side, noticed) = a.check_announcement(
-            &jo.pair,
-            &posing.device,
-            &key(&posing.device),
-            forged.as_bytes(),
-        );
+        let (side, noticed) = a
+            .check_announcement(
+                &jo.pair,
+                &posing.device,
+                &key(&posing.device),
+                forged.as_bytes(),
+                &mut RustCrypto,
+            )
+            .unwrap();
         assert_eq!((side, noticed), (None, true));
         assert_eq!(a.notices(), &[TrustNotice::Tampered]);
+    }
+
+    #[test]
+    fn an_announcement_checked_later_is_pinned_or_refused_once_its_answer_is_back() {
+        let jo = someone("Nurse Jo", "Dr Patel", "qhxvbnmkaz", 13);
+        let patel = someone("Dr Patel", "Nurse Jo", "ptrewqasdf", 14);
+        let (mut a, b) = (trust(&jo), trust(&patel));
+        let k = key(&patel.device);
+        // Signed through the port, as the browser signs with WebCrypto.
+        let mut port = Deferred::new();
+        assert_eq!(
+            b.announcement(&patel.device, &mut port),
+            Err(TrustError::Later)
+        );
+        let genuine = deferred::complete(&mut port, &mut RustCrypto, |port| {
+            b.announcement(&patel.device, port)
+        })
+        .unwrap();
+        assert_eq!(
+            genuine,
+            b.announcement(&patel.device, &mut RustCrypto).unwrap()
+        );
+
+        // A changed signature: no notice while its check is under way, one
+        // once the answer is back.
+        let mut altered = genuine.clone().into_bytes();
+        let at = altered.len() - 20;
+        altered[at] = if altered[at] == b'A' { b'B' } else { b'A' };
+        assert_eq!(
+            a.check_announcement(&jo.pair, &patel.device, &k, &altered, &mut port),
+            Err(TrustError::Later)
+        );
+        assert!(a.notices().is_empty());
+        let checked = deferred::complete(&mut port, &mut RustCrypto, |port| {
+            a.check_announcement(&jo.pair, &patel.device, &k, &altered, port)
+        });
+        assert_eq!(checked, Ok((None, true)));
+        assert_eq!(a.notices(), &[TrustNotice::Tampered]);
+
+        // The genuine one: nothing pinned until its answer is back.
+        assert_eq!(
+            a.check_announcement(&jo.pair, &patel.device, &k, genuine.as_bytes(), &mut port),
+            Err(TrustError::Later)
+        );
+        assert_eq!(a.safety_number(&jo.pair), None);
+        let checked = deferred::complete(&mut port, &mut RustCrypto, |port| {
+            a.check_announcement(&jo.pair, &patel.device, &k, genuine.as_bytes(), port)
+        });
+        assert_eq!(checked, Ok((Some(b.side), false)));
+        assert!(a.safety_number(&jo.pair).is_some());
+        assert_eq!(a.notices().len(), 1);
+
+        // A platform that cannot check: neither pinned nor refused.
+        let mut fresh = trust(&jo);
+        let mut cannot = Deferred::new();
+        let check = |t: &mut Trust, port: &mut Deferred| {
+            t.check_announcement(&jo.pair, &patel.device, &k, genuine.as_bytes(), port)
+        };
+        assert_eq!(check(&mut fresh, &mut cannot), Err(TrustError::Later));
+        for job in cannot.take_jobs() {
+            cannot.answer(job, Outcome::Unavailable("no WebCrypto".to_owned()));
+        }
+        assert_eq!(check(&mut fresh, &mut cannot), Err(TrustError::NoCrypto));
+        assert!(fresh.notices().is_empty());
+        assert_eq!(fresh.safety_number(&jo.pair), None);
     }
 }

@@ -86,6 +86,16 @@ impl fmt::Display for TrustError {
     }
 }
 
+impl TrustError {
+    /// Whether this is a verdict on the value (it failed its check), as
+    /// opposed to a check that could not be made yet or here
+    /// ([`TrustError::Later`], [`TrustError::NoCrypto`], ...): only a
+    /// verdict may become a tamper notice.
+    pub fn is_rejection(self) -> bool {
+        matches!(self, TrustError::Rejected(_))
+    }
+}
+
 impl std::error::Error for TrustError {}
 
 #[cfg(test)]
