@@ -272,6 +272,13 @@ mod tests {
         format!("k.{device}")
     }
 
+    /// `t` checks `text` as `device`'s announcement (under its own key)
+    /// with the crates, as the native build does.
+    fn check(t: &mut Trust, pair: &Pair, device: &DeviceId, text: &[u8]) -> (Option<Side>, bool) {
+        t.check_announcement(pair, device, &key(device), text, &mut RustCrypto)
+            .unwrap()
+    }
+
     #[test]
     fn both_sides_use_the_same_version_2_keys() {
         let jo = Pair::parse("Nurse Jo", "Dr Patel").unwrap();
@@ -301,25 +308,11 @@ mod tests {
         let from_b = b.announcement(&patel.device, &mut RustCrypto).unwrap();
         let from_a = a.announcement(&jo.device, &mut RustCrypto).unwrap();
         assert_eq!(
-            a.check_announcement(
-                &jo.pair,
-                &patel.device,
-                &key(&patel.device),
-                from_b.as_bytes(),
-                &mut RustCrypto
-            )
-            .unwrap(),
+            check(&mut a, &jo.pair, &patel.device, from_b.as_bytes()),
             (Some(b.side), false)
         );
         assert_eq!(
-            b.check_announcement(
-                &patel.pair,
-                &jo.device,
-                &key(&jo.device),
-                from_a.as_bytes(),
-                &mut RustCrypto
-            )
-            .unwrap(),
+            check(&mut b, &patel.pair, &jo.device, from_a.as_bytes()),
             (Some(a.side), false)
         );
         let number = a.safety_number(&jo.pair).unwrap();
@@ -328,14 +321,7 @@ mod tests {
         assert_eq!(number.split(' ').count(), 12);
         assert!(a.notices().is_empty() && b.notices().is_empty());
         // Reading it again changes nothing.
-        a.check_announcement(
-            &jo.pair,
-            &patel.device,
-            &key(&patel.device),
-            from_b.as_bytes(),
-            &mut RustCrypto,
-        )
-        .unwrap();
+        check(&mut a, &jo.pair, &patel.device, from_b.as_bytes());
         assert!(a.notices().is_empty());
     }
 
@@ -348,42 +334,17 @@ mod tests {
         let genuine = b.announcement(&patel.device, &mut RustCrypto).unwrap();
         let mut altered = genuine.clone().into_bytes();
         altered[40] = if altered[40] == b'A' { b'B' } else { b'A' };
-        let k = key(&patel.device);
         for _ in 0..3 {
-            assert_eq!(
-                a.check_announcement(&jo.pair, &patel.device, &k, &altered, &mut RustCrypto)
-                    .unwrap()
-                    .0,
-                None
-            );
+            assert_eq!(check(&mut a, &jo.pair, &patel.device, &altered).0, None);
         }
         assert_eq!(a.notices(), &[TrustNotice::Tampered]);
         // Under another device's key, the genuine one is refused too.
         let other = DeviceId::parse("zzzzzzzzzz").unwrap();
-        assert_eq!(
-            a.check_announcement(
-                &jo.pair,
-                &other,
-                &key(&other),
-                genuine.as_bytes(),
-                &mut RustCrypto
-            )
-            .unwrap()
-            .0,
-            None
-        );
+        assert_eq!(check(&mut a, &jo.pair, &other, genuine.as_bytes()).0, None);
         assert_eq!(a.notices().len(), 2);
         // The genuine one still pins; a different one under a pinned id
         // is refused and the first stays.
-        assert!(a
-            .check_announcement(
-                &jo.pair,
-                &patel.device,
-                &k,
-                genuine.as_bytes(),
-                &mut RustCrypto
-            )
-            .unwrap()
+        assert!(check(&mut a, &jo.pair, &patel.device, genuine.as_bytes())
             .0
             .is_some());
         let number = a.safety_number(&jo.pair);
@@ -392,15 +353,7 @@ mod tests {
             .announcement(&patel.device, &mut RustCrypto)
             .unwrap();
         assert_eq!(
-            a.check_announcement(
-                &jo.pair,
-                &patel.device,
-                &k,
-                forged.as_bytes(),
-                &mut RustCrypto
-            )
-            .unwrap()
-            .0,
+            check(&mut a, &jo.pair, &patel.device, forged.as_bytes()).0,
             None
         );
         assert_eq!(a.notices().len(), 3);
@@ -415,14 +368,7 @@ mod tests {
         let first = trust(&patel)
             .announcement(&patel.device, &mut RustCrypto)
             .unwrap();
-        a.check_announcement(
-            &jo.pair,
-            &patel.device,
-            &key(&patel.device),
-            first.as_bytes(),
-            &mut RustCrypto,
-        )
-        .unwrap();
+        check(&mut a, &jo.pair, &patel.device, first.as_bytes());
         let before = a.safety_number(&jo.pair).unwrap();
 
         // Another tab of the same browser: same identity, new device key.
@@ -435,14 +381,7 @@ mod tests {
         let second = Trust::new(&patel.pair, patel.person.clone(), tab_keys)
             .announcement(&tab, &mut RustCrypto)
             .unwrap();
-        a.check_announcement(
-            &jo.pair,
-            &tab,
-            &key(&tab),
-            second.as_bytes(),
-            &mut RustCrypto,
-        )
-        .unwrap();
+        check(&mut a, &jo.pair, &tab, second.as_bytes());
         assert_eq!(
             a.notices(),
             &[TrustNotice::NewDevice {
@@ -456,14 +395,7 @@ mod tests {
         let third = trust(&reset)
             .announcement(&reset.device, &mut RustCrypto)
             .unwrap();
-        a.check_announcement(
-            &jo.pair,
-            &reset.device,
-            &key(&reset.device),
-            third.as_bytes(),
-            &mut RustCrypto,
-        )
-        .unwrap();
+        check(&mut a, &jo.pair, &reset.device, third.as_bytes());
         assert_eq!(
             a.notices().last(),
             Some(&TrustNotice::KeyChanged {
@@ -477,14 +409,7 @@ mod tests {
         let fourth = trust(&mine)
             .announcement(&mine.device, &mut RustCrypto)
             .unwrap();
-        a.check_announcement(
-            &jo.pair,
-            &mine.device,
-            &key(&mine.device),
-            fourth.as_bytes(),
-            &mut RustCrypto,
-        )
-        .unwrap();
+        check(&mut a, &jo.pair, &mine.device, fourth.as_bytes());
         assert_eq!(
             a.notices().last(),
             Some(&TrustNotice::KeyChanged {
@@ -504,14 +429,7 @@ mod tests {
         let genuine = trust(&patel)
             .announcement(&patel.device, &mut RustCrypto)
             .unwrap();
-        a.check_announcement(
-            &jo.pair,
-            &patel.device,
-            &key(&patel.device),
-            genuine.as_bytes(),
-            &mut RustCrypto,
-        )
-        .unwrap();
+        check(&mut a, &jo.pair, &patel.device, genuine.as_bytes());
         let posing = Someone {
             pair: jo.pair.clone(),
             device: DeviceId::parse("posingxxxx").unwrap(),
@@ -522,15 +440,7 @@ mod tests {
         let forged = Trust::new(&jo.pair, posing_person, posing.keys.clone())
             .announcement(&posing.device, &mut RustCrypto)
             .unwrap();
-        let (side, noticed) = a
-            .check_announcement(
-                &jo.pair,
-                &posing.device,
-                &key(&posing.device),
-                forged.as_bytes(),
-                &mut RustCrypto,
-            )
-            .unwrap();
+        let (side, noticed) = check(&mut a, &jo.pair, &posing.device, forged.as_bytes());
         assert_eq!((side, noticed), (None, true));
         assert_eq!(a.notices(), &[TrustNotice::Tampered]);
     }
@@ -588,14 +498,20 @@ mod tests {
         // A platform that cannot check: neither pinned nor refused.
         let mut fresh = trust(&jo);
         let mut cannot = Deferred::new();
-        let check = |t: &mut Trust, port: &mut Deferred| {
+        let check_through = |t: &mut Trust, port: &mut Deferred| {
             t.check_announcement(&jo.pair, &patel.device, &k, genuine.as_bytes(), port)
         };
-        assert_eq!(check(&mut fresh, &mut cannot), Err(TrustError::Later));
+        assert_eq!(
+            check_through(&mut fresh, &mut cannot),
+            Err(TrustError::Later)
+        );
         for job in cannot.take_jobs() {
             cannot.answer(job, Outcome::Unavailable("no WebCrypto".to_owned()));
         }
-        assert_eq!(check(&mut fresh, &mut cannot), Err(TrustError::NoCrypto));
+        assert_eq!(
+            check_through(&mut fresh, &mut cannot),
+            Err(TrustError::NoCrypto)
+        );
         assert!(fresh.notices().is_empty());
         assert_eq!(fresh.safety_number(&jo.pair), None);
     }
