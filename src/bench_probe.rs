@@ -58,7 +58,7 @@ impl SealProbe {
         let patel = Name::parse("Dr Patel").map_err(failed)?;
         let device = DeviceId::parse("qhxvbnmkaz").ok_or_else(|| failed("device id"))?;
         let pattern = "Give 10 mg morphine to bed 7, then check the obs in 30 min. ";
-        let identity = IdentityKey::generate(&mut OsEntropy).map_err(failed)?;
+        let identity = IdentityKey::generate(&mut OsEntropy, &mut RustCrypto).map_err(failed)?;
         Ok(SealProbe {
             conversation: Conversation::new(&jo, &patel, None),
             device,
@@ -229,8 +229,6 @@ async fn other_primitive(op: &Op) -> Result<Option<String>, String> {
     let answer = match op {
         Op::Sha512 { data } => webcrypto::sha512(data).await,
         Op::Hkdf { salt, ikm, info } => webcrypto::hkdf(salt, ikm, info).await,
-        Op::SigningPublic { seed } => webcrypto::signing_public(seed).await,
-        Op::AgreementPublic { secret } => webcrypto::agreement_public(secret).await,
         other => return Err(format!("inputs of the wrong length: {other:?}")),
     };
     match answer {

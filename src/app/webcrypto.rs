@@ -280,6 +280,7 @@ pub async fn carry_out(job: &Job) -> Outcome {
             aad,
             sealed,
         } => open(key, nonce, aad, sealed).await,
+        Job::SigningPublic { seed } => signing_public(seed).await,
         Job::Sign { seed, message } => sign(seed, message).await,
         Job::Verify {
             public,
@@ -288,6 +289,7 @@ pub async fn carry_out(job: &Job) -> Outcome {
         } => verify(public, message, signature)
             .await
             .map(|()| Vec::new()),
+        Job::AgreementPublic { secret } => agreement_public(secret).await,
         Job::Agree { secret, public } => agree(secret, public).await,
     };
     match answer {

@@ -157,9 +157,11 @@ impl Attacker {
         let conversation = Conversation::new(names[0], names[1], None);
         let carol = Name::parse("Carol Jones").expect("a valid name");
         let foreign = Conversation::new(names[0], &carol, None);
-        let identity = |e: &mut SeededEntropy| IdentityKey::generate(e).expect("seeded bytes");
+        let identity = |e: &mut SeededEntropy| {
+            IdentityKey::generate(e, &mut RustCrypto).expect("seeded bytes")
+        };
         let identities = [identity(&mut entropy), identity(&mut entropy)];
-        let device_key = DeviceKey::generate(&mut entropy).expect("seeded bytes");
+        let device_key = DeviceKey::generate(&mut entropy, &mut RustCrypto).expect("seeded bytes");
         let sender_key = SenderKey::generate(1, &mut entropy).expect("seeded bytes");
         let substitute_key =
             SenderKey::generate(SUBSTITUTE_EPOCH, &mut entropy).expect("seeded bytes");

@@ -258,9 +258,9 @@ mod tests {
         let mut rng = SeededEntropy::new(seed);
         Someone {
             pair: Pair::parse(me, peer).unwrap(),
-            person: PersonKeys::generate(&mut rng).unwrap(),
+            person: PersonKeys::generate(&mut rng, &mut RustCrypto).unwrap(),
             device: DeviceId::parse(device).unwrap(),
-            keys: DeviceKeys::generate(&mut rng).unwrap(),
+            keys: DeviceKeys::generate(&mut rng, &mut RustCrypto).unwrap(),
         }
     }
 
@@ -375,7 +375,7 @@ mod tests {
         let tab = DeviceId::parse("tabtabtabt").unwrap();
         let mut rng = SeededEntropy::new(70);
         let tab_keys = DeviceKeys {
-            device_key: DeviceKey::generate(&mut rng).unwrap(),
+            device_key: DeviceKey::generate(&mut rng, &mut RustCrypto).unwrap(),
             ..patel.keys.clone()
         };
         let second = Trust::new(&patel.pair, patel.person.clone(), tab_keys)

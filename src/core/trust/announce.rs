@@ -114,8 +114,8 @@ mod tests {
     #[test]
     fn an_announcement_reads_back_only_where_it_was_written() {
         let mut rng = SeededEntropy::new(21);
-        let identity = IdentityKey::generate(&mut rng).unwrap();
-        let device_key = DeviceKey::generate(&mut rng).unwrap();
+        let identity = IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap();
+        let device_key = DeviceKey::generate(&mut rng, &mut RustCrypto).unwrap();
         let conv = conversation("Alice", "Bob");
         let device = DeviceId::parse("aaaaaaaaaa").unwrap();
         let text = Announcement::write(
@@ -183,9 +183,9 @@ mod tests {
     #[test]
     fn a_stranger_cannot_announce_a_device_for_someone_elses_identity() {
         let mut rng = SeededEntropy::new(22);
-        let alice = IdentityKey::generate(&mut rng).unwrap();
-        let mallory = IdentityKey::generate(&mut rng).unwrap();
-        let device_key = DeviceKey::generate(&mut rng).unwrap();
+        let alice = IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap();
+        let mallory = IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap();
+        let device_key = DeviceKey::generate(&mut rng, &mut RustCrypto).unwrap();
         let conv = conversation("Alice", "Bob");
         let device = DeviceId::parse("mmmmmmmmmm").unwrap();
         // Mallory signs an announcement that names Alice's identity.

@@ -36,6 +36,8 @@ pub enum Job {
         aad: Vec<u8>,
         sealed: Vec<u8>,
     },
+    /// Ed25519: answers the public key of the secret seed.
+    SigningPublic { seed: [u8; 32] },
     /// Ed25519: answers the signature.
     Sign { seed: [u8; 32], message: Vec<u8> },
     /// Ed25519: answers nothing if the signature checks, else a refusal.
@@ -44,6 +46,8 @@ pub enum Job {
         message: Vec<u8>,
         signature: Vec<u8>,
     },
+    /// X25519: answers the public key of the secret.
+    AgreementPublic { secret: [u8; 32] },
     /// X25519: answers the shared secret, or a refusal.
     Agree { secret: [u8; 32], public: [u8; 32] },
 }
@@ -166,6 +170,10 @@ impl Primitives for Deferred {
         }
     }
 
+    fn signing_public(&mut self, seed: &[u8; 32]) -> Result<[u8; 32], TrustError> {
+        bytes(self.ask_for(Job::SigningPublic { seed: *seed })?)
+    }
+
     fn sign(&mut self, seed: &[u8; 32], message: &[u8]) -> Result<[u8; SIGNATURE_LEN], TrustError> {
         bytes(self.ask_for(Job::Sign {
             seed: *seed,
@@ -185,6 +193,10 @@ impl Primitives for Deferred {
             signature: signature.to_vec(),
         })?;
         Ok(outcome == Outcome::Done(Vec::new()))
+    }
+
+    fn agreement_public(&mut self, secret: &[u8; 32]) -> Result<[u8; 32], TrustError> {
+        bytes(self.ask_for(Job::AgreementPublic { secret: *secret })?)
     }
 
     fn agree(
@@ -223,6 +235,7 @@ pub fn carry_out(job: &Job, crypto: &mut dyn Primitives) -> Outcome {
             aad,
             sealed,
         } => crypto.open(key, nonce, aad, sealed),
+        Job::SigningPublic { seed } => crypto.signing_public(seed).map(|p| Some(p.to_vec())),
         Job::Sign { seed, message } => crypto.sign(seed, message).map(|s| Some(s.to_vec())),
         Job::Verify {
             public,
@@ -234,6 +247,9 @@ pub fn carry_out(job: &Job, crypto: &mut dyn Primitives) -> Outcome {
                 .map(|ok| ok.then(Vec::new)),
             Err(_) => Ok(None),
         },
+        Job::AgreementPublic { secret } => {
+            crypto.agreement_public(secret).map(|p| Some(p.to_vec()))
+        }
         Job::Agree { secret, public } => {
             crypto.agree(secret, public).map(|s| s.map(|s| s.to_vec()))
         }

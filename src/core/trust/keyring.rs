@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::error::TrustError;
 use super::identity::{DeviceKey, IdentityKey};
 use super::known_keys::{DevicePins, KnownKeys};
+use super::primitives::Primitives;
 use super::random::Entropy;
 use super::sender_key::SenderKey;
 use crate::core::codec;
@@ -43,10 +44,14 @@ struct StoredPerson {
 }
 
 impl PersonKeys {
-    /// A new identity, knowing nobody yet.
-    pub fn generate(rng: &mut dyn Entropy) -> Result<PersonKeys, TrustError> {
+    /// A new identity, knowing nobody yet (its public half from `crypto`:
+    /// see `identity` for a port that answers later).
+    pub fn generate(
+        rng: &mut dyn Entropy,
+        crypto: &mut dyn Primitives,
+    ) -> Result<PersonKeys, TrustError> {
         Ok(PersonKeys {
-            identity: IdentityKey::generate(rng)?,
+            identity: IdentityKey::generate(rng, crypto)?,
             known: KnownKeys::new(),
         })
     }
@@ -60,14 +65,14 @@ impl PersonKeys {
         codec::to_string(&stored)
     }
 
-    pub fn from_stored(text: &str) -> Result<PersonKeys, TrustError> {
+    pub fn from_stored(text: &str, crypto: &mut dyn Primitives) -> Result<PersonKeys, TrustError> {
         let stored: StoredPerson =
             codec::from_str(text).map_err(|_| TrustError::DamagedSavedKey)?;
         if stored.version != STORED_VERSION {
             return Err(TrustError::DamagedSavedKey);
         }
         Ok(PersonKeys {
-            identity: IdentityKey::from_stored(&stored.identity)?,
+            identity: IdentityKey::from_stored(&stored.identity, crypto)?,
             known: KnownKeys::from_stored(&stored.known)?,
         })
     }
@@ -96,10 +101,15 @@ struct StoredDevice {
 }
 
 impl DeviceKeys {
-    /// A new device: its key agreement key and the sender key of epoch 1.
-    pub fn generate(rng: &mut dyn Entropy) -> Result<DeviceKeys, TrustError> {
+    /// A new device: its key agreement key and the sender key of epoch 1
+    /// (the key's public half from `crypto`: see `identity` for a port that
+    /// answers later).
+    pub fn generate(
+        rng: &mut dyn Entropy,
+        crypto: &mut dyn Primitives,
+    ) -> Result<DeviceKeys, TrustError> {
         Ok(DeviceKeys {
-            device_key: DeviceKey::generate(rng)?,
+            device_key: DeviceKey::generate(rng, crypto)?,
             sender_keys: vec![SenderKey::generate(1, rng)?],
             received: BTreeMap::new(),
             pins: DevicePins::new(),
@@ -135,7 +145,7 @@ impl DeviceKeys {
         codec::to_string(&stored)
     }
 
-    pub fn from_stored(text: &str) -> Result<DeviceKeys, TrustError> {
+    pub fn from_stored(text: &str, crypto: &mut dyn Primitives) -> Result<DeviceKeys, TrustError> {
         let damaged = TrustError::DamagedSavedKey;
         let stored: StoredDevice = codec::from_str(text).map_err(|_| damaged)?;
         if stored.version != STORED_VERSION {
@@ -156,7 +166,7 @@ impl DeviceKeys {
             received.insert((device, key.epoch()), key);
         }
         Ok(DeviceKeys {
-            device_key: DeviceKey::from_stored(&stored.device_key)?,
+            device_key: DeviceKey::from_stored(&stored.device_key, crypto)?,
             sender_keys,
             received,
             pins: DevicePins::from_stored(&stored.pins)?,
@@ -174,12 +184,14 @@ mod tests {
     #[test]
     fn person_keys_read_back_as_written() {
         let mut rng = SeededEntropy::new(7);
-        let mut keys = PersonKeys::generate(&mut rng).unwrap();
+        let mut keys = PersonKeys::generate(&mut rng, &mut RustCrypto).unwrap();
         let patel = Name::parse("Dr Patel").unwrap();
-        let other = IdentityKey::generate(&mut rng).unwrap().public();
+        let other = IdentityKey::generate(&mut rng, &mut RustCrypto)
+            .unwrap()
+            .public();
         keys.known.observe(&patel, other);
         let text = keys.to_stored();
-        let back = PersonKeys::from_stored(&text).unwrap();
+        let back = PersonKeys::from_stored(&text, &mut RustCrypto).unwrap();
         assert_eq!(back.identity.public(), keys.identity.public());
         assert_eq!(back.known, keys.known);
         assert_eq!(back.to_stored(), text);
@@ -190,7 +202,7 @@ mod tests {
     #[test]
     fn device_keys_read_back_as_written() {
         let mut rng = SeededEntropy::new(8);
-        let mut keys = DeviceKeys::generate(&mut rng).unwrap();
+        let mut keys = DeviceKeys::generate(&mut rng, &mut RustCrypto).unwrap();
         keys.sender_keys
             .push(SenderKey::generate(2, &mut rng).unwrap());
         let sender = DeviceId::parse("qhxvbnmkaz").unwrap();
@@ -201,8 +213,8 @@ mod tests {
             &Name::parse("Nurse Jo").unwrap(),
             None,
         );
-        let identity = IdentityKey::generate(&mut rng).unwrap();
-        let device_key = DeviceKey::generate(&mut rng).unwrap();
+        let identity = IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap();
+        let device_key = DeviceKey::generate(&mut rng, &mut RustCrypto).unwrap();
         let text = Announcement::write(
             &conversation,
             &sender,
@@ -217,7 +229,7 @@ mod tests {
         keys.pins.observe(&sender, announcement);
 
         let stored = keys.to_stored();
-        let back = DeviceKeys::from_stored(&stored).unwrap();
+        let back = DeviceKeys::from_stored(&stored, &mut RustCrypto).unwrap();
         assert_eq!(back.to_stored(), stored);
         assert_eq!(back.current().map(SenderKey::epoch), Some(2));
         assert!(back.sender_key(&sender, false, 3) == Some(&shared));
@@ -228,8 +240,12 @@ mod tests {
     #[test]
     fn damaged_stored_keys_are_refused() {
         let mut rng = SeededEntropy::new(9);
-        let person = PersonKeys::generate(&mut rng).unwrap().to_stored();
-        let device = DeviceKeys::generate(&mut rng).unwrap().to_stored();
+        let person = PersonKeys::generate(&mut rng, &mut RustCrypto)
+            .unwrap()
+            .to_stored();
+        let device = DeviceKeys::generate(&mut rng, &mut RustCrypto)
+            .unwrap()
+            .to_stored();
         for text in [
             String::new(),
             "{}".to_owned(),
@@ -238,14 +254,14 @@ mod tests {
             device.replace("\"sender_keys\":[\"", "\"sender_keys\":[\"x"),
         ] {
             assert_eq!(
-                PersonKeys::from_stored(&text)
+                PersonKeys::from_stored(&text, &mut RustCrypto)
                     .err()
-                    .or(DeviceKeys::from_stored(&text).err()),
+                    .or(DeviceKeys::from_stored(&text, &mut RustCrypto).err()),
                 Some(TrustError::DamagedSavedKey),
                 "{text}"
             );
         }
-        assert!(DeviceKeys::from_stored(&person).is_err());
-        assert!(PersonKeys::from_stored(&device).is_err());
+        assert!(DeviceKeys::from_stored(&person, &mut RustCrypto).is_err());
+        assert!(PersonKeys::from_stored(&device, &mut RustCrypto).is_err());
     }
 }

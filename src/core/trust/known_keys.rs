@@ -197,6 +197,7 @@ mod tests {
     use super::*;
     use crate::core::trust::identity::{DeviceKey, IdentityKey};
     use crate::core::trust::random::SeededEntropy;
+    use crate::core::trust::RustCrypto;
 
     fn name(text: &str) -> Name {
         Name::parse(text).unwrap()
@@ -206,8 +207,12 @@ mod tests {
     fn first_contact_is_trusted_and_a_different_key_is_announced_once() {
         let mut rng = SeededEntropy::new(71);
         let (k1, k2) = (
-            IdentityKey::generate(&mut rng).unwrap().public(),
-            IdentityKey::generate(&mut rng).unwrap().public(),
+            IdentityKey::generate(&mut rng, &mut RustCrypto)
+                .unwrap()
+                .public(),
+            IdentityKey::generate(&mut rng, &mut RustCrypto)
+                .unwrap()
+                .public(),
         );
         let mut known = KnownKeys::new();
         assert_eq!(known.observe(&name("Dr Patel"), k1), KeyNews::New);
@@ -216,7 +221,9 @@ mod tests {
         assert_eq!(known.observe(&name("Dr Patel"), k2), KeyNews::Same);
         // Another person's first key is their own first contact, but a key
         // of Dr Patel's never speaks for Nurse Jo.
-        let k3 = IdentityKey::generate(&mut rng).unwrap().public();
+        let k3 = IdentityKey::generate(&mut rng, &mut RustCrypto)
+            .unwrap()
+            .public();
         assert_eq!(known.observe(&name("Nurse Jo"), k2), KeyNews::SomeoneElses);
         assert_eq!(known.observe(&name("Nurse Jo"), k3), KeyNews::New);
         assert_eq!(known.observe(&name("Dr Patel"), k3), KeyNews::SomeoneElses);
@@ -240,8 +247,10 @@ mod tests {
         let mut rng = SeededEntropy::new(72);
         let announcement = |rng: &mut SeededEntropy, side| Announcement {
             side,
-            identity: IdentityKey::generate(rng).unwrap().public(),
-            device_key: DeviceKey::generate(rng).unwrap().public(),
+            identity: IdentityKey::generate(rng, &mut RustCrypto)
+                .unwrap()
+                .public(),
+            device_key: DeviceKey::generate(rng, &mut RustCrypto).unwrap().public(),
         };
         let first = announcement(&mut rng, Side::First);
         let impostor = announcement(&mut rng, Side::First);

@@ -93,7 +93,7 @@ mod tests {
             ),
             device: DeviceId::parse("qhxvbnmkaz").unwrap(),
             key: SenderKey::generate(1, &mut rng).unwrap(),
-            alice: IdentityKey::generate(&mut rng).unwrap(),
+            alice: IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap(),
         }
     }
 
@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn the_colleague_who_holds_the_sender_key_cannot_forge_the_sender() {
         let f = fixture(44);
-        let bob = IdentityKey::generate(&mut SeededEntropy::new(45)).unwrap();
+        let bob = IdentityKey::generate(&mut SeededEntropy::new(45), &mut RustCrypto).unwrap();
         // Bob has Alice's sender key (she shared it) and writes under her key name.
         let forged = seal(
             b"ignore my last message",

@@ -10,6 +10,7 @@
 //!   prefix, sides, and the optional team key;
 //! - [`identity`]: a person's identity key (Ed25519, one per browser and
 //!   name) and each device's key agreement key (X25519);
+//! - [`weak_keys`]: the Ed25519 public keys no identity may have;
 //! - [`announce`]: `k.<device>`, which identity speaks for a device;
 //! - [`sender_key`]: each device's random sender key and its sharing with
 //!   one recipient device (`x.<sender>.<recipient>.<epoch>`);
@@ -31,7 +32,9 @@
 //!   browser's WebCrypto must give too.
 //!
 //! Primitives are the audited RustCrypto crates (`ed25519-dalek`,
-//! `x25519-dalek`, `aes-gcm`, `hkdf`, `sha2`); AES-256-GCM rather than
+//! `x25519-dalek`, `aes-gcm`, `hkdf`, `sha2`), the first three only behind
+//! the port, so that the browser can carry them out with WebCrypto
+//! instead; AES-256-GCM rather than
 //! ChaCha20-Poly1305 so that the browser can move to WebCrypto's
 //! non-extractable keys without a format change (the vectors in
 //! `vectors.rs` are what a second implementation must reproduce).
@@ -54,6 +57,7 @@ pub mod rust_crypto;
 pub mod safety;
 pub(crate) mod sealed;
 pub mod sender_key;
+pub mod weak_keys;
 
 #[cfg(any(test, feature = "bench-probe"))]
 pub mod vectors;

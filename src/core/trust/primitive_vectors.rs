@@ -21,8 +21,8 @@
 //! What the port ([`super::primitives`]) covers runs on both sides as the
 //! job the core would ask for ([`Op::job`]), carried out natively through
 //! [`super::RustCrypto`] (`deferred::carry_out`) and in the browser through
-//! WebCrypto (`app::webcrypto::carry_out`); the rest through the crates and
-//! WebCrypto's own calls.
+//! WebCrypto (`app::webcrypto::carry_out`); the rest (SHA-512 and HKDF,
+//! which stay in the core) through the crates and WebCrypto's own calls.
 //!
 //! Every answer is base64url text ([`super::encoding`]); a check that
 //! passes answers the empty string, and a refusal is `None`.
@@ -291,9 +291,9 @@ fn add_group_order(s: &mut [u8]) {
 
 impl Op {
     /// The port's job for this operation, as the core would ask for it
-    /// (`deferred`): for AES-256-GCM, signing, checking and agreeing. `None`
-    /// for what the port does not cover (SHA-512, HKDF, the public halves),
-    /// or for inputs of the wrong length (none in [`all`]).
+    /// (`deferred`): for AES-256-GCM, the public halves, signing, checking
+    /// and agreeing. `None` for what the port does not cover (SHA-512 and
+    /// HKDF), or for inputs of the wrong length (none in [`all`]).
     pub fn job(&self) -> Option<Job> {
         fn array<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
             bytes.try_into().ok()
@@ -321,6 +321,7 @@ impl Op {
                 aad: aad.clone(),
                 sealed: sealed.clone(),
             },
+            Op::SigningPublic { seed } => Job::SigningPublic { seed: array(seed)? },
             Op::Sign { seed, message } => Job::Sign {
                 seed: array(seed)?,
                 message: message.clone(),
@@ -334,14 +335,14 @@ impl Op {
                 message: message.clone(),
                 signature: signature.clone(),
             },
+            Op::AgreementPublic { secret } => Job::AgreementPublic {
+                secret: array(secret)?,
+            },
             Op::Agree { secret, public } => Job::Agree {
                 secret: array(secret)?,
                 public: array(public)?,
             },
-            Op::Sha512 { .. }
-            | Op::Hkdf { .. }
-            | Op::SigningPublic { .. }
-            | Op::AgreementPublic { .. } => return None,
+            Op::Sha512 { .. } | Op::Hkdf { .. } => return None,
         })
     }
 }
@@ -379,10 +380,8 @@ fn said(answer: Option<&str>) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use ed25519_dalek::SigningKey;
     use hkdf::Hkdf;
     use sha2::{Digest, Sha256, Sha512};
-    use x25519_dalek::{PublicKey, StaticSecret};
 
     use super::*;
     use crate::core::trust::deferred::carry_out;
@@ -408,14 +407,6 @@ mod tests {
                     .expand(info, &mut out)
                     .map_err(|e| e.to_string())?;
                 out.to_vec()
-            }
-            Op::SigningPublic { seed } => {
-                let key = SigningKey::from_bytes(&array(seed).ok_or("a seed of 32 bytes")?);
-                key.verifying_key().to_bytes().to_vec()
-            }
-            Op::AgreementPublic { secret } => {
-                let secret = StaticSecret::from(array::<32>(secret).ok_or("a secret of 32 bytes")?);
-                PublicKey::from(&secret).to_bytes().to_vec()
             }
             other => return Err(format!("inputs of the wrong length: {other:?}")),
         };
@@ -458,13 +449,7 @@ mod tests {
     #[test]
     fn every_operation_the_port_covers_is_a_job() {
         for vector in all() {
-            let covered = !matches!(
-                vector.op,
-                Op::Sha512 { .. }
-                    | Op::Hkdf { .. }
-                    | Op::SigningPublic { .. }
-                    | Op::AgreementPublic { .. }
-            );
+            let covered = !matches!(vector.op, Op::Sha512 { .. } | Op::Hkdf { .. });
             assert_eq!(vector.op.job().is_some(), covered, "{}", vector.name);
         }
     }

@@ -1,5 +1,6 @@
 //! The cryptographic primitives version 2 is sealed, signed and shared
-//! with, as a port: [`Primitives`]. The core composes them (what is
+//! with, as a port: [`Primitives`], which is also where a key's public half
+//! comes from. The core composes them (what is
 //! encrypted, bound, signed and checked, in `sealed`, `announce` and
 //! `sender_key`); an implementation only computes.
 //!
@@ -60,6 +61,9 @@ pub trait Primitives {
         sealed: &[u8],
     ) -> Result<Option<Vec<u8>>, TrustError>;
 
+    /// The Ed25519 public key of the 32-byte secret `seed`.
+    fn signing_public(&mut self, seed: &[u8; 32]) -> Result<[u8; 32], TrustError>;
+
     /// The Ed25519 signature of `message` by the key of the 32-byte `seed`.
     fn sign(&mut self, seed: &[u8; 32], message: &[u8]) -> Result<[u8; SIGNATURE_LEN], TrustError>;
 
@@ -73,6 +77,9 @@ pub trait Primitives {
         message: &[u8],
         signature: &[u8; SIGNATURE_LEN],
     ) -> Result<bool, TrustError>;
+
+    /// The X25519 public key of the 32-byte `secret`.
+    fn agreement_public(&mut self, secret: &[u8; 32]) -> Result<[u8; 32], TrustError>;
 
     /// The X25519 shared secret of `secret` and `public`, or `None` when it
     /// is all zeros (a low-order public key).

@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn a_receipt_round_trips_with_its_lost_ranges_merged() {
         let mut rng = SeededEntropy::new(51);
-        let bob = IdentityKey::generate(&mut rng).unwrap();
+        let bob = IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap();
         let key = SenderKey::generate(1, &mut rng).unwrap();
         let bob_device = device("bbbbbbbbbb");
         let text = receipt()
@@ -245,8 +245,8 @@ mod tests {
     #[test]
     fn a_receipt_from_the_wrong_device_or_altered_is_refused() {
         let mut rng = SeededEntropy::new(52);
-        let bob = IdentityKey::generate(&mut rng).unwrap();
-        let mallory = IdentityKey::generate(&mut rng).unwrap();
+        let bob = IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap();
+        let mallory = IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap();
         let key = SenderKey::generate(1, &mut rng).unwrap();
         let (bob_device, bob_other) = (device("bbbbbbbbbb"), device("dddddddddd"));
         let refused = Err(TrustError::Rejected(ValueKind::Receipt));

@@ -1,7 +1,8 @@
 //! [`Primitives`] from the audited RustCrypto crates: `aes-gcm`,
 //! `ed25519-dalek` (strict verification) and `x25519-dalek`. Always answers
-//! at once. The native tests and the simulation use it, and so does the
-//! browser until version 2 moves to WebCrypto.
+//! at once. The native tests and the simulation use it; the browser is to
+//! carry out the same primitives with WebCrypto (`deferred`), so nothing
+//! outside this file uses the crates' keys or curve arithmetic.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -49,6 +50,10 @@ impl Primitives for RustCrypto {
             .ok())
     }
 
+    fn signing_public(&mut self, seed: &[u8; 32]) -> Result<[u8; 32], TrustError> {
+        Ok(SigningKey::from_bytes(seed).verifying_key().to_bytes())
+    }
+
     fn sign(&mut self, seed: &[u8; 32], message: &[u8]) -> Result<[u8; SIGNATURE_LEN], TrustError> {
         Ok(SigningKey::from_bytes(seed).sign(message).to_bytes())
     }
@@ -63,6 +68,10 @@ impl Primitives for RustCrypto {
             key.verify_strict(message, &Signature::from_bytes(signature))
                 .is_ok()
         }))
+    }
+
+    fn agreement_public(&mut self, secret: &[u8; 32]) -> Result<[u8; 32], TrustError> {
+        Ok(PublicKey::from(&StaticSecret::from(*secret)).to_bytes())
     }
 
     fn agree(

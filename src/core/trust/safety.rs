@@ -116,11 +116,16 @@ mod tests {
     use super::*;
     use crate::core::trust::identity::IdentityKey;
     use crate::core::trust::random::SeededEntropy;
+    use crate::core::trust::RustCrypto;
 
     fn keys(seed: u64, n: usize) -> Vec<IdentityPublic> {
         let mut rng = SeededEntropy::new(seed);
         (0..n)
-            .map(|_| IdentityKey::generate(&mut rng).unwrap().public())
+            .map(|_| {
+                IdentityKey::generate(&mut rng, &mut RustCrypto)
+                    .unwrap()
+                    .public()
+            })
             .collect()
     }
 

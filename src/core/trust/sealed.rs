@@ -247,7 +247,7 @@ mod tests {
             None,
         );
         let mut rng = SeededEntropy::new(11);
-        let signer = IdentityKey::generate(&mut rng).unwrap();
+        let signer = IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap();
         (
             conversation,
             DeviceId::parse("aaaaaaaaaa").unwrap(),
@@ -275,7 +275,7 @@ mod tests {
             sealed.open(&binding, &[8u8; 32], &signer.public(), &mut RustCrypto),
             refused
         );
-        let other_signer = IdentityKey::generate(&mut rng).unwrap();
+        let other_signer = IdentityKey::generate(&mut rng, &mut RustCrypto).unwrap();
         assert_eq!(
             sealed.open(&binding, &key, &other_signer.public(), &mut RustCrypto),
             refused

@@ -167,8 +167,8 @@ mod tests {
 
     fn device(id: &str, side: Side, conv: &Conversation, rng: &mut SeededEntropy) -> Device {
         let id = DeviceId::parse(id).unwrap();
-        let identity = IdentityKey::generate(rng).unwrap();
-        let key = DeviceKey::generate(rng).unwrap();
+        let identity = IdentityKey::generate(rng, &mut RustCrypto).unwrap();
+        let key = DeviceKey::generate(rng, &mut RustCrypto).unwrap();
         let text = Announcement::write(conv, &id, side, &identity, &key, &mut RustCrypto).unwrap();
         let announcement = Announcement::read(&text, conv, &id, &mut RustCrypto).unwrap();
         Device {

@@ -81,10 +81,10 @@ pub fn make(crypto: &mut dyn Primitives) -> Result<Vectors, TrustError> {
     let conv = Conversation::new(&alice_name, &bob_name, None);
     let team = TeamKey::generate(&mut SeededEntropy::new(100))?;
     let team_conv = Conversation::new(&alice_name, &bob_name, Some(&team));
-    let alice = IdentityKey::generate(&mut SeededEntropy::new(1))?;
-    let alice_key = DeviceKey::generate(&mut SeededEntropy::new(2))?;
-    let bob = IdentityKey::generate(&mut SeededEntropy::new(7))?;
-    let bob_key = DeviceKey::generate(&mut SeededEntropy::new(5))?;
+    let alice = IdentityKey::generate(&mut SeededEntropy::new(1), crypto)?;
+    let alice_key = DeviceKey::generate(&mut SeededEntropy::new(2), crypto)?;
+    let bob = IdentityKey::generate(&mut SeededEntropy::new(7), crypto)?;
+    let bob_key = DeviceKey::generate(&mut SeededEntropy::new(5), crypto)?;
     let sender = SenderKey::generate(1, &mut SeededEntropy::new(3))?;
     let (a, b) = devices()?;
     let receipt = Receipt {
@@ -173,7 +173,7 @@ pub fn open_all(crypto: &mut dyn Primitives) -> Result<Vec<String>, TrustError> 
     let (alice_name, bob_name) = names()?;
     let conv = Conversation::new(&alice_name, &bob_name, None);
     let (a, b) = devices()?;
-    let bob_key = DeviceKey::generate(&mut SeededEntropy::new(5))?;
+    let bob_key = DeviceKey::generate(&mut SeededEntropy::new(5), crypto)?;
     let mut wrong = Vec::new();
     let announcement = Announcement::read(pinned("announcement"), &conv, &a, crypto)?;
     if announcement.identity.to_text() != pinned("identity") {

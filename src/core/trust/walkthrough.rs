@@ -19,7 +19,7 @@ struct Device {
 
 fn device(id: &str, name: &Name, identity: &IdentityKey, conv: &Conversation) -> Device {
     let id = DeviceId::parse(id).unwrap();
-    let key = DeviceKey::generate(&mut OsEntropy).unwrap();
+    let key = DeviceKey::generate(&mut OsEntropy, &mut RustCrypto).unwrap();
     let side = conv.side_of(name).unwrap();
     Device {
         announcement: Announcement::write(conv, &id, side, identity, &key, &mut RustCrypto)
@@ -86,8 +86,8 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
     );
     let conv = Conversation::new(&jo_name, &patel_name, None);
     let names = [&jo_name, &patel_name];
-    let jo_identity = IdentityKey::generate(&mut OsEntropy).unwrap();
-    let patel_identity = IdentityKey::generate(&mut OsEntropy).unwrap();
+    let jo_identity = IdentityKey::generate(&mut OsEntropy, &mut RustCrypto).unwrap();
+    let patel_identity = IdentityKey::generate(&mut OsEntropy, &mut RustCrypto).unwrap();
     let jo = device("jjjjjjjjjj", &jo_name, &jo_identity, &conv);
     // Two tabs of one browser: one identity, two devices.
     let patel_tabs = [
@@ -219,7 +219,7 @@ fn two_clinicians_talk_and_a_stranger_cannot_join_in() {
     // Mallory announces a device "of Dr Patel" under her own identity and
     // writes in his name. Jo's screen announces a changed key, the safety
     // number changes, and Mallory's text never opens as Dr Patel's tab.
-    let mallory_identity = IdentityKey::generate(&mut OsEntropy).unwrap();
+    let mallory_identity = IdentityKey::generate(&mut OsEntropy, &mut RustCrypto).unwrap();
     let mallory = device("mmmmmmmmmm", &patel_name, &mallory_identity, &conv);
     views[0]
         .learn(&conv, names, &mallory.id, &mallory.announcement)
@@ -285,7 +285,7 @@ fn cost_of_one_message() {
         Name::parse("Dr Patel").unwrap(),
     );
     let conv = Conversation::new(&names.0, &names.1, None);
-    let identity = IdentityKey::generate(&mut OsEntropy).unwrap();
+    let identity = IdentityKey::generate(&mut OsEntropy, &mut RustCrypto).unwrap();
     let sender = SenderKey::generate(1, &mut OsEntropy).unwrap();
     let device = DeviceId::parse("jjjjjjjjjj").unwrap();
     let text = "x".repeat(200);
