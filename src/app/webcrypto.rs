@@ -33,7 +33,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
 
-use crate::core::trust::deferred::{Deferred, Job, Outcome};
+use crate::core::trust::deferred::{Deferred, Job, Outcome, Step};
 use crate::core::trust::{encoding, TrustError};
 
 /// Why a primitive gave no answer.
@@ -299,24 +299,20 @@ pub async fn carry_out(job: &Job) -> Outcome {
     }
 }
 
-/// Runs `composition` over `deferred` until it no longer answers
-/// [`TrustError::Later`], carrying its jobs out with WebCrypto in between;
-/// then forgets the answers.
+/// Runs `composition` over `deferred` until it is done
+/// ([`Deferred::run`]), carrying its jobs out with WebCrypto in between.
 pub async fn complete<T>(
     deferred: &mut Deferred,
     mut composition: impl FnMut(&mut Deferred) -> Result<T, TrustError>,
 ) -> Result<T, TrustError> {
     loop {
-        match composition(deferred) {
-            Err(TrustError::Later) => {
-                for job in deferred.take_jobs() {
+        match deferred.run(&mut composition) {
+            Step::Done(result) => return result,
+            Step::Carry(jobs) => {
+                for job in jobs {
                     let outcome = carry_out(&job).await;
                     deferred.answer(job, outcome);
                 }
-            }
-            done => {
-                deferred.clear();
-                return done;
             }
         }
     }

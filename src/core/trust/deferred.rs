@@ -63,12 +63,32 @@ pub enum Outcome {
     Unavailable(String),
 }
 
+/// The most runs [`Deferred::run`] gives one composition. A run that
+/// answers [`TrustError::Later`] must have asked for something new, and a
+/// composition runs once per primitive it waits for in turn (making every
+/// stored form of `vectors.rs` takes thirteen runs). One that asks for new jobs on every run (drawing new random
+/// bytes each time, against the port's rule) is stopped here rather than
+/// run for ever.
+pub const MAX_ROUNDS: u32 = 1_000;
+
+/// What one run of a composition came to ([`Deferred::run`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step<T> {
+    /// It is done (or cannot be): its result; the answers are forgotten.
+    Done(Result<T, TrustError>),
+    /// Carry these jobs out, hand their outcomes back with
+    /// [`Deferred::answer`], and run it again.
+    Carry(Vec<Job>),
+}
+
 /// Jobs asked for, and the answers handed back. See the module
 /// documentation.
 #[derive(Debug, Default)]
 pub struct Deferred {
     asked: Vec<Job>,
     answered: Vec<(Job, Outcome)>,
+    /// Runs of the composition under way ([`Deferred::run`]).
+    rounds: u32,
 }
 
 impl Deferred {
@@ -90,6 +110,34 @@ impl Deferred {
     pub fn clear(&mut self) {
         self.asked.clear();
         self.answered.clear();
+        self.rounds = 0;
+    }
+
+    /// Runs `composition` once, and says what comes next: the jobs to carry
+    /// out before it runs again, or its result (then every answer is
+    /// forgotten). The one decision behind both loops that carry jobs out,
+    /// [`complete`] natively and `app::webcrypto::complete` with WebCrypto.
+    ///
+    /// A run that answers [`TrustError::Later`] without asking for anything
+    /// new, or the [`MAX_ROUNDS`]th, ends it with [`TrustError::NoCrypto`]:
+    /// waiting longer would change nothing.
+    pub fn run<T>(
+        &mut self,
+        composition: &mut impl FnMut(&mut Deferred) -> Result<T, TrustError>,
+    ) -> Step<T> {
+        self.rounds += 1;
+        let result = match composition(self) {
+            Err(TrustError::Later) => {
+                let jobs = self.take_jobs();
+                if !jobs.is_empty() && self.rounds < MAX_ROUNDS {
+                    return Step::Carry(jobs);
+                }
+                Err(TrustError::NoCrypto)
+            }
+            done => done,
+        };
+        self.clear();
+        Step::Done(result)
     }
 
     /// Where the answer to the first job `matches` finds is, else `job()`
@@ -261,26 +309,22 @@ pub fn carry_out(job: &Job, crypto: &mut dyn Primitives) -> Outcome {
     }
 }
 
-/// Runs `composition` over `deferred` until it no longer answers
-/// [`TrustError::Later`], carrying each job out with `crypto` in between;
-/// then forgets the answers. The native form of what the browser does with
-/// WebCrypto.
+/// Runs `composition` over `deferred` until it is done
+/// ([`Deferred::run`]), carrying each job out with `crypto` in between.
+/// The native form of what the browser does with WebCrypto.
 pub fn complete<T>(
     deferred: &mut Deferred,
     crypto: &mut dyn Primitives,
     mut composition: impl FnMut(&mut Deferred) -> Result<T, TrustError>,
 ) -> Result<T, TrustError> {
     loop {
-        match composition(deferred) {
-            Err(TrustError::Later) => {
-                for job in deferred.take_jobs() {
+        match deferred.run(&mut composition) {
+            Step::Done(result) => return result,
+            Step::Carry(jobs) => {
+                for job in jobs {
                     let outcome = carry_out(&job, crypto);
                     deferred.answer(job, outcome);
                 }
-            }
-            done => {
-                deferred.clear();
-                return done;
             }
         }
     }
@@ -321,6 +365,35 @@ mod tests {
             RustCrypto.open(&key, &nonce, b"aad", &sealed),
             Ok(Some(b"text".to_vec()))
         );
+    }
+
+    #[test]
+    fn a_composition_that_never_finishes_is_stopped_and_its_answers_forgotten() {
+        // Draws a new seed on every run, against the port's rule: each run
+        // asks for another public half.
+        let mut rng = SeededEntropy::new(3);
+        let mut runs = 0;
+        let mut port = Deferred::new();
+        let endless = complete(&mut port, &mut RustCrypto, |port| {
+            runs += 1;
+            let seed: [u8; 32] = random::bytes(&mut rng)?;
+            port.signing_public(&seed)?;
+            Err::<(), _>(TrustError::Later)
+        });
+        assert_eq!(endless, Err(TrustError::NoCrypto));
+        assert_eq!(runs, MAX_ROUNDS);
+        // One that answers Later having asked for nothing is stopped at
+        // once; the next composition starts afresh.
+        let mut runs = 0;
+        let idle = complete(&mut port, &mut RustCrypto, |_| {
+            runs += 1;
+            Err::<(), _>(TrustError::Later)
+        });
+        assert_eq!((idle, runs), (Err(TrustError::NoCrypto), 1));
+        let signed = complete(&mut port, &mut RustCrypto, |port| port.sign(&[5; 32], b"m"));
+        assert_eq!(signed, RustCrypto.sign(&[5; 32], b"m"));
+        assert_eq!(port.rounds, 0);
+        assert!(port.answered.is_empty());
     }
 
     #[test]
