@@ -21,7 +21,7 @@ use super::error::TrustError;
 use super::identity::{DeviceKey, IdentityKey};
 use super::known_keys::{DevicePins, KnownKeys};
 use super::primitives::Primitives;
-use super::random::Entropy;
+use super::random::{self, Entropy};
 use super::sender_key::SenderKey;
 use crate::core::codec;
 use crate::core::participants::DeviceId;
@@ -44,16 +44,24 @@ struct StoredPerson {
 }
 
 impl PersonKeys {
-    /// A new identity, knowing nobody yet (its public half from `crypto`:
-    /// see `identity` for a port that answers later).
+    /// A new identity made from `seed`, 32 random bytes drawn once, knowing
+    /// nobody yet. Its public half comes from `crypto`: with a port that
+    /// answers later, this runs again with the same seed until it is done.
+    pub fn new(seed: [u8; 32], crypto: &mut dyn Primitives) -> Result<PersonKeys, TrustError> {
+        Ok(PersonKeys {
+            identity: IdentityKey::from_seed(seed, crypto)?,
+            known: KnownKeys::new(),
+        })
+    }
+
+    /// [`Self::new`] with a seed drawn from `rng`, for a port that answers
+    /// at once (drawn again on every run, it would never finish over one
+    /// that answers later).
     pub fn generate(
         rng: &mut dyn Entropy,
         crypto: &mut dyn Primitives,
     ) -> Result<PersonKeys, TrustError> {
-        Ok(PersonKeys {
-            identity: IdentityKey::generate(rng, crypto)?,
-            known: KnownKeys::new(),
-        })
+        PersonKeys::new(random::bytes(rng)?, crypto)
     }
 
     pub fn to_stored(&self) -> String {
@@ -101,19 +109,31 @@ struct StoredDevice {
 }
 
 impl DeviceKeys {
-    /// A new device: its key agreement key and the sender key of epoch 1
-    /// (the key's public half from `crypto`: see `identity` for a port that
-    /// answers later).
+    /// A new device: its key agreement key made from `secret` (32 random
+    /// bytes drawn once) and `first`, its sender key of epoch 1. The key's
+    /// public half comes from `crypto`: with a port that answers later,
+    /// this runs again with the same bytes until it is done.
+    pub fn new(
+        secret: [u8; 32],
+        first: SenderKey,
+        crypto: &mut dyn Primitives,
+    ) -> Result<DeviceKeys, TrustError> {
+        Ok(DeviceKeys {
+            device_key: DeviceKey::from_secret(secret, crypto)?,
+            sender_keys: vec![first],
+            received: BTreeMap::new(),
+            pins: DevicePins::new(),
+        })
+    }
+
+    /// [`Self::new`] with the bytes drawn from `rng`, for a port that
+    /// answers at once (see [`PersonKeys::generate`]).
     pub fn generate(
         rng: &mut dyn Entropy,
         crypto: &mut dyn Primitives,
     ) -> Result<DeviceKeys, TrustError> {
-        Ok(DeviceKeys {
-            device_key: DeviceKey::generate(rng, crypto)?,
-            sender_keys: vec![SenderKey::generate(1, rng)?],
-            received: BTreeMap::new(),
-            pins: DevicePins::new(),
-        })
+        let secret = random::bytes(rng)?;
+        DeviceKeys::new(secret, SenderKey::generate(1, rng)?, crypto)
     }
 
     /// The sender key new values are sealed under.
@@ -178,6 +198,7 @@ impl DeviceKeys {
 mod tests {
     use super::*;
     use crate::core::participants::Name;
+    use crate::core::trust::deferred::{complete, Deferred};
     use crate::core::trust::RustCrypto;
     use crate::core::trust::{Announcement, Conversation, SeededEntropy, Side};
 
@@ -263,5 +284,38 @@ mod tests {
         }
         assert!(DeviceKeys::from_stored(&person, &mut RustCrypto).is_err());
         assert!(PersonKeys::from_stored(&device, &mut RustCrypto).is_err());
+    }
+
+    /// In the browser every key is made over WebCrypto: from bytes drawn
+    /// once, the keys come out as the crates make them, whereas drawing
+    /// on every run never finishes (and `complete` stops it).
+    #[test]
+    fn keys_made_over_a_port_that_answers_later_are_made_from_bytes_drawn_once() {
+        let mut rng = SeededEntropy::new(11);
+        let seed = random::bytes(&mut rng).unwrap();
+        let secret = random::bytes(&mut rng).unwrap();
+        let first = SenderKey::generate(1, &mut rng).unwrap();
+        let mut port = Deferred::new();
+        let person = complete(&mut port, &mut RustCrypto, |p| PersonKeys::new(seed, p)).unwrap();
+        let device = complete(&mut port, &mut RustCrypto, |p| {
+            DeviceKeys::new(secret, first.clone(), p)
+        })
+        .unwrap();
+        let mut again = SeededEntropy::new(11);
+        let at_once = PersonKeys::generate(&mut again, &mut RustCrypto).unwrap();
+        assert_eq!(person.to_stored(), at_once.to_stored());
+        let at_once = DeviceKeys::generate(&mut again, &mut RustCrypto).unwrap();
+        assert_eq!(device.to_stored(), at_once.to_stored());
+        assert_eq!(
+            device.device_key.public(),
+            at_once.device_key.public(),
+            "the public half through the port's jobs"
+        );
+
+        let mut fresh = SeededEntropy::new(12);
+        let drawn_each_run = complete(&mut port, &mut RustCrypto, |p| {
+            PersonKeys::generate(&mut fresh, p)
+        });
+        assert_eq!(drawn_each_run.err(), Some(TrustError::NoCrypto));
     }
 }
