@@ -80,18 +80,30 @@ fn kind(name: &str) -> &'static str {
     }
 }
 
-pub fn run(dist: &Path, rustc_wasm: Option<&Path>, details: &mut String) -> Result<Row> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dist).map_err(|e| format!("{}: {e}", dist.display()))? {
-        let entry = entry.map_err(|e| e.to_string())?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !entry.file_type().map(|t| t.is_file()).unwrap_or(false) || name.ends_with(".php") {
-            continue;
+/// Every file under `folder`, subfolders included (wasm-bindgen puts a
+/// crate's JavaScript snippets in `snippets/`), except IMserver.php.
+fn downloads(folder: &Path, files: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(folder).map_err(|e| format!("{}: {e}", folder.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            downloads(&path, files)?;
+        } else if path.is_file() && path.extension().is_none_or(|e| e != "php") {
+            files.push(path);
         }
-        let bytes = std::fs::read(entry.path()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+pub fn run(dist: &Path, rustc_wasm: Option<&Path>, details: &mut String) -> Result<Row> {
+    let mut paths = Vec::new();
+    downloads(dist, &mut paths)?;
+    let mut files = Vec::new();
+    for path in paths {
+        let name = path.strip_prefix(dist).unwrap_or(&path).display().to_string();
+        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
         files.push(FileSize {
             raw: bytes.len(),
-            gzip: gzip(&entry.path())?,
+            gzip: gzip(&path)?,
             brotli: brotli(&bytes),
             name,
         });
