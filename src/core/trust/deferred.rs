@@ -66,9 +66,9 @@ pub enum Outcome {
 /// The most runs [`Deferred::run`] gives one composition. A run that
 /// answers [`TrustError::Later`] must have asked for something new, and a
 /// composition runs once per primitive it waits for in turn (making every
-/// stored form of `vectors.rs` takes thirteen runs). One that asks for new jobs on every run (drawing new random
-/// bytes each time, against the port's rule) is stopped here rather than
-/// run for ever.
+/// stored form of `vectors.rs` takes thirteen runs). One that asks for new
+/// jobs on every run (drawing new random bytes each time, against the
+/// port's rule) is stopped here rather than run for ever.
 pub const MAX_ROUNDS: u32 = 1_000;
 
 /// What one run of a composition came to ([`Deferred::run`]).
