@@ -1,8 +1,8 @@
 // Trunk post-build hook (Trunk.toml, after start-script.mjs): writes the
 // service worker, sw.js, from web/sw.js. It fills in:
 // - __BLEEP_FILES__: every file of the build that the browser loads (the
-//   page, scripts, WebAssembly, style sheet, icon, manifest), never
-//   IMserver.php nor sw.js itself;
+//   page, scripts, WebAssembly, style sheet, icon, manifest, and any file
+//   in a subfolder), never IMserver.php nor sw.js itself;
 // - __BLEEP_VERSION__: a hash of those files' names and contents, so that
 //   any change to the app is a different sw.js, which the browser installs
 //   as a new version (and the page offers to reload).
@@ -27,13 +27,20 @@ const staging = process.env.TRUNK_STAGING_DIR;
 const source = process.env.TRUNK_SOURCE_DIR || process.cwd();
 if (!staging) fail("TRUNK_STAGING_DIR is not set (run by Trunk only)");
 
-const files = readdirSync(staging)
-  .filter((name) => statSync(join(staging, name)).isFile())
+// Every file, subfolders included (wasm-bindgen puts a crate's JavaScript
+// snippets in snippets/), named by its path from the build's top with "/".
+const listed = (folder, prefix) =>
+  readdirSync(folder).flatMap((name) => {
+    const path = join(folder, name);
+    if (statSync(path).isDirectory()) return listed(path, `${prefix}${name}/`);
+    return [`${prefix}${name}`];
+  });
+const files = listed(staging, "")
   .filter((name) => name !== "sw.js" && !name.endsWith(".php"))
   .sort();
 if (!files.includes("index.html")) fail("no index.html in the build");
 if (!files.some((name) => name.endsWith(".wasm"))) fail("no WebAssembly in the build");
-const odd = files.find((name) => !/^[A-Za-z0-9._-]+$/.test(name));
+const odd = files.find((name) => !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(name));
 if (odd) fail(`a file name the worker would have to escape: ${odd}`);
 
 const hash = createHash("sha256");
