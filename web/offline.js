@@ -10,6 +10,7 @@
 (function () {
   if (!("serviceWorker" in navigator)) return;
   var container = navigator.serviceWorker;
+  var registration = null;
   var waiting = null;
   var announce = function (worker) {
     // A first install (no worker controlled this page) is no new version.
@@ -20,7 +21,8 @@
   };
   container
     .register("./sw.js", { scope: "./" })
-    .then(function (registration) {
+    .then(function (found) {
+      registration = found;
       if (registration.waiting) announce(registration.waiting);
       registration.addEventListener("updatefound", function () {
         var worker = registration.installing;
@@ -38,7 +40,10 @@
       console.warn("Bleep cannot work offline in this browser:", error);
     });
   window.addEventListener("bleep-update-apply", function () {
-    if (waiting) waiting.postMessage("bleep-activate-new-version");
+    // The release waiting now: a later update check may have replaced the
+    // one announced, which then never takes over.
+    var worker = (registration && registration.waiting) || waiting;
+    if (worker) worker.postMessage("bleep-activate-new-version");
   });
   container.addEventListener("controllerchange", function () {
     if (waiting) location.reload();
