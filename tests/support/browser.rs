@@ -133,16 +133,25 @@ pub fn feature_dist(variable: &str, folder: &str, feature: &str) -> PathBuf {
 }
 
 /// A copy of the built app ([`dist_dir`]) in a folder of its own, which a
-/// test may change (`label` names the folder).
+/// test may change (`label` names the folder). Subfolders are copied too,
+/// as the service worker lists their files (scripts/offline-shell.mjs).
 pub fn dist_copy(label: &str) -> TempDir {
     let copy = TempDir::new(label);
-    for entry in fs::read_dir(dist_dir()).expect("the built app (dist/)") {
+    copy_tree(&copy, &dist_dir(), Path::new(""));
+    copy
+}
+
+/// Copies every file under `folder` into `copy`, at `relative`.
+fn copy_tree(copy: &TempDir, folder: &Path, relative: &Path) {
+    for entry in fs::read_dir(folder).expect("a folder of the built app (dist/)") {
         let path = entry.expect("a file of dist/").path();
-        if path.is_file() {
-            copy.copy_in(&path, path.file_name().expect("a file name"));
+        let name = relative.join(path.file_name().expect("a file name"));
+        if path.is_dir() {
+            copy_tree(copy, &path, &name);
+        } else if path.is_file() {
+            copy.copy_in(&path, &name);
         }
     }
-    copy
 }
 
 /// `$CHROMEDRIVER`, else `chromedriver` from the PATH.
